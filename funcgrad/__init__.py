@@ -1,0 +1,52 @@
+"""funcgrad: JAX-style composable function transforms (grad, vjp, jvp, vmap, jit) for
+plain numpy code, with a readable IR.
+
+>>> import funcgrad as fg, numpy as np
+>>> fg.grad(lambda w: (w * 2.0 - 4.0) ** 2)(1.0)
+np.float64(-8.0)
+"""
+
+from funcgrad import numpy  # noqa: F401  (installs the tracer's numpy methods)
+from funcgrad import tree_util  # noqa: F401
+from funcgrad.errors import ConcretizationError, TracerConversionError, TracerLeakError
+from funcgrad.ir import IR, ShapedArray, eval_ir as _eval_ir_list
+from funcgrad.numpy import stop_gradient
+from funcgrad.batching import vmap
+from funcgrad.forward import hessian, jacfwd, jacrev, jvp
+from funcgrad.reverse import grad, value_and_grad, vjp
+from funcgrad.tracing import make_ir
+
+__version__ = "0.1.0"
+
+
+def eval_ir(ir: IR, *args):  # type: ignore[no-untyped-def]
+    """Run an IR on arguments (one per input variable). Returns the single output, or a
+    list when the IR has several.
+
+    >>> import numpy as np
+    >>> ir = make_ir(lambda x: x * 2.0)(np.ones(2))
+    >>> eval_ir(ir, np.arange(2.0))
+    array([0., 2.])
+    """
+    outs = _eval_ir_list(ir, *args)
+    return outs[0] if len(outs) == 1 else outs
+
+
+__all__ = [
+    "IR",
+    "ShapedArray",
+    "ConcretizationError",
+    "TracerConversionError",
+    "TracerLeakError",
+    "eval_ir",
+    "grad",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "vmap",
+    "make_ir",
+    "stop_gradient",
+    "value_and_grad",
+    "vjp",
+]

@@ -1,0 +1,158 @@
+"""The :class:`Primitive` record: everything about one primitive, declared in one place.
+
+Each entry of the primitive table (the modules next to this one) gives:
+
+* ``impl`` — the numpy implementation ``impl(*args, **params)``;
+* ``shape_rule`` — ``rule(*in_avals, **params) -> ShapedArray`` (or a list for
+  multiple-result primitives); raises ``ValueError``/``TypeError`` on bad shapes;
+* ``vjp`` — one staged rule per input, ``rule(g, ans, *args, **params) -> cotangent``
+  (``None`` for a non-differentiable input), as in autograd's ``defvjp``; cotangents may be
+  broadcast: the reverse-mode interpreter un-broadcasts them in one helper;
+* ``jvp`` — one rule per input, ``rule(t, ans, *args, **params) -> tangent contribution``;
+  contributions are summed (and broadcast to the output shape by the interpreter);
+* ``batch`` — ``rule(args, dims, **params) -> (out, out_dim)`` for ``vmap``;
+* ``emit`` — a source template for ``jit``'s code generator (``"np.sin({0})"``), or ``None``
+  to call ``impl`` directly;
+* ``vjp_full`` / ``jvp_full`` / ``transpose`` — whole-primitive rules for primitives that carry
+  sub-IRs or have several results (control flow, ``custom_vjp``).
+
+Transforms only read these fields; they never test a primitive's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from funcgrad.errors import format_src
+from funcgrad.ir import ShapedArray
+
+__all__ = ["Primitive", "registry", "define"]
+
+registry: dict[str, Primitive] = {}
+
+
+class Primitive:
+    __slots__ = (
+        "name",
+        "impl",
+        "shape_rule",
+        "vjp",
+        "jvp",
+        "batch",
+        "emit",
+        "ufunc",
+        "multiple_results",
+        "vjp_full",
+        "jvp_full",
+        "differentiable",
+        "pure",
+        "__dict__",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        impl: Callable[..., Any],
+        shape_rule: Callable[..., Any],
+        vjp: tuple[Callable[..., Any] | None, ...] | None = None,
+        jvp: tuple[Callable[..., Any] | None, ...] | None = None,
+        batch: Callable[..., Any] | None = None,
+        emit: str | Callable[..., str] | None = None,
+        ufunc: Any = None,
+        multiple_results: bool = False,
+        vjp_full: Callable[..., Any] | None = None,
+        jvp_full: Callable[..., Any] | None = None,
+        differentiable: bool = True,
+        pure: bool = True,
+    ) -> None:
+        self.name = name
+        self.impl = impl
+        self.shape_rule = shape_rule
+        self.vjp = vjp
+        self.jvp = jvp
+        self.batch = batch
+        self.emit = emit
+        self.ufunc = ufunc  # the numpy ufunc implementing it, if any (for out= buffer reuse)
+        self.multiple_results = multiple_results
+        self.vjp_full = vjp_full
+        self.jvp_full = jvp_full
+        # False: outputs carry no derivative at all (comparisons, sign, floor, ...)
+        self.differentiable = differentiable
+        self.pure = pure
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __reduce__(self) -> Any:
+        return (_lookup, (self.name,))
+
+    def abstract_eval(
+        self, in_avals: list[ShapedArray], params: dict[str, Any], src: Any = None
+    ) -> list[ShapedArray]:
+        """Output avals for input avals; shape errors name the user's line."""
+        try:
+            out = self.shape_rule(*in_avals, **params)
+        except (ValueError, TypeError) as e:
+            msg = str(e)
+            if src is not None and not msg.startswith("in "):
+                msg = format_src(src) + msg
+            raise type(e)(msg) from None
+        return list(out) if self.multiple_results else [out]
+
+
+def _lookup(name: str) -> Primitive:
+    return registry[name]
+
+
+def define(name: str, impl: Callable[..., Any], shape_rule: Callable[..., Any], **kw: Any) -> Primitive:
+    """Create and register a primitive; the single place where its rules are declared."""
+    if name in registry:
+        raise ValueError(f"primitive {name!r} is defined twice")
+    p = Primitive(name, impl, shape_rule, **kw)
+    registry[name] = p
+    return p
+
+
+# --- shared helpers for shape/dtype rules -------------------------------------------------
+
+_WEAK_SAMPLE = {"f": 0.0, "i": 0, "u": 0, "b": False, "c": 0j}
+
+
+def dtype_operand(a: ShapedArray) -> Any:
+    """What to hand to ``np.result_type`` for an aval: weak literals act like Python scalars."""
+    return _WEAK_SAMPLE[a.dtype.kind] if a.weak else a.dtype
+
+
+def broadcast_shapes(name: str, *avals: ShapedArray) -> tuple[int, ...]:
+    shapes = [a.shape for a in avals]
+    if len(shapes) == 2 and shapes[0] == shapes[1]:
+        return shapes[0]
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        shown = " and ".join(str(a) for a in avals)
+        raise ValueError(
+            f"{name}: shapes {shown} cannot be broadcast together (numpy broadcasting "
+            "matches trailing dimensions, which must be equal or 1); reshape or expand_dims "
+            "one operand"
+        ) from None
+
+
+_dtype_cache: dict[tuple[Any, ...], np.dtype] = {}
+
+
+def ufunc_dtype(fn: Callable[..., Any], *avals: ShapedArray) -> np.dtype:
+    """Result dtype of an elementwise numpy function, found by running it on one element
+    (exactly numpy's own type resolution, weak Python scalars included); cached."""
+    key = (fn, *[(a.dtype, a.weak) for a in avals])
+    d = _dtype_cache.get(key)
+    if d is None:
+        samples = [dtype_operand(a) if a.weak else np.ones((1,), a.dtype) for a in avals]
+        samples = [type(s)(1) if not isinstance(s, np.ndarray) else s for s in samples]
+        with np.errstate(all="ignore"):
+            d = np.asarray(fn(*samples)).dtype
+        _dtype_cache[key] = d
+    return d

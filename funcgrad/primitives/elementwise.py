@@ -1,0 +1,281 @@
+"""Elementwise primitives (numpy broadcasting between operands).
+
+For an elementwise primitive the Jacobian is diagonal, so one per-operand rule
+``lin(c, ans, *args)`` — "multiply ``c`` by ∂ans/∂arg" — serves as both the VJP (c = output
+cotangent) and the JVP (c = input tangent); broadcasting is undone by the interpreters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from funcgrad.ir import ShapedArray
+from funcgrad.primitives.base import Primitive, broadcast_shapes, define, ufunc_dtype
+from funcgrad.primitives.batching_util import batch_elementwise
+from funcgrad.tracer import bind
+
+Lin = Callable[..., Any]
+
+
+def _shape_rule(name: str, fn: Callable[..., Any], out_dtype: Any = None) -> Callable[..., Any]:
+    def rule(*avals: ShapedArray) -> ShapedArray:
+        shape = avals[0].shape if len(avals) == 1 else broadcast_shapes(name, *avals)
+        dtype = out_dtype if out_dtype is not None else ufunc_dtype(fn, *avals)
+        return ShapedArray(shape, dtype)
+
+    return rule
+
+
+def _elementwise(
+    name: str,
+    fn: Callable[..., Any],
+    lins: tuple[Lin | None, ...] | None,
+    emit: str,
+    out_dtype: Any = None,
+) -> Primitive:
+    differentiable = lins is not None
+    return define(
+        name,
+        fn,
+        _shape_rule(name, fn, out_dtype),
+        vjp=lins,
+        jvp=lins,
+        batch=batch_elementwise,
+        emit=emit,
+        ufunc=fn if isinstance(fn, np.ufunc) else None,
+        differentiable=differentiable,
+    )
+
+
+def _unary(name: str, fn: Callable[..., Any], lin: Lin | None, emit: str | None = None,
+           out_dtype: Any = None) -> Primitive:
+    return _elementwise(name, fn, None if lin is None else (lin,),
+                        emit or f"np.{fn.__name__}({{0}})", out_dtype)
+
+
+def _binary(name: str, fn: Callable[..., Any], lx: Lin | None, ly: Lin | None,
+            emit: str | None = None, differentiable: bool = True, out_dtype: Any = None
+            ) -> Primitive:
+    lins = (lx, ly) if differentiable else None
+    return _elementwise(name, fn, lins, emit or f"np.{fn.__name__}({{0}}, {{1}})", out_dtype)
+
+
+# The thin op functions below are what rules (and funcgrad.numpy) call.
+def add(x: Any, y: Any) -> Any:
+    return bind(add_p, x, y)
+
+
+def sub(x: Any, y: Any) -> Any:
+    return bind(sub_p, x, y)
+
+
+def mul(x: Any, y: Any) -> Any:
+    return bind(mul_p, x, y)
+
+
+def div(x: Any, y: Any) -> Any:
+    return bind(div_p, x, y)
+
+
+def neg(x: Any) -> Any:
+    return bind(neg_p, x)
+
+
+def integer_pow(x: Any, y: int) -> Any:
+    return bind(integer_pow_p, x, y=y)
+
+
+def pow(x: Any, y: Any) -> Any:  # noqa: A001 - numpy's name
+    return bind(pow_p, x, y)
+
+
+def exp(x: Any) -> Any:
+    return bind(exp_p, x)
+
+
+def log(x: Any) -> Any:
+    return bind(log_p, x)
+
+
+def sin(x: Any) -> Any:
+    return bind(sin_p, x)
+
+
+def cos(x: Any) -> Any:
+    return bind(cos_p, x)
+
+
+def sign(x: Any) -> Any:
+    return bind(sign_p, x)
+
+
+def sqrt(x: Any) -> Any:
+    return bind(sqrt_p, x)
+
+
+def select(c: Any, x: Any, y: Any) -> Any:
+    return bind(select_p, c, x, y)
+
+
+def eq(x: Any, y: Any) -> Any:
+    return bind(eq_p, x, y)
+
+
+def gt(x: Any, y: Any) -> Any:
+    return bind(gt_p, x, y)
+
+
+def convert_element_type(x: Any, new_dtype: Any) -> Any:
+    return bind(convert_element_type_p, x, new_dtype=np.dtype(new_dtype))
+
+
+def stop_gradient(x: Any) -> Any:
+    return bind(stop_gradient_p, x)
+
+
+def _as_float(mask: Any, like: Any) -> Any:
+    """A boolean mask as 0/1 in ``like``'s float dtype."""
+    return convert_element_type(mask, like.dtype if like.dtype.kind == "f" else np.float64)
+
+
+# --- arithmetic --------------------------------------------------------------------------
+add_p = _binary("add", np.add, lambda c, ans, x, y: c, lambda c, ans, x, y: c, "({0} + {1})")
+sub_p = _binary(
+    "sub", np.subtract, lambda c, ans, x, y: c, lambda c, ans, x, y: neg(c), "({0} - {1})"
+)
+mul_p = _binary(
+    "mul", np.multiply, lambda c, ans, x, y: mul(c, y), lambda c, ans, x, y: mul(c, x),
+    "({0} * {1})",
+)
+div_p = _binary(
+    "div", np.divide, lambda c, ans, x, y: div(c, y),
+    lambda c, ans, x, y: neg(mul(c, div(ans, y))), "({0} / {1})",
+)
+neg_p = _unary("neg", np.negative, lambda c, ans, x: neg(c), "(-{0})")
+
+
+def _integer_pow_impl(x: Any, *, y: int) -> Any:
+    if y == 2:
+        return np.multiply(x, x)
+    return np.power(x, y)
+
+
+def _integer_pow_lin(c: Any, ans: Any, x: Any, *, y: int) -> Any:
+    if y == 0:
+        return mul(c, 0.0)
+    if y == 1:
+        return c
+    if y == 2:
+        return mul(c, mul(x, 2.0))
+    return mul(c, mul(integer_pow(x, y - 1), float(y)))
+
+
+integer_pow_p = define(
+    "integer_pow",
+    _integer_pow_impl,
+    lambda x, *, y: ShapedArray(x.shape, ufunc_dtype(lambda a: np.power(a, y), x)),
+    vjp=(_integer_pow_lin,),
+    jvp=(_integer_pow_lin,),
+    batch=batch_elementwise,
+    emit=lambda ins, p: f"({ins[0]} * {ins[0]})" if p["y"] == 2 else f"({ins[0]} ** {p['y']})",
+)
+
+
+def _replace_zero(x: Any) -> Any:
+    return select(eq(x, 0.0), 1.0, x)
+
+
+pow_p = _binary(
+    "pow",
+    np.power,
+    lambda c, ans, x, y: mul(c, mul(y, pow(x, sub(y, 1.0)))),
+    lambda c, ans, x, y: mul(c, mul(ans, log(_replace_zero(x)))),
+    "np.power({0}, {1})",
+)
+
+# --- transcendental ----------------------------------------------------------------------
+exp_p = _unary("exp", np.exp, lambda c, ans, x: mul(c, ans))
+log_p = _unary("log", np.log, lambda c, ans, x: div(c, x))
+log1p_p = _unary("log1p", np.log1p, lambda c, ans, x: div(c, add(x, 1.0)))
+expm1_p = _unary("expm1", np.expm1, lambda c, ans, x: mul(c, add(ans, 1.0)))
+sin_p = _unary("sin", np.sin, lambda c, ans, x: mul(c, cos(x)))
+cos_p = _unary("cos", np.cos, lambda c, ans, x: neg(mul(c, sin(x))))
+tan_p = _unary("tan", np.tan, lambda c, ans, x: mul(c, add(mul(ans, ans), 1.0)))
+tanh_p = _unary("tanh", np.tanh, lambda c, ans, x: mul(c, sub(1.0, mul(ans, ans))))
+arctan_p = _unary("arctan", np.arctan, lambda c, ans, x: div(c, add(mul(x, x), 1.0)))
+sqrt_p = _unary("sqrt", np.sqrt, lambda c, ans, x: div(c, mul(ans, 2.0)))
+abs_p = _unary("abs", np.abs, lambda c, ans, x: mul(c, sign(x)), "np.abs({0})")
+sign_p = _unary("sign", np.sign, None)
+
+
+# max/min: ties split the gradient evenly, as JAX does.
+def _pick(c: Any, x: Any, y: Any) -> Any:
+    mask = add(_as_float(gt(x, y), c), mul(_as_float(eq(x, y), c), 0.5))
+    return mul(c, mask)
+
+
+maximum_p = _binary(
+    "maximum", np.maximum, lambda c, ans, x, y: _pick(c, x, y), lambda c, ans, x, y: _pick(c, y, x)
+)
+minimum_p = _binary(
+    "minimum", np.minimum, lambda c, ans, x, y: _pick(c, y, x), lambda c, ans, x, y: _pick(c, x, y)
+)
+
+# --- comparisons and logic (no derivative) ---------------------------------------------
+lt_p = _binary("lt", np.less, None, None, "({0} < {1})", differentiable=False)
+le_p = _binary("le", np.less_equal, None, None, "({0} <= {1})", differentiable=False)
+gt_p = _binary("gt", np.greater, None, None, "({0} > {1})", differentiable=False)
+ge_p = _binary("ge", np.greater_equal, None, None, "({0} >= {1})", differentiable=False)
+eq_p = _binary("eq", np.equal, None, None, "({0} == {1})", differentiable=False)
+ne_p = _binary("ne", np.not_equal, None, None, "({0} != {1})", differentiable=False)
+and_p = _binary("and", np.logical_and, None, None, differentiable=False)
+or_p = _binary("or", np.logical_or, None, None, differentiable=False)
+not_p = _unary("not", np.logical_not, None)
+
+
+# --- select (numpy's where) ------------------------------------------------------------
+def _select_shape(c: ShapedArray, x: ShapedArray, y: ShapedArray) -> ShapedArray:
+    if c.dtype != np.bool_:
+        raise TypeError(f"where: the condition must be boolean, got {c}; compare first (x > 0)")
+    return ShapedArray(broadcast_shapes("where", c, x, y), ufunc_dtype(np.add, x, y))
+
+
+select_p = define(
+    "select",
+    np.where,
+    _select_shape,
+    vjp=(None, lambda g, ans, c, x, y: select(c, g, 0.0), lambda g, ans, c, x, y: select(c, 0.0, g)),
+    jvp=(None, lambda t, ans, c, x, y: select(c, t, 0.0), lambda t, ans, c, x, y: select(c, 0.0, t)),
+    batch=batch_elementwise,
+    emit="np.where({0}, {1}, {2})",
+)
+
+
+# --- dtype conversion and stop_gradient ------------------------------------------------
+def _convert_impl(x: Any, *, new_dtype: np.dtype) -> Any:
+    return np.asarray(x).astype(new_dtype) if not isinstance(x, np.generic) else new_dtype.type(x)
+
+
+convert_element_type_p = define(
+    "convert_element_type",
+    _convert_impl,
+    lambda x, *, new_dtype: ShapedArray(x.shape, new_dtype),
+    # The interpreters cast cotangents/tangents to each variable's dtype.
+    vjp=(lambda g, ans, x, *, new_dtype: g,),
+    jvp=(lambda t, ans, x, *, new_dtype: t,),
+    batch=batch_elementwise,
+    emit=lambda ins, p: f"np.asarray({ins[0]}).astype(np.{p['new_dtype'].name})",
+)
+
+
+stop_gradient_p = define(
+    "stop_gradient",
+    lambda x: x,
+    lambda x: ShapedArray(x.shape, x.dtype),
+    batch=batch_elementwise,
+    emit="{0}",
+    differentiable=False,
+)

@@ -1,0 +1,294 @@
+"""Reverse mode: ``vjp``, ``grad``, ``value_and_grad``.
+
+The function is traced to an IR; the backward pass walks that IR's equations in reverse,
+calling each primitive's staged VJP rules. The rules are ordinary array code, so when the
+forward values are tracers of an enclosing transform the backward equations are recorded
+into it — that is how ``make_ir(grad(f))`` shows the backward pass and how ``grad(grad(f))``
+works. Eagerly (concrete inputs), the values computed while tracing are reused, so the
+forward pass runs once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from funcgrad.ir import IR, ShapedArray, Var
+from funcgrad.primitives.elementwise import add, convert_element_type
+from funcgrad.primitives.structural import broadcast_to, reduce_sum, reshape
+from funcgrad.tracer import Tracer, source_context
+from funcgrad.tracing import check_diff_leaf, eval_ir_env, to_user, trace_to_ir
+from funcgrad.tree_util import tree_flatten, tree_unflatten
+
+__all__ = ["vjp", "grad", "value_and_grad", "backward_pass", "fit_cotangent"]
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return x.shape if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic)) else ()
+
+
+def _dtype(x: Any) -> np.dtype:
+    return x.dtype if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic)) else np.result_type(x)
+
+
+def fit_cotangent(ct: Any, aval: ShapedArray) -> Any:
+    """Un-broadcast (sum over broadcast axes) and cast ``ct`` to ``aval`` — the one place where
+    reverse mode undoes numpy broadcasting, so no VJP rule has to."""
+    shape = _shape(ct)
+    target = aval.shape
+    if shape != target:
+        lead = len(shape) - len(target)
+        if lead < 0:
+            ct = broadcast_to(ct, target)
+        else:
+            axes = tuple(range(lead)) + tuple(
+                i + lead for i, s in enumerate(target) if s == 1 and shape[i + lead] != 1
+            )
+            if axes:
+                ct = reduce_sum(ct, axes)
+            ct = reshape(ct, target)
+    if _dtype(ct) != aval.dtype:
+        ct = convert_element_type(ct, aval.dtype)
+    return ct
+
+
+def _inexact(v: Var) -> bool:
+    return v.aval.dtype.kind in "fc"
+
+
+def backward_pass(
+    ir: IR, env: dict[Var, Any], out_cts: Sequence[Any], wrt: Sequence[Var]
+) -> list[Any]:
+    """Cotangents of ``wrt`` given output cotangents (``None`` = zero), by one reverse walk.
+
+    ``env`` holds every variable's forward value. Only equations on a path from ``wrt`` to
+    a differentiable output are visited; cotangents are freed as soon as they are consumed.
+    """
+    # Forward pass over the equations: which variables depend differentiably on `wrt`.
+    dep: set[Var] = set(wrt)
+    for e in ir.eqns:
+        if e.prim.differentiable:
+            for x in e.inputs:
+                if x in dep:
+                    dep.update(o for o in e.outputs if _inexact(o))
+                    break
+    ct_env: dict[Var, Any] = {}
+
+    def accumulate(v: Var, ct: Any) -> None:
+        prev = ct_env.get(v)
+        ct_env[v] = ct if prev is None else add(prev, ct)
+
+    for v, ct in zip(ir.outvars, out_cts):
+        if ct is not None and type(v) is Var and v in dep:
+            accumulate(v, fit_cotangent(ct, v.aval))
+    with source_context() as sc:
+        for e in reversed(ir.eqns):
+            prim = e.prim
+            if prim.multiple_results:
+                cts = [ct_env.pop(o, None) for o in e.outputs]
+                if all(c is None for c in cts):
+                    continue
+                g: Any = cts
+                ans: Any = [env[o] for o in e.outputs]
+            else:
+                g = ct_env.pop(e.outputs[0], None)
+                if g is None:
+                    continue
+                ans = env[e.outputs[0]]
+            sc.loc = e.src
+            args = [env[x] if type(x) is Var else x.val for x in e.inputs]
+            if prim.vjp_full is not None:
+                needs = [type(x) is Var and x in dep for x in e.inputs]
+                in_cts = prim.vjp_full(g, ans, args, e.params, needs)
+                for x, ct in zip(e.inputs, in_cts):
+                    if ct is not None and type(x) is Var and x in dep:
+                        accumulate(x, fit_cotangent(ct, x.aval))
+                continue
+            rules = prim.vjp
+            for i, x in enumerate(e.inputs):
+                if type(x) is Var and x in dep:
+                    rule = rules[i]
+                    if rule is None:
+                        continue
+                    ct = rule(g, ans, *args, **e.params)
+                    if ct is not None:
+                        accumulate(x, fit_cotangent(ct, x.aval))
+    return [ct_env.get(v) for v in wrt]
+
+
+def _zeros(aval: ShapedArray) -> Any:
+    return np.zeros(aval.shape, aval.dtype)
+
+
+def _vjp_flat(
+    fun: Callable[..., Any], primals: tuple[Any, ...], has_aux: bool, transform: str
+) -> tuple[Any, Callable[[Any], tuple[Any, ...]], Any, IR]:
+    leaves, in_tree = tree_flatten(primals)
+    leaves = [
+        check_diff_leaf(x, f"argument {_where(i, primals)}", transform) for i, x in enumerate(leaves)
+    ]
+    if has_aux:
+
+        def traced(*args: Any) -> Any:
+            out = fun(*args)
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError(
+                    f"{transform} with has_aux=True needs the function to return a pair "
+                    f"(output, aux), got {type(out).__name__}"
+                )
+            return out
+    else:
+        traced = fun
+    ir, out_tree, trace = trace_to_ir(traced, leaves, in_tree, transform, keep_values=True)
+    if has_aux:
+        # out_tree is (out, aux): split the flat outputs.
+        out_tree_main, aux_tree = out_tree.children
+        n_main = out_tree_main.num_leaves
+    else:
+        out_tree_main, aux_tree, n_main = out_tree, None, out_tree.num_leaves
+    # Eagerly, every value was computed while tracing: reuse them. Inside another transform
+    # (tracer inputs or constants) re-emit the forward pass into the enclosing trace.
+    eager = not any(type(x) is Tracer for x in leaves) and not any(
+        type(c) is Tracer for c in ir.consts
+    )
+    env = trace.env if eager else eval_ir_env(ir, leaves)
+    assert env is not None
+    outs = [env[v] if type(v) is Var else v.val for v in ir.outvars]
+    out_avals = [v.aval for v in ir.outvars]
+    out = tree_unflatten(out_tree_main, [to_user(o, a) for o, a in zip(outs[:n_main], out_avals)])
+    aux = (
+        tree_unflatten(aux_tree, [to_user(o) for o in outs[n_main:]]) if aux_tree is not None else None
+    )
+    n_aux = len(outs) - n_main
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        ct_leaves, ct_tree = tree_flatten(cotangent)
+        if ct_tree != out_tree_main:
+            raise ValueError(
+                f"vjp: the cotangent has structure {ct_tree} but the function's output has "
+                f"structure {out_tree_main}; pass one cotangent per output leaf"
+            )
+        for c, a in zip(ct_leaves, out_avals):
+            if tuple(np.shape(c)) != a.shape:
+                raise ValueError(
+                    f"vjp: cotangent shape {tuple(np.shape(c))} does not match the output "
+                    f"shape {a.shape}; the cotangent must have the output's shape"
+                )
+        cts = backward_pass(ir, env, list(ct_leaves) + [None] * n_aux, ir.invars)
+        flat = [
+            to_user(_zeros(v.aval) if c is None else c, v.aval) for c, v in zip(cts, ir.invars)
+        ]
+        return tuple(tree_unflatten(in_tree, flat))
+
+    return out, vjp_fn, aux, ir
+
+
+def _where(leaf_index: int, primals: tuple[Any, ...]) -> str:
+    n = 0
+    for i, p in enumerate(primals):
+        k = len(tree_flatten(p)[0])
+        if leaf_index < n + k:
+            return str(i) if k == 1 else f"{i} (leaf {leaf_index - n})"
+        n += k
+    return str(leaf_index)
+
+
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Evaluate ``fun(*primals)`` and return ``(out, vjp_fn)`` (plus ``aux`` with
+    ``has_aux=True``); ``vjp_fn(cotangent)`` returns a tuple with one cotangent per primal.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> out, f_vjp = fg.vjp(lambda x: x ** 2, np.array([1.0, 3.0]))
+    >>> f_vjp(np.ones(2))
+    (array([2., 6.]),)
+    """
+    out, vjp_fn, aux, _ = _vjp_flat(fun, primals, has_aux, "vjp")
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums:
+        raise ValueError(f"{name}: argnums must name at least one argument")
+    out = []
+    for a in nums:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{name}: argnums must be ints, got {a!r}")
+        if not -nargs <= a < nargs:
+            raise ValueError(
+                f"{name}: argnums={argnums!r} refers to argument {a}, but the function was "
+                f"called with {nargs} positional argument(s)"
+            )
+        out.append(int(a) % nargs)
+    return tuple(out)
+
+
+def value_and_grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """Return a function computing ``(fun(*args), grad)``; with ``has_aux=True`` the value is
+    ``(out, aux)``. ``grad`` has the structure, shapes and dtypes of the differentiated args.
+
+    >>> import funcgrad as fg
+    >>> fg.value_and_grad(lambda x: x ** 3)(2.0)
+    (np.float64(8.0), np.float64(12.0))
+    """
+    return _grad_impl(fun, argnums, has_aux, with_value=True, name="value_and_grad")
+
+
+def grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """Gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> fg.grad(lambda w: ((w * 2.0 - 4.0) ** 2).sum())(np.array([1.0]))
+    array([-8.])
+    """
+    return _grad_impl(fun, argnums, has_aux, with_value=False, name="grad")
+
+
+def _grad_impl(
+    fun: Callable[..., Any], argnums: Any, has_aux: bool, with_value: bool, name: str
+) -> Callable[..., Any]:
+    if not callable(fun):
+        raise TypeError(f"{name} expects a callable, got {type(fun).__name__}")
+    single = isinstance(argnums, int)
+
+    @functools.wraps(fun)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        nums = _argnums_tuple(argnums, len(args), name)
+
+        def partial(*diff: Any) -> Any:
+            full = list(args)
+            for i, d in zip(nums, diff):
+                full[i] = d
+            return fun(*full, **kwargs)
+
+        diff_args = tuple(args[i] for i in nums)
+        out, vjp_fn, aux, ir = _vjp_flat(partial, diff_args, has_aux, name)
+        n_main = len(ir.outvars) - (len(tree_flatten(aux)[0]) if has_aux else 0)
+        if n_main != 1 or ir.outvars[0].aval.shape != ():
+            shapes = ", ".join(str(v.aval) for v in ir.outvars[:n_main]) or "nothing"
+            raise TypeError(
+                f"{name} requires a function with a scalar output (shape ()), but it returned "
+                f"{shapes}. Reduce the output (e.g. .sum() or .mean()), or use jacrev / vjp for "
+                "non-scalar outputs."
+            )
+        aval = ir.outvars[0].aval
+        if aval.dtype.kind != "f":
+            raise TypeError(
+                f"{name} requires a real floating-point output, but the function returned "
+                f"dtype {aval.dtype}; compute the loss in floats"
+            )
+        seed = np.ones((), aval.dtype)[()]
+        grads = vjp_fn(tree_unflatten(tree_flatten(out)[1], [seed]))
+        g = grads[0] if single else grads
+        if with_value:
+            return ((out, aux) if has_aux else out), g
+        return (g, aux) if has_aux else g
+
+    return wrapped

@@ -1,0 +1,127 @@
+"""Testing helpers: compare autodiff with central finite differences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from funcgrad.forward import jvp
+from funcgrad.reverse import vjp
+from funcgrad.tree_util import tree_flatten, tree_map
+
+__all__ = ["check_grads", "numerical_jvp"]
+
+_EPS = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-2, np.dtype(np.float16): 1e-1}
+_TOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2, np.dtype(np.float16): 1e-1}
+
+
+def _lowest_dtype(args: Any) -> np.dtype:
+    leaves = [np.asarray(x) for x in tree_flatten(args)[0]]
+    floats = [x.dtype for x in leaves if x.dtype.kind == "f"] or [np.dtype(np.float64)]
+    return min(floats, key=lambda d: d.itemsize)
+
+
+def _inner(a: Any, b: Any) -> float:
+    la, lb = tree_flatten(a)[0], tree_flatten(b)[0]
+    return float(sum(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64))
+                     for x, y in zip(la, lb)))
+
+
+def _random_like(tree: Any, rng: np.random.Generator) -> Any:
+    return tree_map(lambda x: rng.standard_normal(np.shape(x)).astype(np.asarray(x).dtype), tree)
+
+
+def numerical_jvp(fun: Callable[..., Any], args: Sequence[Any], tangents: Sequence[Any],
+                  eps: float) -> Any:
+    """Central difference ``(f(x + eps t) - f(x - eps t)) / (2 eps)``, in float64."""
+    def shift(s: float) -> Any:
+        return tree_map(
+            lambda x, t: (np.asarray(x, np.float64) + s * eps * np.asarray(t, np.float64)).astype(
+                np.asarray(x).dtype
+            ),
+            tuple(args),
+            tuple(tangents),
+        )
+
+    hi, lo = fun(*shift(1.0)), fun(*shift(-1.0))
+    return tree_map(
+        lambda a, b: (np.asarray(a, np.float64) - np.asarray(b, np.float64)) / (2 * eps), hi, lo
+    )
+
+
+def _assert_close(name: str, got: Any, want: Any, atol: float, rtol: float) -> None:
+    gl, gt = tree_flatten(got)
+    wl, wt = tree_flatten(want)
+    if gt != wt:
+        raise AssertionError(f"check_grads {name}: structure {gt} differs from expected {wt}")
+    worst = None
+    for i, (g, w) in enumerate(zip(gl, wl)):
+        g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
+        if g.shape != w.shape:
+            raise AssertionError(f"check_grads {name}: output {i} shape {g.shape} != {w.shape}")
+        err = np.abs(g - w)
+        bound = atol + rtol * np.abs(w)
+        excess = err - bound
+        if excess.size and (worst is None or np.max(excess) > worst[0]):
+            j = np.unravel_index(np.argmax(excess), excess.shape)
+            worst = (float(np.max(excess)), i, j, float(g[j]), float(w[j]), float(err[j]))
+    if worst is not None and worst[0] > 0:
+        _, i, j, g, w, e = worst
+        raise AssertionError(
+            f"check_grads {name}: worst mismatch at output leaf {i}, index {tuple(map(int, j))}: "
+            f"autodiff {g!r} vs finite differences {w!r} (abs error {e:.3g}, atol={atol}, "
+            f"rtol={rtol})"
+        )
+
+
+def check_grads(
+    fun: Callable[..., Any],
+    args: Sequence[Any],
+    order: int = 1,
+    modes: Sequence[str] = ("fwd", "rev"),
+    atol: float | None = None,
+    rtol: float | None = None,
+    eps: float | None = None,
+) -> None:
+    """Check every derivative of ``fun`` at ``args`` up to ``order`` against central finite
+    differences, in forward (``jvp``) and/or reverse (``vjp``) mode. Raises AssertionError
+    naming the worst mismatch.
+
+    >>> import numpy as np, funcgrad.numpy as fnp
+    >>> check_grads(lambda x: fnp.sin(x) * x, (np.array([0.5, 1.0]),), order=2)
+    """
+    args = tuple(args)
+    for m in modes:
+        if m not in ("fwd", "rev"):
+            raise ValueError(f"check_grads: unknown mode {m!r}; use 'fwd' and/or 'rev'")
+    if order < 1:
+        raise ValueError("check_grads: order must be >= 1")
+    dt = _lowest_dtype(args)
+    eps_ = eps if eps is not None else _EPS.get(dt, 1e-5)
+    atol_ = atol if atol is not None else _TOL.get(dt, 1e-5)
+    rtol_ = rtol if rtol is not None else _TOL.get(dt, 1e-5)
+    rng = np.random.default_rng(1234)
+
+    def check(f: Callable[..., Any], xs: tuple[Any, ...], k: int) -> None:
+        t = _random_like(xs, rng)
+        num = numerical_jvp(f, xs, t, eps_)
+        if "fwd" in modes:
+            _, got = jvp(f, xs, t)
+            _assert_close(f"(fwd, order {order - k + 1})", got, num, atol_, rtol_)
+            if k > 1:
+                check(lambda *a: jvp(f, a, t)[1], xs, k - 1)
+        if "rev" in modes:
+            out, f_vjp = vjp(f, *xs)
+            ct = _random_like(out, rng)
+            got_ip = _inner(f_vjp(ct), t)
+            want_ip = _inner(ct, num)
+            _assert_close(f"(rev, order {order - k + 1})", np.float64(got_ip),
+                          np.float64(want_ip), atol_ * 10, rtol_)
+            if k > 1:
+                check(lambda *a: vjp(f, *a)[1](ct), xs, k - 1)
+
+    check(fun, args, order)
+
+

@@ -1,0 +1,291 @@
+"""Tracers and traces: how a Python function becomes an :class:`~funcgrad.ir.IR`.
+
+A :class:`Trace` records equations. A :class:`Tracer` stands for one value inside a trace: it
+carries the value's abstract type (shape, dtype) and, when the inputs were concrete, the
+concrete numpy value too — so ``if x > 0:`` works under ``grad`` and the recorded IR is the
+path taken. Under ``jit`` tracers carry no value and such control flow raises a clear error.
+
+Dispatch is data-dependent, not stack-based: :func:`bind` sends a primitive to the innermost
+(highest-level) trace among its arguments' tracers, and values of enclosing traces are lifted
+into it as constants. There is no global trace stack, so traces in different threads never
+see each other. A trace is *alive* while its transform runs; using one of its tracers after
+that is a leak and raises an error naming where the tracer was created.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import threading
+from typing import Any
+
+import numpy as np
+
+from funcgrad.errors import TracerLeakError, format_src
+from funcgrad.ir import IR, Eqn, Literal, ShapedArray, Var
+
+__all__ = ["Trace", "Tracer", "bind", "source_context", "aval_of", "is_tracer"]
+
+_levels = itertools.count(1)
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_tls = threading.local()
+
+
+def _user_src() -> tuple[str, int] | None:
+    """(file, line) of the innermost frame outside funcgrad; or the override set by an
+    interpreter that is re-emitting an existing equation (so the original line is kept)."""
+    loc = getattr(_tls, "loc", None)
+    if loc is not None:
+        return loc
+    f = sys._getframe(2)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return None
+    return (f.f_code.co_filename, f.f_lineno)
+
+
+class source_context:
+    """Context manager used by IR interpreters: ``ctx.loc = eqn.src`` makes equations emitted
+    while handling ``eqn`` point at the user's original line."""
+
+    __slots__ = ("_saved",)
+
+    def __enter__(self) -> source_context:
+        self._saved = getattr(_tls, "loc", None)
+        return self
+
+    @property
+    def loc(self) -> tuple[str, int] | None:
+        return getattr(_tls, "loc", None)
+
+    @loc.setter
+    def loc(self, value: tuple[str, int] | None) -> None:
+        # An outer override (an enclosing interpreter) wins: it names the user's line.
+        if self._saved is None:
+            _tls.loc = value
+
+    def __exit__(self, *exc: Any) -> None:
+        _tls.loc = self._saved
+
+
+class Tracer:
+    """A traced value. Behaves like a numpy array inside the function being transformed.
+
+    Its operator and method overloads are installed by :mod:`funcgrad.numpy`.
+    """
+
+    __slots__ = ("trace", "irvar", "val", "shape", "dtype", "src", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, trace: Trace, var: Var, val: Any, src: tuple[str, int] | None) -> None:
+        self.trace = trace
+        self.irvar = var
+        self.val = val
+        self.shape = var.aval.shape
+        self.dtype = var.aval.dtype
+        self.src = src
+
+    @property
+    def aval(self) -> ShapedArray:
+        return self.irvar.aval
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        kind = self.trace.kind
+        if self.val is not None:
+            return f"Tracer<{kind}>({self.aval}, value={np.asarray(self.val)!r})"
+        return f"Tracer<{kind}>({self.aval})"
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def is_tracer(x: Any) -> bool:
+    return type(x) is Tracer
+
+
+def aval_of(x: Any) -> ShapedArray:
+    """Abstract value of a tracer, array or scalar (Python scalars are weakly typed)."""
+    if type(x) is Tracer:
+        return x.irvar.aval
+    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
+        return ShapedArray((), np.result_type(x), weak=True)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(x.shape, x.dtype)
+    raise TypeError(
+        f"funcgrad cannot use a value of type {type(x).__name__} as an array; "
+        "pass numpy arrays, Python/numpy scalars, or pytrees of them"
+    )
+
+
+class Trace:
+    """Records the equations of one transform's traced function."""
+
+    __slots__ = (
+        "level",
+        "kind",
+        "eqns",
+        "alive",
+        "constvars",
+        "consts",
+        "_const_ids",
+        "env",
+        "__weakref__",
+    )
+
+    def __init__(self, kind: str, keep_values: bool = False) -> None:
+        self.level = next(_levels)
+        self.kind = kind  # the transform's name, for messages
+        self.eqns: list[Eqn] = []
+        self.alive = True
+        self.constvars: list[Var] = []
+        self.consts: list[Any] = []
+        self._const_ids: dict[int, Var] = {}
+        # var -> concrete value, kept when a reverse-mode transform can reuse forward values
+        self.env: dict[Var, Any] | None = {} if keep_values else None
+
+    # -- inputs and constants -------------------------------------------------------------
+    def new_input(self, x: Any, hint: str | None = None) -> Tracer:
+        """A tracer for one input. ``x`` is a concrete array (its value is kept), a tracer of
+        an enclosing trace (its value, if any, is kept), or a ShapedArray (abstract)."""
+        if type(x) is Tracer:
+            aval, val = x.irvar.aval, x.val
+        elif isinstance(x, ShapedArray):
+            aval, val = ShapedArray(x.shape, x.dtype), None
+        else:
+            aval, val = ShapedArray(np.shape(x), x.dtype), x
+        v = Var(aval, hint)
+        if self.env is not None and val is not None:
+            self.env[v] = val
+        return Tracer(self, v, val, None)
+
+    def abstract_input(self, aval: ShapedArray, hint: str | None = None) -> Tracer:
+        return Tracer(self, Var(ShapedArray(aval.shape, aval.dtype), hint), None, None)
+
+    def lift(self, x: Any) -> Var | Literal:
+        """The IR operand for ``x``: own tracers by var, everything else as a constant."""
+        if type(x) is Tracer:
+            if x.trace is self:
+                return x.irvar
+            t = x.trace
+            if not t.alive:
+                raise _leak_error(x)
+            if t.level > self.level:
+                raise _leak_error(x, inner=True)
+            return self._const(x, x.irvar.aval, x.val)
+        if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+            return Literal(x, ShapedArray((), np.result_type(x), weak=True))
+        if isinstance(x, np.generic):
+            return Literal(x, ShapedArray((), x.dtype))
+        if isinstance(x, np.ndarray):
+            return self._const(x, ShapedArray(x.shape, x.dtype), x)
+        raise TypeError(
+            f"funcgrad cannot use a value of type {type(x).__name__} inside a traced "
+            "function; use numpy arrays or scalars (convert lists with funcgrad.numpy.asarray)"
+        )
+
+    def _const(self, x: Any, aval: ShapedArray, val: Any) -> Var:
+        v = self._const_ids.get(id(x))
+        if v is None:
+            v = Var(aval)
+            self._const_ids[id(x)] = v
+            self.constvars.append(v)
+            self.consts.append(x)  # keeps x alive, so its id stays unique
+            if self.env is not None and val is not None:
+                self.env[v] = val
+        return v
+
+    # -- recording ---------------------------------------------------------------------------
+    def process(self, prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        ins: list[Var | Literal] = []
+        vals: list[Any] = []
+        concrete = True
+        for a in args:
+            if type(a) is Tracer and a.trace is self:
+                ins.append(a.irvar)
+                v = a.val
+            else:
+                ins.append(self.lift(a))
+                v = a.val if type(a) is Tracer else a
+            if v is None:
+                concrete = False
+            vals.append(v)
+        src = _user_src()
+        if concrete:
+            try:
+                out = prim.impl(*vals, **params)
+            except Exception as e:
+                # Prefer the shape rule's message (it says what is wrong and what to do).
+                prim.abstract_eval([x.aval for x in ins], params, src)
+                raise type(e)(f"{format_src(src)}{prim.name}: {e}") from e
+            outs = list(out) if prim.multiple_results else [out]
+            avals = [ShapedArray(np.shape(o), _dtype_of(o)) for o in outs]
+        else:
+            outs = None
+            avals = prim.abstract_eval([x.aval for x in ins], params, src)
+        outvars = [Var(a) for a in avals]
+        self.eqns.append(Eqn(prim, ins, params, outvars, src))
+        if outs is None:
+            tracers = [Tracer(self, v, None, src) for v in outvars]
+        else:
+            env = self.env
+            if env is not None:
+                for v, o in zip(outvars, outs):
+                    env[v] = o
+            tracers = [Tracer(self, v, o, src) for v, o in zip(outvars, outs)]
+        return tracers if prim.multiple_results else tracers[0]
+
+    def finish(self, inputs: list[Tracer], outputs: list[Any]) -> IR:
+        """Close the trace: build its IR and mark its tracers dead (later use is a leak)."""
+        outvars = [self.lift(o) for o in outputs]
+        self.alive = False
+        return IR(
+            self.constvars, self.consts, [t.irvar for t in inputs], self.eqns, outvars
+        )
+
+
+def _dtype_of(x: Any) -> np.dtype:
+    d = getattr(x, "dtype", None)
+    return d if d is not None else np.asarray(x).dtype
+
+
+def _leak_error(x: Tracer, inner: bool = False) -> TracerLeakError:
+    where = f" (created at {x.src[0]}:{x.src[1]})" if x.src else ""
+    if inner:
+        return TracerLeakError(
+            f"A tracer of an inner `{x.trace.kind}` transform{where} was used in an enclosing "
+            "computation. Values traced inside a transformed function must be returned from "
+            "it, not stored in globals, lists or attributes."
+        )
+    return TracerLeakError(
+        f"A tracer leaked: a value traced inside `{x.trace.kind}`{where} was used after that "
+        "transform returned. Traced values are only valid inside the function being "
+        "transformed; return the value from that function instead of storing it (in a "
+        "global, a list or an attribute)."
+    )
+
+
+def bind(prim: Any, *args: Any, **params: Any) -> Any:
+    """Apply ``prim``: on concrete values run its numpy implementation; if any argument is a
+    tracer, record it in the innermost trace among the arguments."""
+    trace = None
+    for a in args:
+        if type(a) is Tracer:
+            t = a.trace
+            if trace is None or t.level > trace.level:
+                trace = t
+    if trace is None:
+        return prim.impl(*args, **params)
+    if not trace.alive:
+        for a in args:
+            if type(a) is Tracer and a.trace is trace:
+                raise _leak_error(a)
+    return trace.process(prim, args, params)
