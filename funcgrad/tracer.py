@@ -165,7 +165,7 @@ class Trace:
         v = Var(aval, hint)
         if self.env is not None and val is not None:
             self.env[v] = val
-        return Tracer(self, v, val, None)
+        return Tracer(self, v, val, _user_src())
 
     def abstract_input(self, aval: ShapedArray, hint: str | None = None) -> Tracer:
         return Tracer(self, Var(ShapedArray(aval.shape, aval.dtype), hint), None, None)
