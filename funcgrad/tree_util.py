@@ -37,6 +37,7 @@ class _NodeType(NamedTuple):
 
 
 _registry: dict[type, _NodeType] = {}
+_dataclass_data_fields: dict[type, tuple[str, ...]] = {}  # for readable paths in messages
 
 
 def register_pytree_node(
@@ -103,6 +104,7 @@ def register_dataclass(
         return obj
 
     register_pytree_node(cls, flatten, unflatten)
+    _dataclass_data_fields[cls] = tuple(data)
     return cls
 
 
@@ -336,9 +338,8 @@ def tree_paths(tree: Any) -> list[str]:
         children = list(children)
         if t is dict:
             names = [f"[{k!r}]" for k in data]
-        elif dataclasses.is_dataclass(obj):
-            fields = [f.name for f in dataclasses.fields(obj)]
-            names = [f".{n}" for n in fields[: len(children)]]
+        elif t in _dataclass_data_fields:
+            names = [f".{n}" for n in _dataclass_data_fields[t]]
         elif _is_namedtuple(t):
             names = [f".{n}" for n in t._fields]
         else:
