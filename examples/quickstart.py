@@ -11,6 +11,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import optim
 
+
 # 1. The seed neuron: ŷ = w·x, L = (ŷ − y)², w ← w − η·∂L/∂w.
 def loss(w, x, y):
     return (w * x - y) ** 2
@@ -22,6 +23,7 @@ for step in range(1, 4):
     value, g = fg.value_and_grad(loss)(w, 2.0, 4.0)
     w = optim.sgd_update(w, g, 0.1)
     print(f"   step {step}: loss {value:.4f}  dL/dw {g:+.4f}  new w {w:.4f}")
+
 
 # 2. The IR: what funcgrad traced, and what the gradient computes.
 def mse(w, x, y):
@@ -37,6 +39,7 @@ print("\n2. the traced loss (make_ir):")
 print(fg.make_ir(mse)(w0, x, y))
 print("\n   and its gradient: forward equations, then the backward pass:")
 print(fg.make_ir(fg.grad(mse))(w0, x, y))
+
 
 # 3. Mini-batch training of a small two-layer network, functional style.
 def init(rng, sizes):
@@ -59,7 +62,9 @@ def batch_loss(params, x, y):
 data_x = rng.uniform(-2, 2, size=(256, 1))
 data_y = np.sin(data_x[:, 0])
 params = init(rng, [1, 16, 1])
-step = fg.jit(fg.value_and_grad(batch_loss)) if hasattr(fg, "jit") else fg.value_and_grad(batch_loss)
+step = (
+    fg.jit(fg.value_and_grad(batch_loss)) if hasattr(fg, "jit") else fg.value_and_grad(batch_loss)
+)
 print("\n3. fitting y = sin(x) with a 1-16-1 tanh network, mini-batches of 32:")
 for epoch in range(1, 201):
     perm = rng.permutation(len(data_x))

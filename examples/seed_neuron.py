@@ -35,8 +35,13 @@ def train(steps: int = 20, lr: float = LR, w0: float = W0) -> list[dict[str, flo
         value, g = fg.value_and_grad(loss)(w, X, Y)
         w = optim.sgd_update(w, g, lr)
         rows.append(
-            {"step": step, "prediction": float(pred), "loss": float(value),
-             "gradient": float(g), "w": float(w)}
+            {
+                "step": step,
+                "prediction": float(pred),
+                "loss": float(value),
+                "gradient": float(g),
+                "w": float(w),
+            }
         )
     return rows
 
@@ -47,8 +52,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'step':>4} {'prediction':>12} {'loss':>12} {'gradient':>12} {'new w':>12}")
     for r in train(args.steps):
-        print(f"{r['step']:>4} {r['prediction']:>12.6f} {r['loss']:>12.6f} "
-              f"{r['gradient']:>12.6f} {r['w']:>12.6f}")
+        print(
+            f"{r['step']:>4} {r['prediction']:>12.6f} {r['loss']:>12.6f} "
+            f"{r['gradient']:>12.6f} {r['w']:>12.6f}"
+        )
 
 
 if __name__ == "__main__":

@@ -6,13 +6,19 @@ plain numpy code, with a readable IR.
 np.float64(-8.0)
 """
 
-from funcgrad import numpy  # noqa: F401  (installs the tracer's numpy methods)
-from funcgrad import tree_util  # noqa: F401
-from funcgrad.errors import ConcretizationError, TracerConversionError, TracerLeakError
-from funcgrad.ir import IR, ShapedArray, eval_ir as _eval_ir_list
-from funcgrad.numpy import stop_gradient
+from funcgrad import (
+    numpy,  # noqa: F401  (installs the tracer's numpy methods)
+    tree_util,  # noqa: F401
+)
 from funcgrad.batching import vmap
+from funcgrad.config import config
+from funcgrad.custom import checkpoint, custom_jvp, custom_vjp
+from funcgrad.errors import ConcretizationError, TracerConversionError, TracerLeakError
 from funcgrad.forward import hessian, jacfwd, jacrev, jvp
+from funcgrad.ir import IR, ShapedArray
+from funcgrad.ir import eval_ir as _eval_ir_list
+from funcgrad.jit import jit
+from funcgrad.numpy import stop_gradient
 from funcgrad.reverse import grad, value_and_grad, vjp
 from funcgrad.tracing import make_ir
 
@@ -38,11 +44,16 @@ __all__ = [
     "ConcretizationError",
     "TracerConversionError",
     "TracerLeakError",
+    "checkpoint",
+    "config",
+    "custom_jvp",
+    "custom_vjp",
     "eval_ir",
     "grad",
     "hessian",
     "jacfwd",
     "jacrev",
+    "jit",
     "jvp",
     "vmap",
     "make_ir",

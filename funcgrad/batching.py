@@ -80,9 +80,7 @@ def _check_axis(ax: Any, what: str) -> None:
         raise TypeError(f"vmap: {what} entries must be ints or None, got {ax!r}")
 
 
-def vmap(
-    fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0
-) -> Callable[..., Any]:
+def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
     """Vectorize ``fun`` over a batch axis of its arguments.
 
     ``in_axes``: an int, ``None`` (not batched), or a pytree prefix of the argument tuple;
@@ -106,8 +104,9 @@ def vmap(
                 "unbatched one)"
             )
         leaves, in_tree = tree_flatten(args)
-        axes = broadcast_prefix(in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args),
-                                args, "vmap in_axes")
+        axes = broadcast_prefix(
+            in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), args, "vmap in_axes"
+        )
         leaves = [as_array_leaf(x, f"vmap argument leaf {i}") for i, x in enumerate(leaves)]
         size = None
         dims: list[int | None] = []
@@ -119,13 +118,16 @@ def vmap(
                 dims.append(None)
                 per_example.append(x)
                 continue
-            if not -len(shape) <= ax < max(len(shape), 1) or not shape:
+            if not shape:
+                raise ValueError(
+                    f"vmap: cannot map over axis {ax} of argument leaf {i}, a scalar (rank 0); "
+                    "use in_axes=None for it"
+                )
+            if not -len(shape) <= ax < len(shape):
                 raise ValueError(
                     f"vmap: in_axes={ax} for argument leaf {i} of shape {shape} is out of range; "
                     f"an array of rank {len(shape)} can be mapped over axes "
-                    f"{-len(shape)}..{len(shape) - 1}" if shape else
-                    f"vmap: cannot map over axis {ax} of argument leaf {i}, a scalar (rank 0); "
-                    "use in_axes=None for it"
+                    f"{-len(shape)}..{len(shape) - 1}"
                 )
             ax = ax % len(shape)
             n = shape[ax]
@@ -134,7 +136,8 @@ def vmap(
             elif n != size:
                 sizes = [
                     f"leaf {j}: {np.shape(y)[a % np.ndim(y)]}"
-                    for j, (y, a) in enumerate(zip(leaves, axes)) if a is not None
+                    for j, (y, a) in enumerate(zip(leaves, axes))
+                    if a is not None
                 ]
                 raise ValueError(
                     "vmap got inconsistent sizes for the mapped axes: "
@@ -148,8 +151,11 @@ def vmap(
                 "vmap needs at least one argument mapped over an axis (in_axes not all None)"
             )
         ir, out_tree, _ = trace_to_ir(
-            lambda *a: fun(*a), [p if isinstance(p, ShapedArray) else _aval_or_tracer(p)
-                                 for p in per_example], in_tree, "vmap", abstract=True
+            lambda *a: fun(*a),
+            [p if isinstance(p, ShapedArray) else _aval_or_tracer(p) for p in per_example],
+            in_tree,
+            "vmap",
+            abstract=True,
         )
         outs, odims = batch_ir(ir, leaves, dims)
         oaxes = broadcast_prefix(out_axes, tree_unflatten(out_tree, outs), "vmap out_axes")
@@ -164,7 +170,9 @@ def vmap(
             if oa is not None:
                 nd = np.ndim(o) + (d is None)
                 if not -nd <= oa < nd:
-                    raise ValueError(f"vmap: out_axes={oa} is out of range for an output of rank {nd}")
+                    raise ValueError(
+                        f"vmap: out_axes={oa} is out of range for an output of rank {nd}"
+                    )
             final.append(to_user(move_batch_axis(o, d, oa, size)))
         return tree_unflatten(out_tree, final)
 

@@ -98,7 +98,9 @@ def jvp_ir(
     return outs, touts
 
 
-def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+def jvp(
+    fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
+) -> tuple[Any, Any]:
     """Forward-mode Jacobian-vector product: ``(fun(*primals), J @ tangents)``.
 
     >>> import funcgrad as fg, numpy as np
@@ -132,9 +134,7 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         t if type(t) is Tracer else np.asarray(t, dtype=np.result_type(p))
         for p, t in zip(leaves, t_leaves)
     ]
-    ir, out_tree, trace = trace_to_ir(
-        lambda *a: fun(*a), leaves, in_tree, "jvp", keep_values=True
-    )
+    ir, out_tree, trace = trace_to_ir(lambda *a: fun(*a), leaves, in_tree, "jvp", keep_values=True)
     eager = not any(type(x) is Tracer for x in leaves) and not any(
         type(c) is Tracer for c in ir.consts
     )

@@ -31,7 +31,11 @@ def _shape(x: Any) -> tuple[int, ...]:
 
 
 def _dtype(x: Any) -> np.dtype:
-    return x.dtype if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic)) else np.result_type(x)
+    return (
+        x.dtype
+        if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic))
+        else np.result_type(x)
+    )
 
 
 def fit_cotangent(ct: Any, aval: ShapedArray) -> Any:
@@ -128,7 +132,8 @@ def _vjp_flat(
 ) -> tuple[Any, Callable[[Any], tuple[Any, ...]], Any, IR]:
     leaves, in_tree = tree_flatten(primals)
     leaves = [
-        check_diff_leaf(x, f"argument {_where(i, primals)}", transform) for i, x in enumerate(leaves)
+        check_diff_leaf(x, f"argument {_where(i, primals)}", transform)
+        for i, x in enumerate(leaves)
     ]
     if has_aux:
 
@@ -160,7 +165,9 @@ def _vjp_flat(
     out_avals = [v.aval for v in ir.outvars]
     out = tree_unflatten(out_tree_main, [to_user(o, a) for o, a in zip(outs[:n_main], out_avals)])
     aux = (
-        tree_unflatten(aux_tree, [to_user(o) for o in outs[n_main:]]) if aux_tree is not None else None
+        tree_unflatten(aux_tree, [to_user(o) for o in outs[n_main:]])
+        if aux_tree is not None
+        else None
     )
     n_aux = len(outs) - n_main
 
@@ -178,9 +185,7 @@ def _vjp_flat(
                     f"shape {a.shape}; the cotangent must have the output's shape"
                 )
         cts = backward_pass(ir, env, list(ct_leaves) + [None] * n_aux, ir.invars)
-        flat = [
-            to_user(_zeros(v.aval) if c is None else c, v.aval) for c, v in zip(cts, ir.invars)
-        ]
+        flat = [to_user(_zeros(v.aval) if c is None else c, v.aval) for c, v in zip(cts, ir.invars)]
         return tuple(tree_unflatten(in_tree, flat))
 
     return out, vjp_fn, aux, ir

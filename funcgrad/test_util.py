@@ -25,17 +25,20 @@ def _lowest_dtype(args: Any) -> np.dtype:
 
 def _inner(a: Any, b: Any) -> float:
     la, lb = tree_flatten(a)[0], tree_flatten(b)[0]
-    return float(sum(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64))
-                     for x, y in zip(la, lb)))
+    return float(
+        sum(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64)) for x, y in zip(la, lb))
+    )
 
 
 def _random_like(tree: Any, rng: np.random.Generator) -> Any:
     return tree_map(lambda x: rng.standard_normal(np.shape(x)).astype(np.asarray(x).dtype), tree)
 
 
-def numerical_jvp(fun: Callable[..., Any], args: Sequence[Any], tangents: Sequence[Any],
-                  eps: float) -> Any:
+def numerical_jvp(
+    fun: Callable[..., Any], args: Sequence[Any], tangents: Sequence[Any], eps: float
+) -> Any:
     """Central difference ``(f(x + eps t) - f(x - eps t)) / (2 eps)``, in float64."""
+
     def shift(s: float) -> Any:
         return tree_map(
             lambda x, t: (np.asarray(x, np.float64) + s * eps * np.asarray(t, np.float64)).astype(
@@ -117,11 +120,14 @@ def check_grads(
             ct = _random_like(out, rng)
             got_ip = _inner(f_vjp(ct), t)
             want_ip = _inner(ct, num)
-            _assert_close(f"(rev, order {order - k + 1})", np.float64(got_ip),
-                          np.float64(want_ip), atol_ * 10, rtol_)
+            _assert_close(
+                f"(rev, order {order - k + 1})",
+                np.float64(got_ip),
+                np.float64(want_ip),
+                atol_ * 10,
+                rtol_,
+            )
             if k > 1:
                 check(lambda *a: vjp(f, *a)[1](ct), xs, k - 1)
 
     check(fun, args, order)
-
-

@@ -28,6 +28,21 @@ from funcgrad.ir import IR, Eqn, Literal, ShapedArray, Var
 __all__ = ["Trace", "Tracer", "bind", "source_context", "aval_of", "is_tracer"]
 
 _levels = itertools.count(1)
+_DEBUG = False  # set by funcgrad.config: check every primitive's output for NaN/inf
+
+
+def _set_debug(on: bool) -> None:
+    global _DEBUG
+    _DEBUG = on
+
+
+def _debug_check(prim: Any, out: Any, src: Any) -> None:
+    from funcgrad.config import raise_if_nonfinite
+
+    for o in out if prim.multiple_results else (out,):
+        raise_if_nonfinite(o, prim.name, src)
+
+
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _tls = threading.local()
 
@@ -226,6 +241,8 @@ class Trace:
                 # Prefer the shape rule's message (it says what is wrong and what to do).
                 prim.abstract_eval([x.aval for x in ins], params, src)
                 raise type(e)(f"{format_src(src)}{prim.name}: {e}") from e
+            if _DEBUG:
+                _debug_check(prim, out, src)
             outs = list(out) if prim.multiple_results else [out]
             avals = [ShapedArray(np.shape(o), _dtype_of(o)) for o in outs]
         else:
@@ -247,9 +264,7 @@ class Trace:
         """Close the trace: build its IR and mark its tracers dead (later use is a leak)."""
         outvars = [self.lift(o) for o in outputs]
         self.alive = False
-        return IR(
-            self.constvars, self.consts, [t.irvar for t in inputs], self.eqns, outvars
-        )
+        return IR(self.constvars, self.consts, [t.irvar for t in inputs], self.eqns, outvars)
 
 
 def _dtype_of(x: Any) -> np.dtype:
@@ -283,7 +298,10 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
             if trace is None or t.level > trace.level:
                 trace = t
     if trace is None:
-        return prim.impl(*args, **params)
+        out = prim.impl(*args, **params)
+        if _DEBUG:
+            _debug_check(prim, out, _user_src())
+        return out
     if not trace.alive:
         for a in args:
             if type(a) is Tracer and a.trace is trace:

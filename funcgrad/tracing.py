@@ -118,8 +118,13 @@ def trace_to_ir(
     for i, x in enumerate(in_leaves):
         hint = _identifier(hints[i]) if hints else None
         if abstract:
-            aval = x.irvar.aval if type(x) is Tracer else x if isinstance(x, ShapedArray) else (
-                ShapedArray(np.shape(x), x.dtype))
+            aval = (
+                x.irvar.aval
+                if type(x) is Tracer
+                else x
+                if isinstance(x, ShapedArray)
+                else (ShapedArray(np.shape(x), x.dtype))
+            )
             tracers.append(trace.abstract_input(aval, hint))
         else:
             tracers.append(trace.new_input(x, hint))
@@ -216,3 +221,22 @@ def make_ir(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -
         return ir
 
     return traced
+
+
+def closure_convert(ir: IR) -> tuple[IR, list[Any]]:
+    """Turn an IR's constants into leading inputs: returns (closed IR, constant values).
+
+    Primitives that carry a sub-IR (custom rules, checkpoint, control flow) pass the values it
+    closes over as explicit operands, so every transform sees them as ordinary inputs.
+    """
+    closed = IR([], [], list(ir.constvars) + list(ir.invars), ir.eqns, ir.outvars)
+    return closed, list(ir.consts)
+
+
+def trace_sub_ir(
+    fun: Callable[..., Any], avals: Sequence[ShapedArray], in_tree: PyTreeDef, kind: str
+) -> tuple[IR, list[Any], PyTreeDef]:
+    """Trace ``fun`` abstractly on ``avals`` into a closed IR plus the values it closes over."""
+    ir, out_tree, _ = trace_to_ir(fun, list(avals), in_tree, kind, abstract=True)
+    closed, consts = closure_convert(ir)
+    return closed, consts, out_tree

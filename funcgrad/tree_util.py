@@ -406,7 +406,7 @@ def _first_difference(a: Any, b: Any) -> str:
 
 
 def all_leaves_equal_structure(a: Any, b: Any) -> str:
-    """Return '' if ``a`` and ``b`` have the same structure, else a description of the difference."""
+    """'' if ``a`` and ``b`` have the same structure, else where they first differ."""
     if tree_structure(a) == tree_structure(b):
         return ""
     return _first_difference(a, b).lstrip("; ") or "structures differ"

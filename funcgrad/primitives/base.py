@@ -13,7 +13,9 @@ Each entry of the primitive table (the modules next to this one) gives:
 * ``batch`` — ``rule(args, dims, **params) -> (out, out_dim)`` for ``vmap``;
 * ``emit`` — a source template for ``jit``'s code generator (``"np.sin({0})"``), or ``None``
   to call ``impl`` directly;
-* ``vjp_full`` / ``jvp_full`` / ``transpose`` — whole-primitive rules for primitives that carry
+* ``simplify`` — algebraic identities for jit's optimizer (x·1 → x, transpose chains, ...);
+* ``fresh`` / ``readonly_view`` — memory facts for jit's buffer planning;
+* ``vjp_full`` / ``jvp_full`` — whole-primitive rules for primitives that carry
   sub-IRs or have several results (control flow, ``custom_vjp``).
 
 Transforms only read these fields; they never test a primitive's name.
@@ -49,6 +51,9 @@ class Primitive:
         "jvp_full",
         "differentiable",
         "pure",
+        "fresh",
+        "readonly_view",
+        "simplify",
         "__dict__",
     )
 
@@ -67,6 +72,9 @@ class Primitive:
         jvp_full: Callable[..., Any] | None = None,
         differentiable: bool = True,
         pure: bool = True,
+        fresh: bool | None = None,
+        readonly_view: bool = False,
+        simplify: Callable[..., Any] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
@@ -82,6 +90,13 @@ class Primitive:
         # False: outputs carry no derivative at all (comparisons, sign, floor, ...)
         self.differentiable = differentiable
         self.pure = pure
+        # fresh: the output never aliases an input (jit may then write into it in place);
+        # readonly_view: the output may be a read-only view (jit copies it before returning).
+        self.fresh = (ufunc is not None) if fresh is None else fresh
+        self.readonly_view = readonly_view
+        # simplify(eqn, producer, consts) -> None | operand | (prim, inputs, params): the
+        # primitive's algebraic identities, used by jit's simplification pass.
+        self.simplify = simplify
 
     def __repr__(self) -> str:
         return self.name

@@ -279,3 +279,74 @@ stop_gradient_p = define(
     emit="{0}",
     differentiable=False,
 )
+
+
+# --- algebraic identities for jit's simplifier (see funcgrad.passes.simplify) -------------
+def _same_type(x: Any, e: Any) -> bool:
+    return x.aval == e.outputs[0].aval
+
+
+def _simplify_add(e: Any, producer: Any, consts: Any) -> Any:
+    from funcgrad.passes import is_zero_const
+
+    x, y = e.inputs
+    if is_zero_const(y, consts) and _same_type(x, e):
+        return x
+    if is_zero_const(x, consts) and _same_type(y, e):
+        return y
+    return None
+
+
+def _simplify_sub(e: Any, producer: Any, consts: Any) -> Any:
+    from funcgrad.passes import is_zero_const
+
+    x, y = e.inputs
+    return x if is_zero_const(y, consts) and _same_type(x, e) else None
+
+
+def _simplify_mul(e: Any, producer: Any, consts: Any) -> Any:
+    from funcgrad.passes import is_literal
+
+    x, y = e.inputs
+    if is_literal(y, 1) and _same_type(x, e):
+        return x
+    if is_literal(x, 1) and _same_type(y, e):
+        return y
+    return None
+
+
+def _simplify_div(e: Any, producer: Any, consts: Any) -> Any:
+    from funcgrad.passes import is_literal
+
+    x, y = e.inputs
+    return x if is_literal(y, 1) and _same_type(x, e) else None
+
+
+def _simplify_neg(e: Any, producer: Any, consts: Any) -> Any:
+    p = producer.get(e.inputs[0])
+    if p is not None and p.prim is neg_p and _same_type(p.inputs[0], e):
+        return p.inputs[0]
+    return None
+
+
+def _simplify_convert(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    return x if x.aval.dtype == e.params["new_dtype"] and _same_type(x, e) else None
+
+
+def _simplify_integer_pow(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    return x if e.params["y"] == 1 and _same_type(x, e) else None
+
+
+add_p.simplify = _simplify_add
+sub_p.simplify = _simplify_sub
+mul_p.simplify = _simplify_mul
+div_p.simplify = _simplify_div
+neg_p.simplify = _simplify_neg
+convert_element_type_p.simplify = _simplify_convert
+convert_element_type_p.fresh = True
+integer_pow_p.simplify = _simplify_integer_pow
+integer_pow_p.fresh = True
+pow_p.fresh = True
+select_p.fresh = True

@@ -121,3 +121,4 @@ matmul_p = define(
     emit="({0} @ {1})",
     ufunc=None,
 )
+matmul_p.fresh = True

@@ -454,3 +454,68 @@ argmin_p = define(
     "argmin", lambda x, *, axis: np.argmin(x, axis=axis), _argext_shape,
     batch=_argext_batch, emit="np.argmin({0}, axis={axis})", differentiable=False,
 )
+
+
+# --- algebraic identities for jit's simplifier (see funcgrad.passes.simplify) -------------
+def _simplify_transpose(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    perm = e.params["permutation"]
+    if perm == tuple(range(len(perm))):
+        return x
+    p = producer.get(x)
+    if p is not None and p.prim is transpose_p:
+        inner = p.params["permutation"]
+        return (transpose_p, [p.inputs[0]], {"permutation": tuple(inner[j] for j in perm)})
+    return None
+
+
+def _simplify_reshape(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    if x.aval.shape == e.outputs[0].aval.shape:
+        return x
+    p = producer.get(x)
+    if p is not None and p.prim in (reshape_p, squeeze_p, expand_dims_p):
+        return (reshape_p, [p.inputs[0]], e.params)
+    return None
+
+
+def _simplify_reduce_sum(e: Any, producer: Any, consts: Any) -> Any:
+    """sum(broadcast(x), new axes) = x · (number of copies) — the pair reverse mode makes."""
+    from funcgrad.ir import Literal
+    from funcgrad.primitives.elementwise import mul_p
+
+    x = e.inputs[0]
+    axes = e.params["axes"]
+    if not axes and x.aval == e.outputs[0].aval:
+        return x
+    p = producer.get(x)
+    if p is None or p.prim is not broadcast_in_dim_p:
+        return None
+    src = p.inputs[0]
+    shape, bdims = p.params["shape"], p.params["broadcast_dimensions"]
+    if set(axes) != set(range(len(shape))) - set(bdims):
+        return None
+    if any(src.aval.shape[i] != shape[d] for i, d in enumerate(bdims)):
+        return None
+    if src.aval.dtype != e.outputs[0].aval.dtype or src.aval.dtype.kind not in "fc":
+        return None
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    if n == 1:
+        return src
+    from funcgrad.ir import ShapedArray as _SA
+
+    return (mul_p, [src, Literal(float(n), _SA((), np.float64, weak=True))], {})
+
+
+def _simplify_broadcast(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    return x if x.aval.shape == e.outputs[0].aval.shape else None
+
+
+transpose_p.simplify = _simplify_transpose
+reshape_p.simplify = _simplify_reshape
+reduce_sum_p.simplify = _simplify_reduce_sum
+broadcast_in_dim_p.simplify = _simplify_broadcast
+broadcast_in_dim_p.readonly_view = True
+for _p in (reduce_sum_p, reduce_max_p, reduce_min_p, concatenate_p, scatter_add_p):
+    _p.fresh = True

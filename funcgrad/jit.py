@@ -1,0 +1,316 @@
+"""``jit``: trace once per abstract signature, optimize the IR, run generated numpy code.
+
+The cache key is the arguments' tree structure, each leaf's shape and dtype (or Python scalar
+type), and the static arguments' values. A call whose key is cached goes straight to the
+generated function: flatten, one dict lookup, the generated code, which itself builds the
+output pytree — no per-call IR walk. Called with tracers of another transform (``grad(jit(f))``,
+``vmap(jit(f))``, ``jit`` inside ``jit``), the optimized IR is inlined into that transform.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from funcgrad.codegen import compile_ir
+from funcgrad.config import config as _cfg
+from funcgrad.ir import IR, ShapedArray, eval_ir
+from funcgrad.passes import optimize
+from funcgrad.tracer import Tracer
+from funcgrad.tracing import _param_names, trace_to_ir
+from funcgrad.tree_util import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
+
+__all__ = ["jit", "Lowered", "CacheInfo"]
+
+_SCALAR_TYPES = (float, int, bool, complex)
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int  # = number of traces + compilations
+    currsize: int
+
+
+class Lowered:
+    """What ``jit(f).lower(*args)`` returns: the traced IR, the optimized IR and the source."""
+
+    __slots__ = ("traced_ir", "ir", "source")
+
+    def __init__(self, traced_ir: IR, ir: IR, source: str) -> None:
+        self.traced_ir = traced_ir
+        self.ir = ir  # optimized
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"Lowered(\n{self.ir}\n)"
+
+
+class _Entry:
+    __slots__ = ("traced_ir", "ir", "fn", "source", "out_tree")
+
+    def __init__(self, traced_ir: IR, ir: IR, fn: Any, source: str, out_tree: PyTreeDef) -> None:
+        self.traced_ir, self.ir, self.fn, self.source, self.out_tree = (
+            traced_ir,
+            ir,
+            fn,
+            source,
+            out_tree,
+        )
+
+
+def _leaf_sig(x: Any, where: str) -> Hashable:
+    t = type(x)
+    if t is np.ndarray or t is Tracer:
+        return (x.shape, x.dtype)
+    if t in _SCALAR_TYPES:
+        return t
+    if isinstance(x, np.generic):
+        return ("scalar", x.dtype)
+    if isinstance(x, np.ndarray):  # subclasses: treat as arrays
+        return (x.shape, x.dtype)
+    raise TypeError(
+        f"jit: {where} is a {t.__name__}, which jit cannot trace. Pass numpy arrays or scalars, "
+        "or mark the argument static (jit(f, static_argnums=...) / static_argnames=...)."
+    )
+
+
+def _leaf_aval(x: Any) -> ShapedArray:
+    if type(x) is Tracer:
+        return ShapedArray(x.shape, x.dtype)
+    if type(x) in _SCALAR_TYPES:
+        return ShapedArray((), np.result_type(x) if type(x) is not int else np.int64)
+    return ShapedArray(np.shape(x), x.dtype)
+
+
+class JitFunction:
+    """A jit-compiled function (see :func:`jit`)."""
+
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        static_argnums: tuple[int, ...],
+        static_argnames: tuple[str, ...],
+    ) -> None:
+        functools.update_wrapper(self, fun)
+        self._fun = fun
+        self._static_argnums = static_argnums
+        self._static_argnames = static_argnames
+        self._names = _param_names(fun, 64)
+        self._cache: dict[Hashable, _Entry] = {}
+        # Fast path: all-positional calls whose args are arrays / Python floats.
+        self._fast: dict[tuple[Any, ...], Callable[..., Any]] = {}
+        self._simple = not static_argnums and not static_argnames
+        self._hits = 0
+        self._misses = 0
+        self._lock = threading.Lock()
+
+    # -- calling --------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._simple and not kwargs:
+            key: list[Any] = []
+            for a in args:
+                t = type(a)
+                if t is np.ndarray:
+                    key.append(a.shape)
+                    key.append(a.dtype)
+                elif t is float:
+                    key.append(float)
+                else:
+                    break
+            else:
+                fn = self._fast.get(tuple(key))
+                if fn is not None:
+                    self._hits += 1
+                    return fn(*args)
+        return self._call_slow(args, kwargs)
+
+    def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        nargs = len(args)
+        static_idx = set()
+        for i in self._static_argnums:
+            if not -nargs <= i < nargs:
+                raise ValueError(
+                    f"jit: static_argnums={self._static_argnums} refers to argument {i}, but "
+                    f"the function was called with {nargs} positional arguments"
+                )
+            static_idx.add(i % nargs)
+        static_vals = []
+        for i in sorted(static_idx):
+            static_vals.append((i, _hashable(args[i], f"static argument {i}")))
+        for name in self._static_argnames:
+            if name in kwargs:
+                static_vals.append((name, _hashable(kwargs[name], f"static argument {name!r}")))
+        dyn_idx = [i for i in range(nargs) if i not in static_idx]
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
+        return tuple(static_vals), dyn_idx, dyn_kwargs
+
+    def _call_slow(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        entry, leaves, dyn_idx, simple_key = self._lookup(args, kwargs)
+        if any(type(x) is Tracer for x in leaves):
+            # Inside another transform: inline the optimized IR there.
+            outs = eval_ir(entry.ir, *leaves)
+            return tree_unflatten(entry.out_tree, outs)
+        return entry.fn(*leaves)
+
+    def _lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        static_vals, dyn_idx, dyn_kwargs = self._split(args, kwargs)
+        dyn_args = tuple(args[i] for i in dyn_idx)
+        leaves, tree = tree_flatten((dyn_args, dyn_kwargs))
+        sigs = []
+        paths = None
+        for j, x in enumerate(leaves):
+            try:
+                sigs.append(_leaf_sig(x, f"argument leaf {j}"))
+            except TypeError:
+                paths = paths or tree_paths((dyn_args, dyn_kwargs))
+                _leaf_sig(x, f"argument {paths[j]}")
+        key = (tree, tuple(sigs), static_vals)
+        entry = self._cache.get(key)
+        if entry is None:
+            with self._lock:
+                entry = self._cache.get(key)
+                if entry is None:
+                    entry = self._compile(args, kwargs, dyn_idx, dyn_kwargs, leaves, tree)
+                    self._cache[key] = entry
+                    self._misses += 1
+        else:
+            self._hits += 1
+        simple_key = None
+        if (
+            self._simple
+            and not kwargs
+            and all(type(a) is np.ndarray or type(a) is float for a in args)
+        ):
+            simple_key = []
+            for a in args:
+                if type(a) is np.ndarray:
+                    simple_key += [a.shape, a.dtype]
+                else:
+                    simple_key.append(float)
+            self._fast[tuple(simple_key)] = entry.fn
+        return entry, leaves, dyn_idx, simple_key
+
+    def _compile(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        dyn_idx: list[int],
+        dyn_kwargs: dict[str, Any],
+        leaves: list[Any],
+        tree: PyTreeDef,
+    ) -> _Entry:
+        def flat_fun(dyn_args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+            full = list(args)
+            for i, a in zip(dyn_idx, dyn_args):
+                full[i] = a
+            merged = dict(kwargs)
+            merged.update(kw)
+            return self._fun(*full, **merged)
+
+        hints = []
+        dyn_args = tuple(args[i] for i in dyn_idx)
+        for i in dyn_idx:
+            base = self._names[i] if i < len(self._names) else f"arg{i}"
+            hints += [base if p == "<root>" else base + p for p in tree_paths(args[i])]
+        for k, v in sorted(dyn_kwargs.items()):
+            hints += [k if p == "<root>" else k + p for p in tree_paths(v)]
+        avals = [_leaf_aval(x) for x in leaves]
+        traced, out_tree, _ = trace_to_ir(
+            lambda a, kw: flat_fun(a, kw), avals, tree, "jit", hints=hints, abstract=True
+        )
+        del dyn_args
+        ir = optimize(traced)
+        kinds = [type(x) if type(x) in _SCALAR_TYPES else None for x in leaves]
+        name = _identifier(getattr(self._fun, "__name__", "f"))
+        fn, source = compile_ir(
+            ir, name, out_tree, kinds, check_nans=_cfg.debug_nans or _cfg.debug_infs
+        )
+        return _Entry(traced, ir, fn, source, out_tree)
+
+    # -- inspection -----------------------------------------------------------------------
+    def lower(self, *args: Any, **kwargs: Any) -> Lowered:
+        """Trace and compile for these arguments; returns the IRs and the generated source.
+
+        >>> import funcgrad as fg, numpy as np
+        >>> print(fg.jit(lambda x: x * 2.0).lower(np.ones(3)).source)
+        def _lambda(x):
+            a = (x * 2.0)  # <doctest funcgrad.jit.JitFunction.lower[1]>:1
+            return a
+        <BLANKLINE>
+        """
+        entry = self._lookup(args, kwargs)[0]
+        return Lowered(entry.traced_ir, entry.ir, entry.source)
+
+    def cache_info(self) -> CacheInfo:
+        """Hits, misses (traces) and entries of the compilation cache."""
+        return CacheInfo(self._hits, self._misses, len(self._cache))
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+        self._fast.clear()
+
+    def __repr__(self) -> str:
+        return f"<jit-compiled {getattr(self._fun, '__name__', 'function')}>"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+
+def _identifier(name: str) -> str:
+    s = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    if not s or s[0].isdigit():
+        s = "_" + s
+    return s
+
+
+def _hashable(v: Any, what: str) -> Any:
+    try:
+        hash(v)
+    except TypeError:
+        hint = " (pass a tuple instead of a list)" if isinstance(v, list) else ""
+        hint = " (pass a tuple of items instead of a dict)" if isinstance(v, dict) else hint
+        hint = (
+            " (arrays cannot be static; pass them as ordinary arguments)"
+            if isinstance(v, np.ndarray)
+            else hint
+        )
+        raise TypeError(
+            f"jit: {what} has unhashable type {type(v).__name__}{hint}. Static arguments are "
+            "part of the compilation cache key and must be hashable."
+        ) from None
+    return (type(v), v)
+
+
+def jit(
+    fun: Callable[..., Any] | None = None,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+) -> Any:
+    """Compile ``fun``: trace once per abstract signature, optimize, generate numpy code.
+
+    Value-dependent Python control flow inside raises an error naming ``funcgrad.lax`` and
+    ``static_argnums``. ``jit(f).lower(*args)`` gives the optimized IR and the source;
+    ``jit(f).cache_info()`` the number of traces. Usable as a decorator, with or without
+    arguments.
+
+    >>> import funcgrad as fg, numpy as np
+    >>> f = fg.jit(lambda x, y: (x * y).sum())
+    >>> f(np.ones(3), np.arange(3.0))
+    np.float64(3.0)
+    """
+    if fun is None:
+        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames)
+    if not callable(fun):
+        raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    for n in nums:
+        if not isinstance(n, int):
+            raise TypeError(f"jit: static_argnums must be ints, got {n!r}")
+    return JitFunction(fun, nums, names)
