@@ -167,7 +167,10 @@ def generate(
         outs = [names.bind(o, None) for o in e.outputs]
         emit = prim.emit
         if callable(emit):
-            expr = emit(ins, e.params)
+            if getattr(getattr(emit, "__code__", None), "co_argcount", 2) == 3:
+                expr = emit(ins, e.params, [x.aval for x in e.inputs])
+            else:
+                expr = emit(ins, e.params)
         elif isinstance(emit, str):
             expr = emit.format(*ins, **{k: repr(v) for k, v in e.params.items()})
         else:

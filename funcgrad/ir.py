@@ -52,8 +52,8 @@ class ShapedArray:
     __slots__ = ("shape", "dtype", "weak")
 
     def __init__(self, shape: tuple[int, ...], dtype: Any, weak: bool = False) -> None:
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.weak = weak
 
     @property

@@ -10,6 +10,7 @@ output pytree — no per-call IR walk. Called with tracers of another transform 
 from __future__ import annotations
 
 import functools
+import gc
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
@@ -174,7 +175,15 @@ class JitFunction:
             with self._lock:
                 entry = self._cache.get(key)
                 if entry is None:
-                    entry = self._compile(args, kwargs, dyn_idx, dyn_kwargs, leaves, tree)
+                    # Tracing allocates many small objects; the cyclic GC would rescan them
+                    # repeatedly and make compile time superlinear in program size.
+                    gc_was_on = gc.isenabled()
+                    gc.disable()
+                    try:
+                        entry = self._compile(args, kwargs, dyn_idx, dyn_kwargs, leaves, tree)
+                    finally:
+                        if gc_was_on:
+                            gc.enable()
                     self._cache[key] = entry
                     self._misses += 1
         else:

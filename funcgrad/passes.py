@@ -108,7 +108,7 @@ def fold_constants(ir: IR) -> IR:
                 new_consts.append(val)
             continue
         eqns.append(e)
-    return dce(IR(new_constvars, new_consts, ir.invars, eqns, ir.outvars))
+    return IR(new_constvars, new_consts, ir.invars, eqns, ir.outvars)
 
 
 def _is_tracer(x: Any) -> bool:
@@ -150,16 +150,12 @@ def simplify(ir: IR) -> IR:
             producer[o] = e
         eqns.append(e)
     outvars = [_sub(x, rename) for x in ir.outvars]
-    return dce(IR(ir.constvars, ir.consts, ir.invars, eqns, outvars))
+    return IR(ir.constvars, ir.consts, ir.invars, eqns, outvars)
 
 
 def optimize(ir: IR) -> IR:
-    """The jit pipeline: simplify, fold constants, CSE, simplify again, DCE."""
-    ir = simplify(ir)
-    ir = fold_constants(ir)
-    ir = cse(ir)
-    ir = simplify(ir)
-    return dce(ir)
+    """The jit pipeline: simplify, fold constants, CSE, DCE — each one linear pass."""
+    return dce(cse(fold_constants(simplify(ir))))
 
 
 def is_literal(x: Any, value: float) -> bool:
@@ -172,3 +168,10 @@ def is_zero_const(x: Any, consts: dict[Var, Any]) -> bool:
         return True
     c = consts.get(x) if type(x) is Var else None
     return isinstance(c, np.ndarray) and c.size <= MAX_FOLDED_SIZE and not np.any(c)
+
+
+def is_one_const(x: Any, consts: dict[Var, Any]) -> bool:
+    if is_literal(x, 1):
+        return True
+    c = consts.get(x) if type(x) is Var else None
+    return isinstance(c, np.ndarray) and c.size <= MAX_FOLDED_SIZE and bool(np.all(c == 1))

@@ -91,11 +91,11 @@ class Tracer:
     Its operator and method overloads are installed by :mod:`funcgrad.numpy`.
     """
 
-    __slots__ = ("trace", "irvar", "val", "shape", "dtype", "src", "__weakref__")
+    __slots__ = ("_trace", "irvar", "val", "shape", "dtype", "src", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, trace: Trace, var: Var, val: Any, src: tuple[str, int] | None) -> None:
-        self.trace = trace
+        self._trace = trace
         self.irvar = var
         self.val = val
         self.shape = var.aval.shape
@@ -115,7 +115,7 @@ class Tracer:
         return int(np.prod(self.shape, dtype=np.int64))
 
     def __repr__(self) -> str:
-        kind = self.trace.kind
+        kind = self._trace.kind
         if self.val is not None:
             return f"Tracer<{kind}>({self.aval}, value={np.asarray(self.val)!r})"
         return f"Tracer<{kind}>({self.aval})"
@@ -139,6 +139,14 @@ def aval_of(x: Any) -> ShapedArray:
         f"funcgrad cannot use a value of type {type(x).__name__} as an array; "
         "pass numpy arrays, Python/numpy scalars, or pytrees of them"
     )
+
+
+# Python scalars are weakly typed literals: they take the other operand's dtype (NEP 50).
+_WEAK_AVALS = {
+    float: ShapedArray((), np.float64, weak=True),
+    int: ShapedArray((), np.int64, weak=True),
+    bool: ShapedArray((), np.bool_, weak=True),
+}
 
 
 class Trace:
@@ -188,16 +196,17 @@ class Trace:
     def lift(self, x: Any) -> Var | Literal:
         """The IR operand for ``x``: own tracers by var, everything else as a constant."""
         if type(x) is Tracer:
-            if x.trace is self:
+            if x._trace is self:
                 return x.irvar
-            t = x.trace
+            t = x._trace
             if not t.alive:
                 raise _leak_error(x)
             if t.level > self.level:
                 raise _leak_error(x, inner=True)
             return self._const(x, x.irvar.aval, x.val)
-        if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
-            return Literal(x, ShapedArray((), np.result_type(x), weak=True))
+        weak = _WEAK_AVALS.get(type(x))
+        if weak is not None:
+            return Literal(x, weak)
         if isinstance(x, np.generic):
             return Literal(x, ShapedArray((), x.dtype))
         if isinstance(x, np.ndarray):
@@ -224,7 +233,7 @@ class Trace:
         vals: list[Any] = []
         concrete = True
         for a in args:
-            if type(a) is Tracer and a.trace is self:
+            if type(a) is Tracer and a._trace is self:
                 ins.append(a.irvar)
                 v = a.val
             else:
@@ -243,8 +252,15 @@ class Trace:
                 raise type(e)(f"{format_src(src)}{prim.name}: {e}") from e
             if _DEBUG:
                 _debug_check(prim, out, src)
-            outs = list(out) if prim.multiple_results else [out]
-            avals = [ShapedArray(np.shape(o), _dtype_of(o)) for o in outs]
+            if prim.multiple_results:
+                outs = list(out)
+                avals = [ShapedArray(np.shape(o), _dtype_of(o)) for o in outs]
+            else:
+                outs = [out]
+                try:
+                    avals = [ShapedArray(out.shape, out.dtype)]
+                except AttributeError:  # a Python scalar from an impl
+                    avals = [ShapedArray(np.shape(out), _dtype_of(out))]
         else:
             outs = None
             avals = prim.abstract_eval([x.aval for x in ins], params, src)
@@ -276,12 +292,12 @@ def _leak_error(x: Tracer, inner: bool = False) -> TracerLeakError:
     where = f" (created at {x.src[0]}:{x.src[1]})" if x.src else ""
     if inner:
         return TracerLeakError(
-            f"A tracer of an inner `{x.trace.kind}` transform{where} was used in an enclosing "
+            f"A tracer of an inner `{x._trace.kind}` transform{where} was used in an enclosing "
             "computation. Values traced inside a transformed function must be returned from "
             "it, not stored in globals, lists or attributes."
         )
     return TracerLeakError(
-        f"A tracer leaked: a value traced inside `{x.trace.kind}`{where} was used after that "
+        f"A tracer leaked: a value traced inside `{x._trace.kind}`{where} was used after that "
         "transform returned. Traced values are only valid inside the function being "
         "transformed; return the value from that function instead of storing it (in a "
         "global, a list or an attribute)."
@@ -294,7 +310,7 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
     trace = None
     for a in args:
         if type(a) is Tracer:
-            t = a.trace
+            t = a._trace
             if trace is None or t.level > trace.level:
                 trace = t
     if trace is None:
@@ -304,6 +320,6 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
         return out
     if not trace.alive:
         for a in args:
-            if type(a) is Tracer and a.trace is trace:
+            if type(a) is Tracer and a._trace is trace:
                 raise _leak_error(a)
     return trace.process(prim, args, params)

@@ -163,6 +163,18 @@ def _integer_pow_impl(x: Any, *, y: int) -> Any:
     return np.power(x, y)
 
 
+_INTEGER_POW_FNS: dict[int, Any] = {}
+
+
+def _integer_pow_fn(y: int) -> Any:
+    """The impl for one exponent, one object per ``y`` (so ufunc_dtype's cache hits): the
+    shape rule's dtype is the impl's (x * x for y == 2 keeps bool, np.power would not)."""
+    fn = _INTEGER_POW_FNS.get(y)
+    if fn is None:
+        fn = _INTEGER_POW_FNS[y] = lambda a: _integer_pow_impl(a, y=y)
+    return fn
+
+
 def _integer_pow_lin(c: Any, ans: Any, x: Any, *, y: int) -> Any:
     if y == 0:
         return mul(c, 0.0)
@@ -176,7 +188,7 @@ def _integer_pow_lin(c: Any, ans: Any, x: Any, *, y: int) -> Any:
 integer_pow_p = define(
     "integer_pow",
     _integer_pow_impl,
-    lambda x, *, y: ShapedArray(x.shape, ufunc_dtype(lambda a: np.power(a, y), x)),
+    lambda x, *, y: ShapedArray(x.shape, ufunc_dtype(_integer_pow_fn(y), x)),
     vjp=(_integer_pow_lin,),
     jvp=(_integer_pow_lin,),
     batch=batch_elementwise,
@@ -305,12 +317,12 @@ def _simplify_sub(e: Any, producer: Any, consts: Any) -> Any:
 
 
 def _simplify_mul(e: Any, producer: Any, consts: Any) -> Any:
-    from funcgrad.passes import is_literal
+    from funcgrad.passes import is_one_const
 
     x, y = e.inputs
-    if is_literal(y, 1) and _same_type(x, e):
+    if is_one_const(y, consts) and _same_type(x, e):
         return x
-    if is_literal(x, 1) and _same_type(y, e):
+    if is_one_const(x, consts) and _same_type(y, e):
         return y
     return None
 

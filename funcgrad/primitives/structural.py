@@ -40,7 +40,18 @@ def _bid_impl(x: Any, *, shape: tuple[int, ...], broadcast_dimensions: tuple[int
     return np.broadcast_to(np.reshape(x, expanded), shape)
 
 
-def _bid_shape(x: ShapedArray, *, shape: tuple[int, ...], broadcast_dimensions: tuple[int, ...]) -> ShapedArray:
+def _emit_bcast(x: str, xshape: tuple[int, ...], shape: Any, broadcast_dimensions: Any) -> str:
+    expanded = [1] * len(shape)
+    for i, d in enumerate(broadcast_dimensions):
+        expanded[d] = xshape[i]
+    if tuple(expanded[len(shape) - len(xshape) :]) == tuple(xshape):
+        return f"np.broadcast_to({x}, {tuple(shape)})"
+    return f"np.broadcast_to({x}.reshape({tuple(expanded)}), {tuple(shape)})"
+
+
+def _bid_shape(
+    x: ShapedArray, *, shape: tuple[int, ...], broadcast_dimensions: tuple[int, ...]
+) -> ShapedArray:
     if len(broadcast_dimensions) != x.ndim:
         raise ValueError(f"broadcast_in_dim: {x} needs {x.ndim} broadcast dimensions")
     for i, d in enumerate(broadcast_dimensions):
@@ -63,7 +74,9 @@ def _bid_batch(prim: Any, args: Any, dims: Any, *, shape: Any, broadcast_dimensi
     x = _front(x, d)
     b = np.shape(x)[0]
     return bind(
-        prim, x, shape=(b,) + tuple(shape),
+        prim,
+        x,
+        shape=(b,) + tuple(shape),
         broadcast_dimensions=(0,) + tuple(i + 1 for i in broadcast_dimensions),
     ), 0
 
@@ -75,7 +88,7 @@ broadcast_in_dim_p = define(
     vjp=(_bid_transpose,),
     jvp=(lambda t, ans, x, **p: broadcast_in_dim(t, **p),),
     batch=_bid_batch,
-    emit=lambda ins, p: f"_bcast({ins[0]}, {p['shape']}, {p['broadcast_dimensions']})",
+    emit=lambda ins, p, avals: _emit_bcast(ins[0], avals[0].shape, **p),
 )
 
 
@@ -109,7 +122,7 @@ reshape_p = define(
     vjp=(_back_to_shape,),
     jvp=(lambda t, ans, x, *, new_sizes: reshape(t, new_sizes),),
     batch=_reshape_batch,
-    emit="np.reshape({0}, {new_sizes})",
+    emit="{0}.reshape({new_sizes})",
 )
 
 
@@ -131,7 +144,9 @@ squeeze_p = define(
     vjp=(_back_to_shape,),
     jvp=(lambda t, ans, x, *, dimensions: squeeze(t, dimensions),),
     batch=lambda prim, args, dims, *, dimensions: (
-        squeeze(_front(args[0], dims[0]), tuple(d + 1 for d in dimensions)), 0),
+        squeeze(_front(args[0], dims[0]), tuple(d + 1 for d in dimensions)),
+        0,
+    ),
     emit="np.squeeze({0}, axis={dimensions})",
 )
 
@@ -155,7 +170,9 @@ expand_dims_p = define(
     vjp=(_back_to_shape,),
     jvp=(lambda t, ans, x, *, dimensions: expand_dims(t, dimensions),),
     batch=lambda prim, args, dims, *, dimensions: (
-        expand_dims(_front(args[0], dims[0]), tuple(d + 1 for d in dimensions)), 0),
+        expand_dims(_front(args[0], dims[0]), tuple(d + 1 for d in dimensions)),
+        0,
+    ),
     emit="np.expand_dims({0}, {dimensions})",
 )
 
@@ -181,8 +198,10 @@ transpose_p = define(
     vjp=(lambda g, ans, x, *, permutation: transpose(g, tuple(np.argsort(permutation))),),
     jvp=(lambda t, ans, x, *, permutation: transpose(t, permutation),),
     batch=lambda prim, args, dims, *, permutation: (
-        transpose(_front(args[0], dims[0]), (0,) + tuple(p + 1 for p in permutation)), 0),
-    emit="np.transpose({0}, {permutation})",
+        transpose(_front(args[0], dims[0]), (0,) + tuple(p + 1 for p in permutation)),
+        0,
+    ),
+    emit="{0}.transpose({permutation})",
 )
 
 
@@ -265,7 +284,7 @@ scatter_add_p = define(
     vjp=(lambda ct, ans, g, *, idx, shape: getitem(ct, idx),),
     jvp=(lambda t, ans, g, *, idx, shape: scatter_add(t, idx, shape),),
     batch=_scatter_add_batch,
-    emit="_scatter_add({0}, {idx!r}, {shape})",
+    emit=None,
 )
 
 
@@ -396,7 +415,14 @@ reduce_sum_p = define(
     vjp=(lambda g, ans, x, *, axes: _expand_reduced(g, x, axes),),
     jvp=(lambda t, ans, x, *, axes: reduce_sum(t, axes),),
     batch=_reduce_batch,
-    emit="np.sum({0}, axis={axes})",
+    emit=lambda ins, p, avals: (
+        f"np.add.reduce({ins[0]}, axis={p['axes']}"
+        + (
+            ")"
+            if avals[0].dtype.kind in "fc"
+            else f", dtype=np.sum(np.zeros(1, np.{avals[0].dtype.name})).dtype)"
+        )
+    ),
 )
 
 
@@ -423,7 +449,7 @@ reduce_max_p = define(
     vjp=(_extremum_lin_vjp,),
     jvp=(_extremum_jvp,),
     batch=_reduce_batch,
-    emit="np.max({0}, axis={axes})",
+    emit="np.maximum.reduce({0}, axis={axes})",
 )
 reduce_min_p = define(
     "reduce_min",
@@ -432,7 +458,7 @@ reduce_min_p = define(
     vjp=(_extremum_lin_vjp,),
     jvp=(_extremum_jvp,),
     batch=_reduce_batch,
-    emit="np.min({0}, axis={axes})",
+    emit="np.minimum.reduce({0}, axis={axes})",
 )
 
 
@@ -447,12 +473,20 @@ def _argext_batch(prim: Any, args: Any, dims: Any, *, axis: int) -> Any:
 
 
 argmax_p = define(
-    "argmax", lambda x, *, axis: np.argmax(x, axis=axis), _argext_shape,
-    batch=_argext_batch, emit="np.argmax({0}, axis={axis})", differentiable=False,
+    "argmax",
+    lambda x, *, axis: np.argmax(x, axis=axis),
+    _argext_shape,
+    batch=_argext_batch,
+    emit="np.argmax({0}, axis={axis})",
+    differentiable=False,
 )
 argmin_p = define(
-    "argmin", lambda x, *, axis: np.argmin(x, axis=axis), _argext_shape,
-    batch=_argext_batch, emit="np.argmin({0}, axis={axis})", differentiable=False,
+    "argmin",
+    lambda x, *, axis: np.argmin(x, axis=axis),
+    _argext_shape,
+    batch=_argext_batch,
+    emit="np.argmin({0}, axis={axis})",
+    differentiable=False,
 )
 
 

@@ -1,0 +1,451 @@
+"""funcgrad benchmarks: funcgrad (eager and jit) against hand-written numpy forward+backward,
+in one run, as ratios of medians. Optional peers (JAX, autograd, PyTorch) are timed when
+importable and skipped otherwise.
+
+Run:  python benchmarks/run.py [--quick] [--only NAME ...]
+
+BLAS runs single-threaded (set before numpy is imported) so ratios are stable on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+import funcgrad as fg  # noqa: E402
+import funcgrad.numpy as fnp  # noqa: E402
+from funcgrad import optim  # noqa: E402
+
+try:
+    import autograd  # type: ignore[import-not-found]
+    import autograd.numpy as anp  # type: ignore[import-not-found]
+except ImportError:  # optional peer
+    autograd = None
+try:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    import jax  # type: ignore[import-not-found]
+    import jax.numpy as jnp  # type: ignore[import-not-found]
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:  # optional peer
+    jax = None
+try:
+    import torch  # type: ignore[import-not-found]
+
+    torch.set_num_threads(1)
+except ImportError:  # optional peer
+    torch = None
+
+
+def _calls_per_batch(fn, min_time: float) -> int:
+    fn()  # warm up (compiles, caches)
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if time.perf_counter() - t0 > min_time or n > 1 << 20:
+            return n
+        n *= 4
+
+
+def measure(fns: dict, *, min_time: float = 0.02, repeats: int = 21) -> dict:
+    """Median seconds per call of each function. Batches of the different functions are
+    interleaved, so background load affects them alike and the ratios stay meaningful."""
+    counts = {k: _calls_per_batch(f, min_time) for k, f in fns.items()}
+    samples: dict = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            n = counts[k]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            samples[k].append((time.perf_counter() - t0) / n)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def run_case(case: str, fns: dict, baseline: str, targets: dict | None = None) -> None:
+    times = measure(fns)
+    for k, t in times.items():
+        report(case, k, t, times[baseline], (targets or {}).get(k, ""))
+
+
+ROWS: list[tuple[str, str, float, float | None, str]] = []
+
+
+def report(case: str, impl: str, seconds: float, baseline: float | None, target: str = "") -> None:
+    ratio = seconds / baseline if baseline else None
+    ROWS.append((case, impl, seconds, ratio, target))
+    r = f"{ratio:8.2f}x" if ratio is not None else "        "
+    print(f"  {impl:<28} {seconds * 1e6:12.1f} us  {r}  {target}", flush=True)
+
+
+# --- 1. seed neuron: per-call overhead ---------------------------------------------------
+def bench_seed(quick: bool) -> None:
+    print("seed neuron: grad of (w*x - y)**2 at w=1, x=2, y=4")
+    w, x, y = 1.0, 2.0, 4.0
+
+    def by_hand() -> float:
+        return 2 * (w * x - y) * x
+
+    def loss(w, x, y):
+        return (w * x - y) ** 2
+
+    g = fg.grad(loss)
+    gj = fg.jit(fg.grad(loss))
+    assert gj(w, x, y) == -8.0
+    fns = {
+        "hand-written Python": by_hand,
+        "funcgrad eager grad": lambda: g(w, x, y),
+        "funcgrad jit(grad)": lambda: gj(w, x, y),
+    }
+    if autograd is not None:
+        ga = autograd.grad(loss)
+        fns["autograd grad"] = lambda: ga(w, x, y)
+    if jax is not None:
+        gjax = jax.jit(jax.grad(loss))
+        fns["JAX jit(grad)"] = lambda: gjax(w, x, y).block_until_ready()
+    if torch is not None:
+
+        def torch_grad():
+            wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+            ((wt * x - y) ** 2).backward()
+            return wt.grad
+
+        fns["PyTorch backward"] = torch_grad
+    run_case("seed", fns, "hand-written Python", {"funcgrad jit(grad)": "target <= 40x"})
+
+
+# --- 2. 200-op elementwise chain ---------------------------------------------------------
+def chain_fn(np_):
+    def f(x):
+        for _ in range(50):  # 4 ops per step: sin, mul, add, tanh
+            x = np_.tanh(np_.sin(x) * 1.01 + 0.1)
+        return np_.sum(x)
+
+    return f
+
+
+def chain_by_hand(x: np.ndarray) -> np.ndarray:
+    xs = []
+    for _ in range(50):
+        s = np.sin(x)
+        t = np.tanh(s * 1.01 + 0.1)
+        xs.append((x, t))
+        x = t
+    g = np.ones_like(x)
+    for x_in, t in reversed(xs):
+        g = g * (1.0 - t * t) * 1.01 * np.cos(x_in)
+    return g
+
+
+def bench_chain(quick: bool) -> None:
+    print("200-op elementwise chain on a length-100 vector, forward + backward")
+    x = np.random.default_rng(0).standard_normal(100)
+    f = chain_fn(fnp)
+    g = fg.grad(f)
+    np.testing.assert_allclose(g(x), chain_by_hand(x), rtol=1e-10)
+    gj = fg.jit(fg.grad(f))
+    fns = {
+        "hand-written numpy": lambda: chain_by_hand(x),
+        "funcgrad eager grad": lambda: g(x),
+        "funcgrad jit(grad)": lambda: gj(x),
+    }
+    if autograd is not None:
+        ga = autograd.grad(chain_fn(anp))
+        fns["autograd grad"] = lambda: ga(x)
+    if jax is not None:
+        gjax = jax.jit(jax.grad(chain_fn(jnp)))
+        fns["JAX jit(grad)"] = lambda: gjax(x).block_until_ready()
+    run_case(
+        "chain",
+        fns,
+        "hand-written numpy",
+        {"funcgrad eager grad": "target <= autograd", "funcgrad jit(grad)": "target <= 1.3x"},
+    )
+
+
+# --- 3/4. MLP training step ------------------------------------------------------------
+def init_mlp(rng, sizes, dtype):
+    return [
+        {
+            "W": (rng.standard_normal((m, n)) * np.sqrt(2.0 / m)).astype(dtype),
+            "b": np.zeros(n, dtype),
+        }
+        for m, n in zip(sizes[:-1], sizes[1:])
+    ]
+
+
+def mlp_loss(params, x, y):
+    h = x
+    for layer in params[:-1]:
+        z = h @ layer["W"] + layer["b"]
+        h = z * (z > 0)  # relu; its derivative is one multiply by the saved mask
+    logits = h @ params[-1]["W"] + params[-1]["b"]
+    m = fg.stop_gradient(fnp.max(logits, axis=1, keepdims=True))
+    shifted = logits - m
+    logp = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
+    return -fnp.sum(y * logp) / x.shape[0]
+
+
+def mlp_step(params, x, y, lr):
+    loss, grads = fg.value_and_grad(mlp_loss)(params, x, y)
+    return loss, optim.sgd_update(params, grads, lr)
+
+
+def numpy_mlp_step(params, x, y, lr):
+    """Hand-written forward + backward + SGD, the practical limit."""
+    hs, zs = [x], []
+    h = x
+    for layer in params[:-1]:
+        z = h @ layer["W"] + layer["b"]
+        zs.append(z)
+        h = np.maximum(z, 0)
+        hs.append(h)
+    logits = h @ params[-1]["W"] + params[-1]["b"]
+    m = logits.max(axis=1, keepdims=True)
+    e = np.exp(logits - m)
+    s = e.sum(axis=1, keepdims=True)
+    n = x.shape[0]
+    loss = -np.sum(y * (logits - m - np.log(s))) / n
+    d = (e / s - y) / n
+    new = [None] * len(params)
+    for i in range(len(params) - 1, -1, -1):
+        W = params[i]["W"]
+        gW = hs[i].T @ d
+        gb = d.sum(axis=0)
+        if i > 0:
+            d = (d @ W.T) * (zs[i - 1] > 0)
+        new[i] = {"W": W - lr * gW, "b": params[i]["b"] - lr * gb}
+    return loss, new
+
+
+def bench_mlp(sizes, batch, quick: bool, target: str) -> None:
+    name = "MLP " + "-".join(map(str, sizes))
+    print(f"{name}, batch {batch}, float32: one value_and_grad + SGD step")
+    rng = np.random.default_rng(0)
+    params = init_mlp(rng, sizes, np.float32)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
+    lr = np.float32(0.01)
+    l0, p0 = numpy_mlp_step(params, x, y, lr)
+    l1, p1 = mlp_step(params, x, y, lr)
+    step_j = fg.jit(mlp_step)
+    l2, p2 = step_j(params, x, y, lr)
+    np.testing.assert_allclose(l1, l0, rtol=1e-4)
+    np.testing.assert_allclose(l2, l0, rtol=1e-4)
+    for a, b in zip(fg.tree_util.tree_leaves(p2), fg.tree_util.tree_leaves(p0)):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    run_case(
+        name,
+        {
+            "hand-written numpy": lambda: numpy_mlp_step(params, x, y, lr),
+            "funcgrad eager": lambda: mlp_step(params, x, y, lr),
+            "funcgrad jit": lambda: step_j(params, x, y, lr),
+        },
+        "hand-written numpy",
+        {"funcgrad jit": target},
+    )
+
+
+# --- 5. RNN via lax.scan ---------------------------------------------------------------
+def bench_rnn(quick: bool) -> None:
+    if not hasattr(fg, "lax"):
+        print("RNN via lax.scan: skipped (funcgrad.lax not available)")
+        return
+    from funcgrad import lax
+
+    print("tanh RNN via lax.scan: hidden 64, 100 steps, batch 32, grad wrt weights")
+    rng = np.random.default_rng(0)
+    H, T, B = 64, 100, 32
+    Wh = rng.standard_normal((H, H)) * 0.1
+    Wx = rng.standard_normal((H, H)) * 0.1
+    xs = rng.standard_normal((T, B, H))
+    h0 = np.zeros((B, H))
+
+    def loss(Wh, Wx, xs):
+        def step(h, x):
+            h = fnp.tanh(h @ Wh + x @ Wx)
+            return h, None
+
+        h, _ = lax.scan(step, h0, xs)
+        return fnp.sum(h * h)
+
+    def by_hand(Wh, Wx, xs):
+        hs = [h0]
+        h = h0
+        for t in range(T):
+            h = np.tanh(h @ Wh + xs[t] @ Wx)
+            hs.append(h)
+        gh = 2 * h
+        gWh = np.zeros_like(Wh)
+        gWx = np.zeros_like(Wx)
+        for t in range(T - 1, -1, -1):
+            gz = gh * (1 - hs[t + 1] ** 2)
+            gWh += hs[t].T @ gz
+            gWx += xs[t].T @ gz
+            gh = gz @ Wh.T
+        return gWh, gWx
+
+    g = fg.jit(fg.grad(loss, argnums=(0, 1)))
+    got = g(Wh, Wx, xs)
+    want = by_hand(Wh, Wx, xs)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-8, atol=1e-10)
+    run_case(
+        "rnn",
+        {
+            "hand-written numpy": lambda: by_hand(Wh, Wx, xs),
+            "funcgrad jit(grad)": lambda: g(Wh, Wx, xs),
+        },
+        "hand-written numpy",
+        {"funcgrad jit(grad)": "target <= 1.3x"},
+    )
+
+
+# --- 6. trace + compile time ---------------------------------------------------------------
+def bench_compile(quick: bool) -> None:
+    print("trace + optimize + compile of jit(grad(f)) for an n-op program")
+    x = np.linspace(0.1, 1.0, 10)
+    times = {}
+    for n in (100, 1000, 10000):
+
+        def f(x, n=n):
+            for i in range(n // 2):
+                x = fnp.sin(x) * (1.0 + 1e-3 * (i % 7))
+            return fnp.sum(x)
+
+        def compile_once(f=f):
+            fg.jit(fg.grad(f)).lower(x)
+
+        reps = 3 if n >= 10000 else 7
+        samples = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            compile_once()
+            samples.append(time.perf_counter() - t0)
+        times[n] = statistics.median(samples)
+        tgt = "target < 0.25 s" if n == 1000 else ""
+        report("compile", f"funcgrad n={n}", times[n], None, tgt)
+        if jax is not None and n <= 1000:
+
+            def jf(x, n=n):
+                for i in range(n // 2):
+                    x = jnp.sin(x) * (1.0 + 1e-3 * (i % 7))
+                return jnp.sum(x)
+
+            samples = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                jax.jit(jax.grad(jf)).lower(x).compile()
+                samples.append(time.perf_counter() - t0)
+            report("compile", f"JAX n={n}", statistics.median(samples), times[n])
+    slope = np.polyfit(np.log(list(times)), np.log(list(times.values())), 1)[0]
+    print(f"  log-log slope of compile time over n = 100..10000: {slope:.2f} (target <= 1.15)")
+    ROWS.append(("compile", "log-log slope", slope, None, "target <= 1.15"))
+
+
+# --- 7. per-example gradients (logistic regression) -------------------------------------
+def bench_per_example(quick: bool) -> None:
+    print("per-example gradients: logistic regression, d = 100, batch 256")
+    rng = np.random.default_rng(0)
+    d, B = 100, 256
+    w = rng.standard_normal(d) * 0.1
+    X = rng.standard_normal((B, d))
+    Y = (rng.random(B) > 0.5).astype(np.float64)
+
+    def loss(w, x, y):
+        z = fnp.dot(x, w)
+        return (
+            fnp.logaddexp(0.0, z) - y * z
+            if hasattr(fnp, "logaddexp")
+            else (fnp.log1p(fnp.exp(z)) - y * z)
+        )
+
+    def by_hand(w, X, Y):
+        z = X @ w
+        p = 1.0 / (1.0 + np.exp(-z))
+        return (p - Y)[:, None] * X
+
+    pe = fg.vmap(fg.grad(loss), in_axes=(None, 0, 0))
+    np.testing.assert_allclose(pe(w, X, Y), by_hand(w, X, Y), rtol=1e-8, atol=1e-12)
+    pej = fg.jit(pe)
+    run_case(
+        "per-example",
+        {
+            "hand-written numpy": lambda: by_hand(w, X, Y),
+            "funcgrad vmap(grad)": lambda: pe(w, X, Y),
+            "funcgrad jit(vmap(grad))": lambda: pej(w, X, Y),
+        },
+        "hand-written numpy",
+    )
+
+
+# --- 8. Hessian ---------------------------------------------------------------------------
+def bench_hessian(quick: bool) -> None:
+    print("Hessian of f(x) = sum(tanh(A x)^2), dim 50")
+    rng = np.random.default_rng(0)
+    n = 50
+    A = rng.standard_normal((n, n)) / np.sqrt(n)
+    x = rng.standard_normal(n)
+
+    def f(x):
+        return fnp.sum(fnp.tanh(A @ x) ** 2)
+
+    def by_hand(x):
+        t = np.tanh(A @ x)
+        s = 1 - t * t
+        # d2/dz2 of tanh(z)^2 = 2 s (s - 2 t^2)
+        return A.T @ ((2 * s * (s - 2 * t * t))[:, None] * A)
+
+    h = fg.hessian(f)
+    np.testing.assert_allclose(h(x), by_hand(x), rtol=1e-8, atol=1e-10)
+    hj = fg.jit(fg.hessian(f))
+    run_case(
+        "hessian",
+        {
+            "hand-written numpy": lambda: by_hand(x),
+            "funcgrad hessian": lambda: h(x),
+            "funcgrad jit(hessian)": lambda: hj(x),
+        },
+        "hand-written numpy",
+    )
+
+
+CASES = {
+    "seed": bench_seed,
+    "chain": bench_chain,
+    "mlp_small": lambda q: bench_mlp([64, 128, 128, 10], 128, q, "target <= 1.15x"),
+    "mlp_large": lambda q: bench_mlp([784, 1024, 1024, 10], 256, q, "target <= 1.05x"),
+    "rnn": bench_rnn,
+    "compile": bench_compile,
+    "per_example": bench_per_example,
+    "hessian": bench_hessian,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", choices=sorted(CASES))
+    args = parser.parse_args()
+    print(
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, funcgrad {fg.__version__}; "
+        f"peers: autograd={'yes' if autograd else 'no'}, jax={'yes' if jax else 'no'}, "
+        f"torch={'yes' if torch else 'no'}"
+    )
+    print(f"{'':2}{'implementation':<28} {'median':>15}  {'ratio':>8}  (ratio = time / baseline)")
+    for name in args.only or CASES:
+        CASES[name](args.quick)
+
+
+if __name__ == "__main__":
+    main()
