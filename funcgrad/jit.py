@@ -69,8 +69,8 @@ def _leaf_sig(x: Any, where: str) -> Hashable:
         return (x.shape, x.dtype)
     if t in _SCALAR_TYPES:
         return t
-    if isinstance(x, np.generic):
-        return ("scalar", x.dtype)
+    if isinstance(x, np.generic):  # same signature as a 0-d array: one trace for both
+        return ((), x.dtype)
     if isinstance(x, np.ndarray):  # subclasses: treat as arrays
         return (x.shape, x.dtype)
     raise TypeError(
