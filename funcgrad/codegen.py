@@ -156,6 +156,7 @@ def generate(
         if not e.prim.fresh:
             viewed.update(x for x in e.inputs if type(x) is Var)
     owned: set[Var] = set()
+    keep: set[Var] = set(ir.constvars)  # globals, never deleted
     origin_const: set[Var] = set(ir.constvars)  # vars that may alias constants / read-only data
 
     def operand(x: Any) -> str:
@@ -175,8 +176,19 @@ def generate(
             expr = emit.format(*ins, **{k: repr(v) for k, v in e.params.items()})
         else:
             fname = f"_{prim.name}_{i}"
-            g[fname] = functools.partial(prim.impl, **e.params) if e.params else prim.impl
+            make = getattr(prim, "codegen_impl", None)  # e.g. a compiled sub-IR
+            if make is not None:
+                g[fname] = make(**e.params)
+            else:
+                g[fname] = functools.partial(prim.impl, **e.params) if e.params else prim.impl
             expr = f"{fname}({', '.join(ins)})"
+        # Only weakly typed Python scalars in: evaluate with numpy's scalar semantics (inf on
+        # division by zero, numpy dtype out), not Python arithmetic.
+        if not prim.multiple_results and e.inputs and all(x.aval.weak for x in e.inputs):
+            if prim.ufunc is not None:
+                expr = f"np.{prim.ufunc.__name__}({', '.join(ins)})"
+            else:
+                expr = f"np.{e.outputs[0].aval.dtype.name}({expr})"
         # Buffer reuse for ufuncs.
         out_aval = e.outputs[0].aval
         if prim.ufunc is not None and not prim.multiple_results and out_aval.ndim > 0:
@@ -198,7 +210,15 @@ def generate(
         comment = ""
         if e.src is not None:
             comment = f"  # {os.path.basename(e.src[0])}:{e.src[1]}"
-        lines.append(f"    {lhs} = {expr}{comment}")
+        # Free intermediates after their last use, so memory stays what eager mode needs.
+        dead = [
+            names[x]
+            for x in dict.fromkeys(e.inputs)
+            if type(x) is Var and last_use.get(x) == i and x not in out_set and x not in keep
+        ]
+        dead += [o for v, o in zip(e.outputs, outs) if v not in last_use and v not in out_set]
+        tail = f"; del {', '.join(dead)}" if dead else ""
+        lines.append(f"    {lhs} = {expr}{tail}{comment}")
         if check_nans:
             for o, oname in zip(e.outputs, outs):
                 if o.aval.dtype.kind in "fc":
@@ -213,13 +233,20 @@ def generate(
             ):
                 origin_const.add(o)
 
+    seen_out: set[Var] = set()
+    in_set = set(ir.invars)
+
     def result(x: Any) -> str:
         if type(x) is not Var:
             return f"np.asarray({_literal_src(x.val)}, dtype=np.{x.aval.dtype.name})[()]"
         s = names[x]
+        first = x not in seen_out
+        seen_out.add(x)
         if x.aval.ndim == 0:
             return f"_scalar({s})"
-        if x in origin_const:
+        # Constants, read-only views, inputs and repeated outputs are copied: every returned
+        # array is the caller's own.
+        if x in origin_const or x in in_set or not first:
             return f"_own({s})"
         return s
 

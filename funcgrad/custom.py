@@ -31,6 +31,12 @@ def _call_impl(*ops: Any, fun_ir: IR, **_: Any) -> list[Any]:
     return eval_ir(fun_ir, *ops)
 
 
+def _compiled_call(fun_ir: IR, **_: Any) -> Callable[..., Any]:
+    from funcgrad.codegen import compile_ir_cached
+
+    return compile_ir_cached(fun_ir)
+
+
 def _zeros_like_aval(v: Any) -> Any:
     return np.zeros(v.aval.shape, v.aval.dtype)
 
@@ -218,16 +224,17 @@ class custom_vjp:
             )
         fun, fwd, bwd = self.fun, self.fwd, self.bwd
         if self.nondiff_argnums:
-            static = {i: args[i] for i in self.nondiff_argnums}
+            nargs = len(args)
+            static = {i % nargs: args[i] for i in self.nondiff_argnums}
             dyn = tuple(a for i, a in enumerate(args) if i not in static)
 
             def merge(d: Sequence[Any]) -> list[Any]:
                 it = iter(d)
-                return [static[i] if i in static else next(it) for i in range(len(args))]
+                return [static[i] if i in static else next(it) for i in range(nargs)]
 
             fun = lambda *d: self.fun(*merge(d))  # noqa: E731
             fwd = lambda *d: self.fwd(*merge(d))  # type: ignore[misc]  # noqa: E731
-            nd = tuple(static[i] for i in self.nondiff_argnums)
+            nd = tuple(static[i % nargs] for i in self.nondiff_argnums)
             bwd = lambda res, g: self.bwd(*nd, res, g)  # type: ignore[misc]  # noqa: E731
             args = dyn
         ir, consts, leaves, in_tree, out_tree = _trace_call(fun, args, "custom_vjp")
@@ -273,14 +280,26 @@ def _custom_jvp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
     _check_no_traced_closure(needs, n, "custom_jvp")
     fun_ir, in_tree, out_tree = params["fun_ir"], params["in_tree"], params["out_tree"]
     primals = tuple(tree_unflatten(in_tree, list(args[n:])))
-    zeros = [_zeros_like_aval(v) for v in fun_ir.invars[n:]]
+    arg_vars = fun_ir.invars[n:]
+    zeros = [_zeros_like_aval(v) for v in arg_vars]
+    # Only float arguments have tangents; others (ints, masks) get constant zero tangents.
+    is_float = [v.aval.dtype.kind == "f" for v in arg_vars]
+    float_idx = [i for i, f in enumerate(is_float) if f]
 
-    def linear(*t_leaves: Any) -> Any:
-        return params["rule"](primals, tuple(tree_unflatten(in_tree, list(t_leaves))))[1]
+    def linear(*t_float: Any) -> Any:
+        t_leaves = list(zeros)
+        for i, t in zip(float_idx, t_float):
+            t_leaves[i] = t
+        return params["rule"](primals, tuple(tree_unflatten(in_tree, t_leaves)))[1]
 
-    _, vjp_fn, _, _ = _vjp_flat(linear, tuple(zeros), False, "custom_jvp")
-    cts = vjp_fn(tree_unflatten(out_tree, _instantiate(g, fun_ir.outvars)))
-    return [None] * n + list(cts)
+    if not float_idx:
+        return [None] * len(args)
+    _, vjp_fn, _, _ = _vjp_flat(linear, tuple(zeros[i] for i in float_idx), False, "custom_jvp")
+    cts_float = vjp_fn(tree_unflatten(out_tree, _instantiate(g, fun_ir.outvars)))
+    cts: list[Any] = [None] * len(arg_vars)
+    for i, c in zip(float_idx, cts_float):
+        cts[i] = c
+    return [None] * n + cts
 
 
 def _custom_jvp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
@@ -380,10 +399,26 @@ class custom_jvp:
 # --- checkpoint ----------------------------------------------------------------------------
 def _remat_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: Any) -> list[Any]:
     from funcgrad.reverse import backward_pass
+    from funcgrad.tracer import Tracer
 
     fun_ir = params["fun_ir"]
-    env = eval_ir_env(fun_ir, args)  # recompute the forward intermediates now
-    return backward_pass(fun_ir, env, g, fun_ir.invars)
+    if not any(type(x) is Tracer for x in (*args, *g)):
+        env = eval_ir_env(fun_ir, args)  # recompute the forward intermediates now
+        return backward_pass(fun_ir, env, g, fun_ir.invars)
+    # Under a trace, emit "recompute + backward" as one opaque checkpoint call, so that jit's
+    # CSE cannot merge the recomputation with the original forward (which would store it).
+    n = len(args)
+    cts = _instantiate(g, fun_ir.outvars)
+
+    def recompute_and_backward(*ops: Any) -> tuple[Any, ...]:
+        env = eval_ir_env(fun_ir, ops[:n])
+        res = backward_pass(fun_ir, env, list(ops[n:]), fun_ir.invars)
+        return tuple(_instantiate(res, fun_ir.invars))
+
+    avals = [aval_of(x) for x in (*args, *cts)]
+    _, tree = tree_flatten(tuple(range(len(avals))))
+    bwd_ir, consts, _ = trace_sub_ir(recompute_and_backward, avals, tree, "checkpoint")
+    return bind(remat_p, *consts, *args, *cts, fun_ir=bwd_ir, num_consts=len(consts))
 
 
 def _remat_jvp(ins: Any, ts: Any, outs: Any, params: dict[str, Any]) -> list[Any]:
@@ -411,6 +446,9 @@ remat_p = define(
     jvp_full=_remat_jvp,
     batch=_remat_batch,
 )
+# In jit-generated code, call primitives run their sub-IR as compiled code.
+for _p in (custom_vjp_call_p, custom_jvp_call_p, remat_p):
+    _p.codegen_impl = _compiled_call
 
 
 def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:

@@ -21,6 +21,7 @@ from funcgrad.codegen import compile_ir
 from funcgrad.config import config as _cfg
 from funcgrad.ir import IR, ShapedArray, eval_ir
 from funcgrad.passes import optimize
+from funcgrad import tracer as _tracer_mod
 from funcgrad.tracer import Tracer
 from funcgrad.tracing import _param_names, trace_to_ir
 from funcgrad.tree_util import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
@@ -51,7 +52,7 @@ class Lowered:
 
 
 class _Entry:
-    __slots__ = ("traced_ir", "ir", "fn", "source", "out_tree")
+    __slots__ = ("traced_ir", "ir", "fn", "source", "out_tree", "closes_over_tracers")
 
     def __init__(self, traced_ir: IR, ir: IR, fn: Any, source: str, out_tree: PyTreeDef) -> None:
         self.traced_ir, self.ir, self.fn, self.source, self.out_tree = (
@@ -61,6 +62,9 @@ class _Entry:
             source,
             out_tree,
         )
+        # A function closing over values traced by an enclosing transform (jit inside grad)
+        # is inlined into that transform and never cached: those values die with it.
+        self.closes_over_tracers = any(type(c) is Tracer for c in ir.consts)
 
 
 def _leaf_sig(x: Any, where: str) -> Hashable:
@@ -82,8 +86,8 @@ def _leaf_sig(x: Any, where: str) -> Hashable:
 def _leaf_aval(x: Any) -> ShapedArray:
     if type(x) is Tracer:
         return ShapedArray(x.shape, x.dtype)
-    if type(x) in _SCALAR_TYPES:
-        return ShapedArray((), np.result_type(x) if type(x) is not int else np.int64)
+    if type(x) in _SCALAR_TYPES:  # Python scalars stay weakly typed, as in eager numpy
+        return ShapedArray((), np.result_type(x) if type(x) is not int else np.int64, weak=True)
     return ShapedArray(np.shape(x), x.dtype)
 
 
@@ -101,6 +105,13 @@ class JitFunction:
         self._static_argnums = static_argnums
         self._static_argnames = static_argnames
         self._names = _param_names(fun, 64)
+        # A static argument may be passed either way: map names <-> positions (as JAX does).
+        self._static_kw = set(static_argnames) | {
+            self._names[i] for i in static_argnums if 0 <= i < len(self._names)
+        }
+        self._static_pos_from_names = {
+            self._names.index(n) for n in static_argnames if n in self._names
+        }
         self._cache: dict[Hashable, _Entry] = {}
         # Fast path: all-positional calls whose args are arrays / Python floats.
         self._fast: dict[tuple[Any, ...], Callable[..., Any]] = {}
@@ -111,7 +122,7 @@ class JitFunction:
 
     # -- calling --------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._simple and not kwargs:
+        if self._simple and not kwargs and not _tracer_mod._DEBUG:
             key: list[Any] = []
             for a in args:
                 t = type(a)
@@ -134,24 +145,27 @@ class JitFunction:
         static_idx = set()
         for i in self._static_argnums:
             if not -nargs <= i < nargs:
+                if 0 <= i < len(self._names) and self._names[i] in kwargs:
+                    continue  # passed by keyword
                 raise ValueError(
                     f"jit: static_argnums={self._static_argnums} refers to argument {i}, but "
                     f"the function was called with {nargs} positional arguments"
                 )
             static_idx.add(i % nargs)
+        static_idx.update(i for i in self._static_pos_from_names if i < nargs)
         static_vals = []
         for i in sorted(static_idx):
             static_vals.append((i, _hashable(args[i], f"static argument {i}")))
-        for name in self._static_argnames:
+        for name in sorted(self._static_kw):
             if name in kwargs:
                 static_vals.append((name, _hashable(kwargs[name], f"static argument {name!r}")))
         dyn_idx = [i for i in range(nargs) if i not in static_idx]
-        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_kw}
         return tuple(static_vals), dyn_idx, dyn_kwargs
 
     def _call_slow(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         entry, leaves, dyn_idx, simple_key = self._lookup(args, kwargs)
-        if any(type(x) is Tracer for x in leaves):
+        if entry.closes_over_tracers or any(type(x) is Tracer for x in leaves):
             # Inside another transform: inline the optimized IR there.
             outs = eval_ir(entry.ir, *leaves)
             return tree_unflatten(entry.out_tree, outs)
@@ -169,7 +183,7 @@ class JitFunction:
             except TypeError:
                 paths = paths or tree_paths((dyn_args, dyn_kwargs))
                 _leaf_sig(x, f"argument {paths[j]}")
-        key = (tree, tuple(sigs), static_vals)
+        key = (tree, tuple(sigs), static_vals, _cfg.debug_nans, _cfg.debug_infs)
         entry = self._cache.get(key)
         if entry is None:
             with self._lock:
@@ -184,13 +198,16 @@ class JitFunction:
                     finally:
                         if gc_was_on:
                             gc.enable()
-                    self._cache[key] = entry
                     self._misses += 1
+                    if not entry.closes_over_tracers:
+                        self._cache[key] = entry
         else:
             self._hits += 1
         simple_key = None
         if (
             self._simple
+            and not entry.closes_over_tracers
+            and not _tracer_mod._DEBUG
             and not kwargs
             and all(type(a) is np.ndarray or type(a) is float for a in args)
         ):
@@ -233,10 +250,9 @@ class JitFunction:
         )
         del dyn_args
         ir = optimize(traced)
-        kinds = [type(x) if type(x) in _SCALAR_TYPES else None for x in leaves]
         name = _identifier(getattr(self._fun, "__name__", "f"))
         fn, source = compile_ir(
-            ir, name, out_tree, kinds, check_nans=_cfg.debug_nans or _cfg.debug_infs
+            ir, name, out_tree, None, check_nans=_cfg.debug_nans or _cfg.debug_infs
         )
         return _Entry(traced, ir, fn, source, out_tree)
 

@@ -51,7 +51,8 @@ def _operand_key(x: Any) -> Any:
     if type(x) is Var:
         return x
     v = x.val
-    return ("lit", type(v), v.dtype.str if isinstance(v, np.generic) else None, v)
+    # repr keeps 0.0 and -0.0 apart (they compare equal but are different constants)
+    return ("lit", type(v), v.dtype.str if isinstance(v, np.generic) else None, repr(v))
 
 
 def _params_key(params: dict[str, Any]) -> Any:
