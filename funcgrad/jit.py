@@ -17,11 +17,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from funcgrad import tracer as _tracer_mod
 from funcgrad.codegen import compile_ir
 from funcgrad.config import config as _cfg
 from funcgrad.ir import IR, ShapedArray, eval_ir
 from funcgrad.passes import optimize
-from funcgrad import tracer as _tracer_mod
 from funcgrad.tracer import Tracer
 from funcgrad.tracing import _param_names, trace_to_ir
 from funcgrad.tree_util import PyTreeDef, tree_flatten, tree_paths, tree_unflatten

@@ -1,27 +1,415 @@
-"""``funcgrad.numpy.linalg``: linear algebra on traced values."""
+"""``funcgrad.numpy.linalg``: ``numpy.linalg`` on traced values, differentiable in both modes
+and batchable (every function broadcasts over leading axes, as numpy's does).
+
+Real floating inputs only (integers are converted to float64, as numpy does; float16 and
+complex matrices raise ``TypeError``). Conventions, following ``jax.numpy.linalg``:
+
+* ``cholesky`` and ``eigh`` symmetrize their input, ``(a + a.T) / 2``, unless
+  ``symmetrize_input=False``; for symmetric inputs the values equal numpy's.
+* ``eigh`` / ``svd``: derivatives of eigen-/singular vectors assume distinct eigenvalues /
+  singular values (exactly equal pairs contribute 0 instead of NaN); derivatives of the
+  eigen-/singular values themselves need no such assumption.
+* ``svd(full_matrices=True)`` (numpy's default) is differentiable for square matrices only;
+  ``qr`` for square or tall matrices in ``'reduced'`` mode (and ``'r'``).
+* ``det``, ``slogdet``, ``inv`` and ``solve`` derivatives need an invertible matrix;
+  ``pinv`` and ``lstsq`` derivatives assume a locally constant rank.
+* ``norm``'s derivative at ``x = 0`` is a zero subgradient (never NaN).
+* ``lstsq`` returns ``(x, residuals, rank, s)``; ``residuals`` always has numpy's full-rank
+  shape (``(K,)`` when ``M > N``, else ``(0,)``), also for rank-deficient ``a``.
+
+>>> import numpy as np, funcgrad as fg, funcgrad.numpy as fnp
+>>> a = np.array([[2.0, 1.0], [1.0, 3.0]])
+>>> np.allclose(fg.grad(lambda a: fnp.linalg.det(a))(a), np.linalg.det(a) * np.linalg.inv(a).T)
+True
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as _np
 
 import funcgrad.numpy as fnp
+from funcgrad.primitives import linalg_extra as _lx
+
+__all__ = [
+    "EighResult",
+    "QRResult",
+    "SVDResult",
+    "SlogdetResult",
+    "LinAlgError",
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "lstsq",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "multi_dot",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "vector_norm",
+]
+
+LinAlgError = _np.linalg.LinAlgError
+
+
+class EighResult(NamedTuple):
+    eigenvalues: Any
+    eigenvectors: Any
+
+
+class QRResult(NamedTuple):
+    Q: Any
+    R: Any
+
+
+class SVDResult(NamedTuple):
+    U: Any
+    S: Any
+    Vh: Any
+
+
+class SlogdetResult(NamedTuple):
+    sign: Any
+    logabsdet: Any
+
+
+def _prep(a: Any, name: str, min_ndim: int = 2) -> Any:
+    """Array-ify, check the rank and dtype, convert integers/bools to float64."""
+    a = fnp.asarray(a)
+    dt = a.dtype
+    if dt.kind == "c":
+        raise TypeError(f"{name}: complex matrices are not supported by funcgrad.numpy.linalg")
+    if dt.kind == "f" and dt.itemsize < 4:
+        raise TypeError(f"{name}: array type {dt} is unsupported in linalg; use float32/64")
+    if dt.kind not in "f":
+        if dt.kind not in "biu":
+            raise TypeError(f"{name}: expected a numeric array, got dtype {dt}")
+        a = fnp.astype(a, _np.float64)
+    if a.ndim < min_ndim:
+        raise _np.linalg.LinAlgError(
+            f"{a.ndim}-dimensional array given. Array must be at least two-dimensional"
+            if min_ndim == 2
+            else f"{name}: {a.ndim}-dimensional array given"
+        )
+    return a
+
+
+def _square(a: Any, name: str) -> Any:
+    a = _prep(a, name)
+    if a.shape[-1] != a.shape[-2]:
+        raise _np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
+    return a
+
+
+def _swap(a: Any) -> Any:
+    return fnp.swapaxes(a, -1, -2)
+
+
+def _symmetrize(a: Any) -> Any:
+    return fnp.multiply(fnp.add(a, _swap(a)), 0.5)
+
+
+# --- solvers and inverses ------------------------------------------------------------------
+def solve(a: Any, b: Any) -> Any:
+    """Solve ``a @ x = b``; ``b`` is a vector only when 1-D (numpy 2 semantics)."""
+    a = _square(a, "solve")
+    b = _prep(b, "solve", min_ndim=1)
+    dt = _np.result_type(a.dtype, b.dtype)
+    a, b = fnp.astype(a, dt), fnp.astype(b, dt)
+    if b.ndim == 1:
+        if b.shape[0] != a.shape[-1]:
+            raise ValueError(
+                f"solve: a has shape {a.shape} but the vector b has {b.shape[0]} entries "
+                f"(needs {a.shape[-1]})"
+            )
+        x = _lx.solve(a, fnp.reshape(b, (b.shape[0], 1)))
+        return fnp.reshape(x, x.shape[:-1])
+    return _lx.solve(a, b)
+
+
+def inv(a: Any) -> Any:
+    """Matrix inverse (``d inv = -inv dA inv``)."""
+    return _lx.inv(_square(a, "inv"))
+
+
+def det(a: Any) -> Any:
+    """Determinant (derivative ``det(a) * inv(a).T``; needs an invertible ``a``)."""
+    return _lx.det(_square(a, "det"))
+
+
+def slogdet(a: Any) -> SlogdetResult:
+    """``(sign, logabsdet)``; ``sign`` has no derivative."""
+    sign, logdet = _lx.slogdet(_square(a, "slogdet"))
+    return SlogdetResult(sign, logdet)
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
+    """Moore–Penrose pseudo-inverse (derivative assumes a locally constant rank)."""
+    a = _prep(a, "pinv")
+    if rcond is not None and rtol is not None:
+        raise ValueError("pinv: give rcond or rtol, not both")
+    cut = rcond if rcond is not None else rtol
+    if cut is None:
+        cut = 1e-15
+    if not isinstance(cut, (int, float, _np.floating, _np.integer)):
+        raise TypeError("pinv: funcgrad supports a scalar rcond/rtol only")
+    return _lx.pinv(a, rcond=float(cut), hermitian=bool(hermitian))
+
+
+def matrix_power(a: Any, n: int) -> Any:
+    """``a`` multiplied by itself ``n`` times (``n < 0``: powers of ``inv(a)``)."""
+    if not isinstance(n, (int, _np.integer)) or isinstance(n, bool):
+        raise TypeError(f"matrix_power: the exponent must be an integer, got {n!r}")
+    a = fnp.asarray(a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise _np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
+    n = int(n)
+    if n == 0:
+        return _np.broadcast_to(_np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    base = a
+    while n:  # binary exponentiation: O(log n) matmuls
+        if n & 1:
+            result = base if result is None else fnp.matmul(result, base)
+        n >>= 1
+        if n:
+            base = fnp.matmul(base, base)
+    return result
+
+
+def multi_dot(arrays: Any) -> Any:
+    """Chained matrix product, left to right (1-D first/last operands as in numpy)."""
+    arrays = [fnp.asarray(x) for x in arrays]
+    if len(arrays) < 2:
+        raise ValueError("multi_dot: expecting at least two arrays")
+    out = arrays[0]
+    for x in arrays[1:]:
+        out = fnp.matmul(out, x)
+    return out
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, Any, Any]:
+    """Least squares ``(x, residuals, rank, s)`` via the pseudo-inverse (differentiable in
+    ``a`` and ``b``)."""
+    a = _prep(a, "lstsq")
+    b = _prep(b, "lstsq", min_ndim=1)
+    if a.ndim != 2:
+        raise _np.linalg.LinAlgError(
+            f"{a.ndim}-dimensional array given. Array must be two-dimensional"
+        )
+    if b.ndim > 2:
+        raise _np.linalg.LinAlgError(
+            f"{b.ndim}-dimensional array given. Array must be at most two-dimensional"
+        )
+    m, n = a.shape
+    if b.shape[0] != m:
+        raise _np.linalg.LinAlgError("Incompatible dimensions")
+    dt = _np.result_type(a.dtype, b.dtype)
+    a, b = fnp.astype(a, dt), fnp.astype(b, dt)
+    if rcond is None:
+        rcond = float(_np.finfo(dt).eps) * max(m, n)
+    x = fnp.matmul(_lx.pinv(a, rcond=float(rcond), hermitian=False), b)
+    s = _lx.svdvals(a)
+    smax = fnp.max(fnp.stop_gradient(s)) if min(m, n) else 0.0
+    rank = fnp.sum(
+        fnp.astype(fnp.greater(fnp.stop_gradient(s), fnp.multiply(smax, rcond)), _np.int32)
+    )
+    rank = fnp.astype(rank, _np.int32)
+    if m > n:
+        r = fnp.subtract(b, fnp.matmul(a, x))
+        resid = fnp.sum(fnp.square(r), axis=0)
+        if b.ndim == 1:
+            resid = fnp.reshape(resid, (1,))
+    else:
+        resid = _np.zeros((0,), dt)
+    return x, resid, rank, s
+
+
+# --- decompositions ------------------------------------------------------------------------
+def cholesky(a: Any, *, upper: bool = False, symmetrize_input: bool = True) -> Any:
+    """Lower Cholesky factor ``L`` with ``a = L @ L.T`` (``upper=True``: ``L.T``)."""
+    a = _square(a, "cholesky")
+    if symmetrize_input:
+        a = _symmetrize(a)
+    L = _lx.cholesky(a)
+    return _swap(L) if upper else L
+
+
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """``QRResult(Q, R)`` (``mode='r'``: ``R`` only)."""
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(
+            f"qr: unsupported mode {mode!r}; funcgrad supports 'reduced', 'complete' and 'r'"
+        )
+    a = _prep(a, "qr")
+    q, r = _lx.qr(a, full_matrices=(mode == "complete"))
+    return r if mode == "r" else QRResult(q, r)
+
+
+def eigh(a: Any, UPLO: str = "L", *, symmetrize_input: bool = True) -> EighResult:  # noqa: N803
+    """Eigen-decomposition of a symmetric matrix: ``EighResult(eigenvalues, eigenvectors)``,
+    eigenvalues ascending."""
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    a = _square(a, "eigh")
+    if symmetrize_input:
+        a = _symmetrize(a)
+    elif UPLO == "U":
+        a = _swap(a)  # numpy reads the upper triangle: the lower one of the transpose
+    w, v = _lx.eigh(a)
+    return EighResult(w, v)
+
+
+def eigvalsh(a: Any, UPLO: str = "L", *, symmetrize_input: bool = True) -> Any:  # noqa: N803
+    """Eigenvalues of a symmetric matrix, ascending."""
+    return eigh(a, UPLO, symmetrize_input=symmetrize_input).eigenvalues
+
+
+def svd(
+    a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> Any:
+    """``SVDResult(U, S, Vh)`` with ``a = U @ diag(S) @ Vh`` (or ``S`` with
+    ``compute_uv=False``). Derivatives need ``full_matrices=False`` or a square ``a``."""
+    a = _prep(a, "svd")
+    if not compute_uv:
+        return _lx.svdvals(a)
+    u, s, vh = _lx.svd(a, full_matrices=bool(full_matrices))
+    return SVDResult(u, s, vh)
+
+
+def svdvals(x: Any) -> Any:
+    """Singular values, descending."""
+    return _lx.svdvals(_prep(x, "svdvals"))
+
+
+def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:  # noqa: N803
+    """Number of singular values above the tolerance (no derivative)."""
+    A = fnp.asarray(A)
+    if A.ndim < 2:
+        return fnp.astype(fnp.greater(fnp.sum(fnp.abs(fnp.astype(A, _np.float64))), 0), _np.int64)
+    s = fnp.stop_gradient(svdvals(A))
+    if tol is None:
+        if rtol is None:
+            rtol = max(A.shape[-2:]) * _np.finfo(s.dtype).eps
+        tol = fnp.multiply(fnp.max(s, axis=-1, keepdims=True), rtol)
+    else:
+        tol = fnp.expand_dims(fnp.asarray(tol), -1) if _np.ndim(tol) else tol
+    return fnp.sum(fnp.astype(fnp.greater(s, tol), _np.int64), axis=-1)
+
+
+# --- norms ---------------------------------------------------------------------------------
+def _safe_sqrt(sq: Any) -> Any:
+    """``sqrt`` with derivative 0 (not inf/NaN) at 0."""
+    positive = fnp.greater(sq, 0)
+    return fnp.where(positive, fnp.sqrt(fnp.where(positive, sq, 1.0)), 0.0)
+
+
+def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:  # noqa: A002
+    if ord is None or ord == 2:
+        return _safe_sqrt(fnp.sum(fnp.square(x), axis=axis, keepdims=keepdims))
+    if ord == _np.inf:
+        return fnp.max(fnp.abs(x), axis=axis, keepdims=keepdims)
+    if ord == -_np.inf:
+        return fnp.min(fnp.abs(x), axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return fnp.sum(fnp.astype(fnp.not_equal(x, 0), x.dtype), axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return fnp.sum(fnp.abs(x), axis=axis, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+    p = float(ord)
+    total = fnp.sum(fnp.power(fnp.abs(x), p), axis=axis, keepdims=keepdims)
+    positive = fnp.greater(total, 0)
+    return fnp.where(positive, fnp.power(fnp.where(positive, total, 1.0), 1.0 / p), 0.0)
+
+
+def _matrix_norm(x: Any, ord: Any, axis: tuple[int, int], keepdims: bool) -> Any:  # noqa: A002
+    nd = x.ndim
+    row, col = (int(a) % nd for a in axis)
+    if row == col:
+        raise ValueError("Duplicate axes given.")
+    if ord in (None, "fro", "f"):
+        ret = _safe_sqrt(fnp.sum(fnp.square(x), axis=(row, col)))
+    elif ord in (2, -2, "nuc"):
+        s = svdvals(fnp.moveaxis(x, (row, col), (-2, -1)))
+        ret = {2: fnp.max, -2: fnp.min, "nuc": fnp.sum}[ord](s, axis=-1)
+    elif ord in (1, -1):
+        c = col - 1 if col > row else col
+        red = fnp.max if ord == 1 else fnp.min
+        ret = red(fnp.sum(fnp.abs(x), axis=row), axis=c)
+    elif ord in (_np.inf, -_np.inf):
+        r = row - 1 if row > col else row
+        red = fnp.max if ord == _np.inf else fnp.min
+        ret = red(fnp.sum(fnp.abs(x), axis=col), axis=r)
+    else:
+        raise ValueError(f"Invalid norm order {ord!r} for matrices")
+    if keepdims:
+        shape = list(x.shape)
+        shape[row] = shape[col] = 1
+        ret = fnp.reshape(ret, tuple(shape))
+    return ret
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A002
-    """Euclidean (vectors) / Frobenius (matrices) norm; ``ord=None`` or ``2``/``'fro'``.
+    """Vector norms (``ord`` None/2, 1, inf, -inf, 0, any p) along one axis; matrix norms
+    (``ord`` None/'fro', 'nuc', 1, -1, 2, -2, inf, -inf) over two axes — numpy's rules for
+    ``axis=None``. The derivative at ``x = 0`` is a zero subgradient, not NaN."""
+    x = fnp.asarray(x)
+    if x.dtype.kind not in "f":
+        x = fnp.astype(x, _np.float64)
+    nd = x.ndim
+    if axis is None:
+        if ord is None:
+            ret = _safe_sqrt(fnp.sum(fnp.square(x)))
+            return fnp.reshape(ret, (1,) * nd) if keepdims else ret
+        if nd == 1:
+            axis = (0,)
+        elif nd == 2:
+            axis = (0, 1)
+        else:
+            raise ValueError("Improper number of dimensions to norm.")
+    elif isinstance(axis, (int, _np.integer)):
+        axis = (int(axis),)
+    else:
+        axis = tuple(int(a) for a in axis)
+    if len(axis) == 1:
+        return _vector_norm(x, ord, axis[0], keepdims)
+    if len(axis) == 2:
+        return _matrix_norm(x, ord, (axis[0], axis[1]), keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
 
-    The derivative at ``x = 0`` is taken as 0 (a subgradient), not NaN, as in JAX.
-    """
-    if ord not in (None, 2, "fro") or (ord == 2 and axis is None and fnp.ndim(x) > 1):
-        raise NotImplementedError(f"norm(ord={ord!r}) is not implemented yet; use ord=None")
-    sq = fnp.sum(fnp.square(x), axis=axis, keepdims=keepdims)
-    # sqrt with a safe derivative at 0: where(sq > 0, sqrt(sq), 0) with a guarded argument.
-    positive = fnp.greater(sq, 0)
-    safe = fnp.where(positive, sq, 1.0)
-    return fnp.where(positive, fnp.sqrt(safe), 0.0)
+
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:  # noqa: A002
+    """numpy 2's ``vector_norm``: ``axis=None`` flattens."""
+    x = fnp.asarray(x)
+    if axis is None:
+        shape = x.shape
+        out = norm(fnp.ravel(x), ord=ord, axis=0)
+        return fnp.reshape(out, (1,) * len(shape)) if keepdims else out
+    if isinstance(axis, tuple) and len(axis) > 1:
+        x = fnp.asarray(x)
+        axes = tuple(int(a) % x.ndim for a in axis)
+        rest = [i for i in range(x.ndim) if i not in axes]
+        moved = fnp.transpose(x, tuple(rest) + axes)
+        flat = fnp.reshape(moved, tuple(x.shape[i] for i in rest) + (-1,))
+        out = norm(flat, ord=ord, axis=-1)
+        if keepdims:
+            out = fnp.reshape(out, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+        return out
+    return norm(x, ord=ord, axis=axis, keepdims=keepdims)
 
 
-__all__ = ["norm"]
-_ = _np
+def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:  # noqa: A002
+    """numpy 2's ``matrix_norm`` over the last two axes."""
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
