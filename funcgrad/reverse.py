@@ -133,10 +133,8 @@ def _vjp_flat(
     fun: Callable[..., Any], primals: tuple[Any, ...], has_aux: bool, transform: str
 ) -> tuple[Any, Callable[[Any], tuple[Any, ...]], Any, IR]:
     leaves, in_tree = tree_flatten(primals)
-    leaves = [
-        check_diff_leaf(x, f"argument {_where(i, primals)}", transform)
-        for i, x in enumerate(leaves)
-    ]
+    labels = _leaf_labels(primals)
+    leaves = [check_diff_leaf(x, labels[i], transform) for i, x in enumerate(leaves)]
     if has_aux:
 
         def traced(*args: Any) -> Any:
@@ -193,14 +191,13 @@ def _vjp_flat(
     return out, vjp_fn, aux, ir
 
 
-def _where(leaf_index: int, primals: tuple[Any, ...]) -> str:
-    n = 0
+def _leaf_labels(primals: tuple[Any, ...]) -> list[str]:
+    """'argument 0', 'argument 1 (leaf 2)', ... for every leaf; one pass over the arguments."""
+    labels: list[str] = []
     for i, p in enumerate(primals):
         k = len(tree_flatten(p)[0])
-        if leaf_index < n + k:
-            return str(i) if k == 1 else f"{i} (leaf {leaf_index - n})"
-        n += k
-    return str(leaf_index)
+        labels += [f"argument {i}"] if k == 1 else [f"argument {i} (leaf {j})" for j in range(k)]
+    return labels
 
 
 def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:

@@ -149,7 +149,7 @@ class PyTreeDef:
     Hashable and comparable, so it can be part of a cache key.
     """
 
-    __slots__ = ("node_type", "node_data", "children", "num_leaves", "_hash")
+    __slots__ = ("node_type", "node_data", "children", "num_leaves", "_hash", "_key")
 
     def __init__(
         self,
@@ -162,25 +162,42 @@ class PyTreeDef:
         self.children = children
         self.num_leaves = 1 if node_type is None else sum(c.num_leaves for c in children)
         self._hash: int | None = None
+        self._key: tuple[Any, ...] | None = None
+
+    def _preorder(self) -> list[PyTreeDef]:
+        out: list[PyTreeDef] = []
+        stack = [self]
+        while stack:  # iterative: deep trees must not hit the recursion limit
+            node = stack.pop()
+            out.append(node)
+            stack.extend(reversed(node.children))
+        return out
+
+    def _flat_key(self) -> tuple[Any, ...]:
+        """The structure as one flat tuple (pre-order); equal iff the structures are equal."""
+        key = getattr(self, "_key", None)
+        if key is None:
+            key = tuple((n.node_type, n.node_data, len(n.children)) for n in self._preorder())
+            object.__setattr__(self, "_key", key)
+        return key
 
     @property
     def num_nodes(self) -> int:
-        return 1 + sum(c.num_nodes for c in self.children)
+        return len(self._preorder())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PyTreeDef):
             return NotImplemented
-        return (
-            self.node_type is other.node_type
-            and self.num_leaves == other.num_leaves
-            and self.node_data == other.node_data
-            and self.children == other.children
-        )
+        if self is other:
+            return True
+        if self.num_leaves != other.num_leaves:
+            return False
+        return self._flat_key() == other._flat_key()
 
     def __hash__(self) -> int:
         if self._hash is None:
             try:
-                self._hash = hash((self.node_type, self.node_data, self.children))
+                self._hash = hash(self._flat_key())
             except TypeError as e:
                 raise TypeError(
                     f"pytree structure {self} has unhashable static data: {e}. "
@@ -192,19 +209,35 @@ class PyTreeDef:
         return f"PyTreeDef({self._show()})"
 
     def _show(self) -> str:
-        t = self.node_type
-        if t is None:
-            return "*"
-        inner = [c._show() for c in self.children]
-        if t is tuple:
-            return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
-        if t is list:
-            return "[" + ", ".join(inner) + "]"
-        if t is dict:
-            return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(self.node_data, inner)) + "}"
-        if t is type(None):
-            return "None"
-        return f"{t.__name__}(" + ", ".join(inner) + ")"
+        # Iterative post-order rendering.
+        done: list[str] = []
+        stack: list[tuple[PyTreeDef, bool]] = [(self, False)]
+        while stack:
+            node, expanded = stack.pop()
+            t = node.node_type
+            if t is None:
+                done.append("*")
+                continue
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((c, False) for c in reversed(node.children))
+                continue
+            n = len(node.children)
+            inner = done[len(done) - n :] if n else []
+            if n:
+                del done[len(done) - n :]
+            if t is tuple:
+                s = "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
+            elif t is list:
+                s = "[" + ", ".join(inner) + "]"
+            elif t is dict:
+                s = "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(node.node_data, inner)) + "}"
+            elif t is type(None):
+                s = "None"
+            else:
+                s = f"{t.__name__}(" + ", ".join(inner) + ")"
+            done.append(s)
+        return done[0]
 
     def unflatten(self, leaves: Iterable[Any]) -> Any:
         return tree_unflatten(self, leaves)
