@@ -107,7 +107,10 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
         axes = broadcast_prefix(
             in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), args, "vmap in_axes"
         )
-        leaves = [as_array_leaf(x, f"vmap argument leaf {i}") for i, x in enumerate(leaves)]
+        leaves = [
+            x if type(x) in _PY_SCALARS else as_array_leaf(x, f"vmap argument leaf {i}")
+            for i, x in enumerate(leaves)
+        ]
         size = None
         dims: list[int | None] = []
         per_example: list[Any] = []
@@ -183,4 +186,9 @@ def _aval_or_tracer(x: Any) -> Any:
     # Unbatched arguments are traced abstractly too (only shapes matter for batching).
     if type(x) is Tracer:
         return ShapedArray(x.shape, x.dtype)
+    if type(x) in _PY_SCALARS:  # Python scalars stay weakly typed (NEP 50), as in a loop
+        return ShapedArray((), np.int64 if type(x) is int else np.result_type(x), weak=True)
     return ShapedArray(np.shape(x), np.asarray(x).dtype)
+
+
+_PY_SCALARS = (float, int, bool, complex)

@@ -131,7 +131,9 @@ def jvp(
                 f"{tuple(np.shape(p))}; each tangent must have its primal's shape"
             )
     t_leaves = [
-        t if type(t) is Tracer else np.asarray(t, dtype=np.result_type(p))
+        (t if t.dtype == p.dtype else convert_element_type(t, p.dtype))
+        if type(t) is Tracer
+        else np.asarray(t, dtype=np.result_type(p))
         for p, t in zip(leaves, t_leaves)
     ]
     ir, out_tree, trace = trace_to_ir(lambda *a: fun(*a), leaves, in_tree, "jvp", keep_values=True)

@@ -471,9 +471,13 @@ def broadcast_prefix(prefix: Any, tree: Any, what: str = "prefix") -> list[Any]:
         tc, td = nt[1].flatten(t)
         pc, tc = list(pc), list(tc)
         if pd != td or len(pc) != len(tc):
+            if np_[0] is dict:
+                detail = f"dict keys {list(pd)} vs {list(td)}"
+            else:
+                detail = f"{len(pc)} entries vs {len(tc)} arguments"
             raise ValueError(
                 f"{what} {prefix!r} does not match the arguments' structure at "
-                f"{path or 'the top level'}: {len(pc)} entries vs {len(tc)} arguments"
+                f"{path or 'the top level'}: {detail}"
             )
         for i in reversed(range(len(pc))):
             stack.append((pc[i], tc[i], f"{path}[{i}]"))
