@@ -176,7 +176,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
                     raise ValueError(
                         f"vmap: out_axes={oa} is out of range for an output of rank {nd}"
                     )
-            final.append(to_user(move_batch_axis(o, d, oa, size)))
+            final.append(to_user(move_batch_axis(o, d, oa, size), None, leaves))
         return tree_unflatten(out_tree, final)
 
     return batched

@@ -141,9 +141,10 @@ def jvp(
         type(c) is Tracer for c in ir.consts
     )
     outs, touts = jvp_ir(ir, leaves, t_leaves, trace.env if eager else None)
-    outs_u = [to_user(o, v.aval) for o, v in zip(outs, ir.outvars)]
+    avoid = [*leaves, *t_leaves]
+    outs_u = [to_user(o, v.aval, avoid) for o, v in zip(outs, ir.outvars)]
     touts_u = [
-        to_user(np.zeros(v.aval.shape, v.aval.dtype) if t is None else t, v.aval)
+        to_user(np.zeros(v.aval.shape, v.aval.dtype) if t is None else t, v.aval, avoid)
         for t, v in zip(touts, ir.outvars)
     ]
     return tree_unflatten(out_tree, outs_u), tree_unflatten(out_tree, touts_u)

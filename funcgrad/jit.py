@@ -70,6 +70,10 @@ class _Entry:
 def _leaf_sig(x: Any, where: str) -> Hashable:
     t = type(x)
     if t is np.ndarray or t is Tracer:
+        if x.dtype.kind not in "biufc":
+            raise TypeError(
+                f"jit: {where} has dtype {x.dtype}, which jit cannot trace; pass numeric arrays"
+            )
         return (x.shape, x.dtype)
     if t in _SCALAR_TYPES:
         return t
@@ -165,6 +169,11 @@ class JitFunction:
 
     def _call_slow(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         entry, leaves, dyn_idx, simple_key = self._lookup(args, kwargs)
+        # ndarray subclasses (np.matrix, masked arrays) run as plain arrays, like the trace.
+        leaves = [
+            np.asarray(x) if isinstance(x, np.ndarray) and type(x) is not np.ndarray else x
+            for x in leaves
+        ]
         if entry.closes_over_tracers or any(type(x) is Tracer for x in leaves):
             # Inside another transform: inline the optimized IR there.
             outs = eval_ir(entry.ir, *leaves)

@@ -163,9 +163,11 @@ def _vjp_flat(
     assert env is not None
     outs = [env[v] if type(v) is Var else v.val for v in ir.outvars]
     out_avals = [v.aval for v in ir.outvars]
-    out = tree_unflatten(out_tree_main, [to_user(o, a) for o, a in zip(outs[:n_main], out_avals)])
+    out = tree_unflatten(
+        out_tree_main, [to_user(o, a, leaves) for o, a in zip(outs[:n_main], out_avals)]
+    )
     aux = (
-        tree_unflatten(aux_tree, [to_user(o) for o in outs[n_main:]])
+        tree_unflatten(aux_tree, [to_user(o, None, leaves) for o in outs[n_main:]])
         if aux_tree is not None
         else None
     )
@@ -185,7 +187,10 @@ def _vjp_flat(
                     f"shape {a.shape}; the cotangent must have the output's shape"
                 )
         cts = backward_pass(ir, env, list(ct_leaves) + [None] * n_aux, ir.invars)
-        flat = [to_user(_zeros(v.aval) if c is None else c, v.aval) for c, v in zip(cts, ir.invars)]
+        flat = [
+            to_user(_zeros(v.aval) if c is None else c, v.aval, ct_leaves)
+            for c, v in zip(cts, ir.invars)
+        ]
         return tuple(tree_unflatten(in_tree, flat))
 
     return out, vjp_fn, aux, ir
@@ -227,6 +232,10 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple
                 f"called with {nargs} positional argument(s)"
             )
         out.append(int(a) % nargs)
+    if len(set(out)) != len(out):
+        raise ValueError(
+            f"{name}: argnums={argnums!r} names the same argument twice; list each argument once"
+        )
     return tuple(out)
 
 

@@ -191,7 +191,8 @@ class Trace:
         return Tracer(self, v, val, _user_src())
 
     def abstract_input(self, aval: ShapedArray, hint: str | None = None) -> Tracer:
-        return Tracer(self, Var(ShapedArray(aval.shape, aval.dtype, aval.weak), hint), None, None)
+        var = Var(ShapedArray(aval.shape, aval.dtype, aval.weak), hint)
+        return Tracer(self, var, None, _user_src())
 
     def lift(self, x: Any) -> Var | Literal:
         """The IR operand for ``x``: own tracers by var, everything else as a constant."""

@@ -50,6 +50,8 @@ def check_diff_leaf(x: Any, what: str, transform: str) -> Any:
         )
     if isinstance(x, float):
         return np.asarray(x)
+    if isinstance(x, np.ndarray) and type(x) is not np.ndarray:
+        x = np.asarray(x)  # subclasses (np.matrix, masked arrays) are traced as plain arrays
     if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic)):
         if x.dtype.kind != "f":
             raise TypeError(
@@ -166,9 +168,10 @@ def read(env: dict[Var, Any], x: Var | Literal) -> Any:
     return env[x] if type(x) is Var else x.val
 
 
-def to_user(x: Any, aval: ShapedArray | None = None) -> Any:
+def to_user(x: Any, aval: ShapedArray | None = None, avoid: Sequence[Any] = ()) -> Any:
     """A result leaf as the user gets it: numpy scalar for shape (), a writeable ndarray
-    otherwise (broadcast views are copied); tracers of an enclosing transform pass through."""
+    otherwise (broadcast views are copied, and so is an array that is one of ``avoid`` — the
+    caller's own inputs — so results never alias them); tracers pass through."""
     if type(x) is Tracer:
         return x
     if aval is not None and getattr(x, "dtype", None) != aval.dtype:
@@ -176,7 +179,7 @@ def to_user(x: Any, aval: ShapedArray | None = None) -> Any:
     if isinstance(x, np.ndarray):
         if x.ndim == 0:
             return x[()]
-        if not x.flags.writeable:
+        if not x.flags.writeable or any(x is a for a in avoid):
             return np.array(x)
         return x
     if isinstance(x, np.generic):

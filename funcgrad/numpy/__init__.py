@@ -563,7 +563,9 @@ def _concrete(x: Any, what: str) -> Any:
         if x.val is None:
             raise ConcretizationError(
                 f"{what} needs concrete values, but got an abstract traced value {x.aval} "
-                f"(traced by {x._trace.kind})"
+                f"(traced by {x._trace.kind}). Sizes, bounds and indices must be static: "
+                "mark the argument static with jit(f, static_argnums=...), or use fnp.where "
+                "/ funcgrad.lax for value-dependent choices."
             )
         return x.val
     return x
@@ -1950,17 +1952,22 @@ def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any)
         from funcgrad.numpy import linalg as _fl
 
         target = getattr(_fl, name, None)
-    elif mod.startswith("numpy") and not mod.startswith("numpy.random"):
+    elif mod == "numpy" or mod.startswith(("numpy._", "numpy.lib", "numpy.core")):
         target = _FUNCTIONS.get(name)
     if target is None:
+        public = "numpy" if mod.startswith(("numpy._", "numpy.lib", "numpy.core")) else mod
         raise TypeError(
-            f"numpy.{name} is not supported on funcgrad traced values. Use the funcgrad.numpy "
+            f"{public}.{name} is not supported on funcgrad traced values. Use the funcgrad.numpy "
             "equivalent if there is one (see docs), or restructure the computation."
         )
     return target(*args, **kwargs)
 
 
 def _no_array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
+    if not self._trace.alive:
+        from funcgrad.tracer import _leak_error
+
+        raise _leak_error(self)
     raise TracerConversionError(
         f"Cannot convert a traced value {self.aval} (traced by {self._trace.kind}) to a numpy "
         "array: np.array/np.asarray need concrete data, and converting would silently drop "

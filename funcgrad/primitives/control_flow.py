@@ -35,8 +35,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import weakref
+
 import numpy as np
 
+from funcgrad.codegen import compile_ir_cached
 from funcgrad.ir import IR, Literal, ShapedArray, Var, eval_ir
 from funcgrad.primitives import elementwise as ew
 from funcgrad.primitives import structural as st
@@ -63,10 +66,25 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
 # ---------------------------------------------------------------------------------------------
+_seen_once: weakref.WeakSet[IR] = weakref.WeakSet()
+
+
 def _run(ir: IR, *args: Any) -> list[Any]:
     """Evaluate a closed sub-IR on concrete values. Every ``impl`` below goes through this one
-    function (looked up at call time), so ``jit`` can swap in compiled code for speed."""
+    function. A sub-IR run a second time (a loop body, a cond inside jit-compiled code) is
+    compiled to numpy source once and runs as compiled code from then on; a one-off is
+    interpreted (compiling would cost more than it saves)."""
+    fn = _compiled.get(ir)
+    if fn is not None:
+        return fn(*args)
+    if ir in _seen_once:
+        fn = _compiled[ir] = compile_ir_cached(ir)
+        return fn(*args)
+    _seen_once.add(ir)
     return eval_ir(ir, *args)
+
+
+_compiled: weakref.WeakKeyDictionary[IR, Any] = weakref.WeakKeyDictionary()
 
 
 def _is_float(aval: ShapedArray) -> bool:
