@@ -19,7 +19,7 @@ import numpy as np
 from funcgrad.ir import IR, ShapedArray, Var
 from funcgrad.primitives.elementwise import add, convert_element_type
 from funcgrad.primitives.structural import broadcast_to, reduce_sum, reshape
-from funcgrad.tracer import Tracer, source_context
+from funcgrad.tracer import Tracer, bind, source_context
 from funcgrad.tracing import check_diff_leaf, eval_ir_env, to_user, trace_to_ir
 from funcgrad.tree_util import tree_flatten, tree_unflatten
 
@@ -65,15 +65,8 @@ def _inexact(v: Var) -> bool:
     return v.aval.dtype.kind in "fc"
 
 
-def backward_pass(
-    ir: IR, env: dict[Var, Any], out_cts: Sequence[Any], wrt: Sequence[Var]
-) -> list[Any]:
-    """Cotangents of ``wrt`` given output cotangents (``None`` = zero), by one reverse walk.
-
-    ``env`` holds every variable's forward value. Only equations on a path from ``wrt`` to
-    a differentiable output are visited; cotangents are freed as soon as they are consumed.
-    """
-    # Forward pass over the equations: which variables depend differentiably on `wrt`.
+def _depends(ir: IR, wrt: Sequence[Var]) -> set[Var]:
+    """The variables that depend differentiably on ``wrt`` (one forward walk)."""
     dep: set[Var] = set(wrt)
     for e in ir.eqns:
         if e.prim.differentiable:
@@ -81,6 +74,47 @@ def backward_pass(
                 if x in dep:
                     dep.update(o for o in e.outputs if _inexact(o))
                     break
+    return dep
+
+
+def forward_with_residuals(ir: IR, args: Sequence[Any]) -> tuple[dict[Var, Any], dict[Any, Any]]:
+    """Run ``ir`` for reverse mode: every variable's value, plus the residuals saved by
+    primitives that have a forward-with-residuals rule (``prim.vjp_fwd``, e.g. ``scan`` saves
+    its per-step intermediates instead of recomputing them in the backward pass)."""
+    env: dict[Var, Any] = dict(zip(ir.constvars, ir.consts))
+    env.update(zip(ir.invars, args))
+    residuals: dict[Any, Any] = {}
+    dep = _depends(ir, ir.invars)
+    with source_context() as sc:
+        for e in ir.eqns:
+            sc.loc = e.src
+            ins = [env[x] if type(x) is Var else x.val for x in e.inputs]
+            fwd = getattr(e.prim, "vjp_fwd", None)
+            if fwd is not None:
+                needs = [type(x) is Var and x in dep for x in e.inputs]
+                out, residuals[e] = fwd(ins, e.params, needs)
+            else:
+                out = bind(e.prim, *ins, **e.params)
+            if e.prim.multiple_results:
+                env.update(zip(e.outputs, out))
+            else:
+                env[e.outputs[0]] = out
+    return env, residuals
+
+
+def backward_pass(
+    ir: IR,
+    env: dict[Var, Any],
+    out_cts: Sequence[Any],
+    wrt: Sequence[Var],
+    residuals: dict[Any, Any] | None = None,
+) -> list[Any]:
+    """Cotangents of ``wrt`` given output cotangents (``None`` = zero), by one reverse walk.
+
+    ``env`` holds every variable's forward value. Only equations on a path from ``wrt`` to
+    a differentiable output are visited; cotangents are freed as soon as they are consumed.
+    """
+    dep = _depends(ir, wrt)
     ct_env: dict[Var, Any] = {}
 
     def accumulate(v: Var, ct: Any) -> None:
@@ -108,7 +142,10 @@ def backward_pass(
             args = [env[x] if type(x) is Var else x.val for x in e.inputs]
             if prim.vjp_full is not None:
                 needs = [type(x) is Var and x in dep for x in e.inputs]
-                in_cts = prim.vjp_full(g, ans, args, e.params, needs)
+                if residuals and e in residuals:
+                    in_cts = prim.vjp_bwd(residuals[e], g, args, e.params, needs)
+                else:
+                    in_cts = prim.vjp_full(g, ans, args, e.params, needs)
                 for x, ct in zip(e.inputs, in_cts):
                     if ct is not None and type(x) is Var and x in dep:
                         accumulate(x, fit_cotangent(ct, x.aval))
@@ -159,7 +196,11 @@ def _vjp_flat(
     eager = not any(type(x) is Tracer for x in leaves) and not any(
         type(c) is Tracer for c in ir.consts
     )
-    env = trace.env if eager else eval_ir_env(ir, leaves)
+    residuals: dict[Any, Any] = {}
+    if eager:
+        env = trace.env
+    else:
+        env, residuals = forward_with_residuals(ir, leaves)
     assert env is not None
     outs = [env[v] if type(v) is Var else v.val for v in ir.outvars]
     out_avals = [v.aval for v in ir.outvars]
@@ -186,7 +227,7 @@ def _vjp_flat(
                     f"vjp: cotangent shape {tuple(np.shape(c))} does not match the output "
                     f"shape {a.shape}; the cotangent must have the output's shape"
                 )
-        cts = backward_pass(ir, env, list(ct_leaves) + [None] * n_aux, ir.invars)
+        cts = backward_pass(ir, env, list(ct_leaves) + [None] * n_aux, ir.invars, residuals)
         flat = [
             to_user(_zeros(v.aval) if c is None else c, v.aval, ct_leaves)
             for c, v in zip(cts, ir.invars)

@@ -616,6 +616,127 @@ def _scan_vjp(
     return out
 
 
+def _scan_vjp_fwd(
+    args: list[Any], params: dict[str, Any], needs: list[bool]
+) -> tuple[list[Any], Any]:
+    """Forward with residuals (used when reverse mode evaluates the forward itself, e.g. under
+    jit): one scan that also stacks each step's carry and the body intermediates its backward
+    pass reads, so the backward scan recomputes nothing."""
+    body: IR = params["body"]
+    k, c = params["num_consts"], params["num_carry"]
+    length, reverse = params["length"], params["reverse"]
+    n = len(args)
+    nx = n - k - c
+    ny = len(body.outvars) - c
+    in_avals = body.in_avals
+    carry_avals = in_avals[k : k + c]
+    y_avals = body.out_avals[c:]
+    nc_all = [i for i in range(k) if needs[i] and _is_float(in_avals[i])]
+    fc = [i for i in range(c) if _is_float(carry_avals[i])]
+    nx_all = [i for i in range(nx) if needs[k + c + i] and _is_float(in_avals[k + c + i])]
+    wrt = (
+        [body.invars[i] for i in nc_all]
+        + [body.invars[k + i] for i in fc]
+        + [body.invars[k + c + i] for i in nx_all]
+    )
+    cands = [o for e in body.eqns for o in e.outputs]
+    na, nf = len(nc_all), len(fc)
+
+    def bwd(*a: Any) -> list[Any]:
+        it = iter(a)
+        cs = [next(it) for _ in range(k)]
+        acc = [next(it) for _ in range(na)]
+        ct_carry = [next(it) for _ in range(nf)]
+        x = [next(it) for _ in range(nx)]
+        carry_in = [next(it) for _ in range(c)]
+        ct_y = [next(it) for _ in range(ny)]
+        env: dict[Var, Any] = dict(zip(body.invars, cs + carry_in + x))
+        env.update(zip(cands, it))
+        out_cts: list[Any] = [None] * c
+        for j, i in enumerate(fc):
+            out_cts[i] = ct_carry[j]
+        res = _backward(body, env, out_cts + ct_y, wrt)
+        r_c, r_carry, r_x = res[:na], res[na : na + nf], res[na + nf :]
+        new_acc = [s if r is None else ew.add(s, r) for s, r in zip(acc, r_c)]
+        new_ct = [_zeros(carry_avals[i]) if r is None else r for i, r in zip(fc, r_carry)]
+        ct_x = [_zeros(in_avals[k + c + i]) if r is None else r for i, r in zip(nx_all, r_x)]
+        return new_acc + new_ct + ct_x
+
+    b_avals = (
+        list(in_avals[:k])
+        + [in_avals[i] for i in nc_all]
+        + [carry_avals[i] for i in fc]
+        + list(in_avals[k + c :])
+        + list(carry_avals)
+        + list(y_avals)
+        + [v.aval for v in cands]
+    )
+    bir, bconsts = trace_flat(bwd, b_avals, "lax.scan vjp")
+    # Keep only the intermediates the backward body actually reads.
+    used = {x for e in bir.eqns for x in e.inputs if type(x) is Var}
+    used.update(x for x in bir.outvars if type(x) is Var)
+    r0 = len(bconsts) + len(b_avals) - len(cands)
+    keep = [j for j, v in enumerate(bir.invars[r0:]) if v in used]
+    bir = IR([], [], bir.invars[:r0] + [bir.invars[r0 + j] for j in keep], bir.eqns, bir.outvars)
+    saved = [cands[j] for j in keep]
+    fwd_body = IR(
+        [], [], body.invars, body.eqns, list(body.outvars) + body.invars[k : k + c] + saved
+    )
+    outs = bind(
+        scan_p, *args, body=fwd_body, length=length, reverse=reverse, num_consts=k, num_carry=c
+    )
+    res = (outs[c + ny : c + ny + c], outs[c + ny + c :], bir, bconsts, nc_all, fc, nx_all)
+    return outs[: c + ny], res
+
+
+def _scan_vjp_bwd(
+    res: Any, g: list[Any], args: list[Any], params: dict[str, Any], needs: list[bool]
+) -> list[Any]:
+    stacked_carry, stacked_saved, bir, bconsts, nc_all, fc, nx_all = res
+    body: IR = params["body"]
+    k, c = params["num_consts"], params["num_carry"]
+    length, reverse = params["length"], params["reverse"]
+    n = len(args)
+    in_avals = body.in_avals
+    carry_avals = in_avals[k : k + c]
+    y_avals = body.out_avals[c:]
+    g_carry, g_ys = g[:c], g[c:]
+    acc0 = [_zeros(in_avals[i]) for i in nc_all]
+    ct0 = [_zeros(carry_avals[i]) if g_carry[i] is None else g_carry[i] for i in fc]
+    ct_ys = [
+        _zeros(ShapedArray((length,) + a.shape, a.dtype)) if gy is None else gy
+        for a, gy in zip(y_avals, g_ys)
+    ]
+    na, nf = len(nc_all), len(fc)
+    out_b = bind(
+        scan_p,
+        *bconsts,
+        *args[:k],
+        *acc0,
+        *ct0,
+        *args[k + c :],
+        *stacked_carry,
+        *ct_ys,
+        *stacked_saved,
+        body=bir,
+        length=length,
+        reverse=not reverse,
+        num_consts=len(bconsts) + k,
+        num_carry=na + nf,
+    )
+    out: list[Any] = [None] * n
+    for j, i in enumerate(nc_all):
+        if needs[i]:
+            out[i] = out_b[j]
+    for j, i in enumerate(fc):
+        if needs[k + i]:
+            out[k + i] = out_b[na + j]
+    for j, i in enumerate(nx_all):
+        if needs[k + c + i]:
+            out[k + c + i] = out_b[na + nf + j]
+    return out
+
+
 def _backward(ir: IR, env: dict[Var, Any], cts: list[Any], wrt: list[Var]) -> list[Any]:
     from funcgrad.reverse import backward_pass
 
@@ -678,6 +799,8 @@ scan_p = define(
     vjp_full=_scan_vjp,
     batch=_scan_batch,
 )
+scan_p.vjp_fwd = _scan_vjp_fwd
+scan_p.vjp_bwd = _scan_vjp_bwd
 
 
 # ---------------------------------------------------------------------------------------------
