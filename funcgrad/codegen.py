@@ -123,8 +123,12 @@ def generate(
     out_tree: PyTreeDef | None = None,
     input_kinds: list[type] | None = None,
     check_nans: bool = False,
+    internal: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """Return (source, globals) of a function computing ``ir``.
+
+    ``internal=True`` (sub-IRs run by primitives, e.g. loop bodies) skips the conversions
+    that make results the caller's own (copies of inputs/constants, numpy scalars).
 
     ``input_kinds[i]`` is the Python type of a scalar input (float/int/bool) to be converted
     to numpy on entry. With ``out_tree`` the function returns that pytree, else a tuple.
@@ -240,6 +244,8 @@ def generate(
         if type(x) is not Var:
             return f"np.asarray({_literal_src(x.val)}, dtype=np.{x.aval.dtype.name})[()]"
         s = names[x]
+        if internal:
+            return s
         first = x not in seen_out
         seen_out.add(x)
         if x.aval.ndim == 0:
@@ -276,10 +282,11 @@ def compile_ir(
     out_tree: PyTreeDef | None = None,
     input_kinds: list[type] | None = None,
     check_nans: bool = False,
+    internal: bool = False,
 ) -> tuple[Callable[..., Any], str]:
     """Generate, compile and return (function, source). The source is registered with
     ``linecache`` so tracebacks through generated code show its lines."""
-    src, g = generate(ir, name, out_tree, input_kinds, check_nans)
+    src, g = generate(ir, name, out_tree, input_kinds, check_nans, internal)
     _counter[0] += 1
     filename = f"<funcgrad-jit-{_counter[0]}:{name}>"
     code = compile(src, filename, "exec")
@@ -296,7 +303,7 @@ def compile_ir_cached(ir: IR) -> Callable[..., Any]:
     (used to run the sub-IRs of control-flow primitives fast)."""
     fn = _compiled_by_ir.get(ir)
     if fn is None:
-        fn, _ = compile_ir(ir, "body")
+        fn, _ = compile_ir(ir, "body", internal=True)
         _compiled_by_ir[ir] = fn
     return fn
 

@@ -430,12 +430,14 @@ def _scan_impl(
     y_avals = body.out_avals[c:]
     ys = [np.empty((length,) + a.shape, a.dtype) for a in y_avals]
     steps = range(length - 1, -1, -1) if reverse else range(length)
-    run = _run
+    # The body runs `length` times: compile it once up front (cached per IR).
+    fn = compile_ir_cached(body) if length > 1 else (lambda *a: eval_ir(body, *a))
+    pairs = list(zip(ys, range(c, c + len(ys))))
     for t in steps:
-        outs = run(body, *consts, *carry, *[x[t] for x in xs])
+        outs = fn(*consts, *carry, *[x[t] for x in xs])
         carry = outs[:c]
-        for buf, y in zip(ys, outs[c:]):
-            buf[t] = y
+        for buf, j in pairs:
+            buf[t] = outs[j]
     return [_cast(v, a) for v, a in zip(carry, body.out_avals[:c])] + ys
 
 
