@@ -17,7 +17,7 @@ from funcgrad.ir import IR, ShapedArray, Var
 from funcgrad.primitives.batching_util import moveaxis_to_front
 from funcgrad.primitives.structural import broadcast_in_dim, transpose
 from funcgrad.tracer import Tracer, bind, source_context
-from funcgrad.tracing import as_array_leaf, to_user, trace_to_ir
+from funcgrad.tracing import as_array_leaf, ids, to_user, trace_to_ir
 from funcgrad.tree_util import broadcast_prefix, tree_flatten, tree_unflatten
 
 __all__ = ["vmap", "batch_ir", "move_batch_axis"]
@@ -163,6 +163,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
         outs, odims = batch_ir(ir, leaves, dims)
         oaxes = broadcast_prefix(out_axes, tree_unflatten(out_tree, outs), "vmap out_axes")
         final = []
+        avoid = ids(leaves)
         for o, d, oa in zip(outs, odims, oaxes):
             _check_axis(oa, "out_axes")
             if oa is None and d is not None:
@@ -176,7 +177,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
                     raise ValueError(
                         f"vmap: out_axes={oa} is out of range for an output of rank {nd}"
                     )
-            final.append(to_user(move_batch_axis(o, d, oa, size), None, leaves))
+            final.append(to_user(move_batch_axis(o, d, oa, size), None, avoid))
         return tree_unflatten(out_tree, final)
 
     return batched

@@ -19,7 +19,7 @@ from funcgrad.primitives.elementwise import add, convert_element_type
 from funcgrad.primitives.structural import broadcast_to, reshape
 from funcgrad.reverse import _argnums_tuple, _vjp_flat
 from funcgrad.tracer import Tracer, bind, source_context
-from funcgrad.tracing import check_diff_leaf, to_user, trace_to_ir
+from funcgrad.tracing import check_diff_leaf, ids, to_user, trace_to_ir
 from funcgrad.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["jvp", "jvp_ir", "jacfwd", "jacrev", "hessian", "fit_tangent"]
@@ -141,7 +141,7 @@ def jvp(
         type(c) is Tracer for c in ir.consts
     )
     outs, touts = jvp_ir(ir, leaves, t_leaves, trace.env if eager else None)
-    avoid = [*leaves, *t_leaves]
+    avoid = ids([*leaves, *t_leaves])
     outs_u = [to_user(o, v.aval, avoid) for o, v in zip(outs, ir.outvars)]
     touts_u = [
         to_user(np.zeros(v.aval.shape, v.aval.dtype) if t is None else t, v.aval, avoid)

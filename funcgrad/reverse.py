@@ -20,7 +20,7 @@ from funcgrad.ir import IR, ShapedArray, Var
 from funcgrad.primitives.elementwise import add, convert_element_type
 from funcgrad.primitives.structural import broadcast_to, reduce_sum, reshape
 from funcgrad.tracer import Tracer, bind, source_context
-from funcgrad.tracing import check_diff_leaf, eval_ir_env, to_user, trace_to_ir
+from funcgrad.tracing import check_diff_leaf, ids, to_user, trace_to_ir
 from funcgrad.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["vjp", "grad", "value_and_grad", "backward_pass", "fit_cotangent"]
@@ -204,11 +204,12 @@ def _vjp_flat(
     assert env is not None
     outs = [env[v] if type(v) is Var else v.val for v in ir.outvars]
     out_avals = [v.aval for v in ir.outvars]
+    avoid = ids(leaves)
     out = tree_unflatten(
-        out_tree_main, [to_user(o, a, leaves) for o, a in zip(outs[:n_main], out_avals)]
+        out_tree_main, [to_user(o, a, avoid) for o, a in zip(outs[:n_main], out_avals)]
     )
     aux = (
-        tree_unflatten(aux_tree, [to_user(o, None, leaves) for o in outs[n_main:]])
+        tree_unflatten(aux_tree, [to_user(o, None, avoid) for o in outs[n_main:]])
         if aux_tree is not None
         else None
     )
@@ -228,8 +229,9 @@ def _vjp_flat(
                     f"shape {a.shape}; the cotangent must have the output's shape"
                 )
         cts = backward_pass(ir, env, list(ct_leaves) + [None] * n_aux, ir.invars, residuals)
+        ct_ids = ids(ct_leaves)
         flat = [
-            to_user(_zeros(v.aval) if c is None else c, v.aval, ct_leaves)
+            to_user(_zeros(v.aval) if c is None else c, v.aval, ct_ids)
             for c, v in zip(cts, ir.invars)
         ]
         return tuple(tree_unflatten(in_tree, flat))

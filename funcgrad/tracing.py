@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -168,10 +168,11 @@ def read(env: dict[Var, Any], x: Var | Literal) -> Any:
     return env[x] if type(x) is Var else x.val
 
 
-def to_user(x: Any, aval: ShapedArray | None = None, avoid: Sequence[Any] = ()) -> Any:
+def to_user(x: Any, aval: ShapedArray | None = None, avoid: Collection[int] = ()) -> Any:
     """A result leaf as the user gets it: numpy scalar for shape (), a writeable ndarray
-    otherwise (broadcast views are copied, and so is an array that is one of ``avoid`` — the
-    caller's own inputs — so results never alias them); tracers pass through."""
+    otherwise (broadcast views are copied, and so is an array whose ``id`` is in ``avoid`` —
+    the caller's own inputs, see :func:`ids` — so results never alias them); tracers pass
+    through."""
     if type(x) is Tracer:
         return x
     if aval is not None and getattr(x, "dtype", None) != aval.dtype:
@@ -179,12 +180,17 @@ def to_user(x: Any, aval: ShapedArray | None = None, avoid: Sequence[Any] = ()) 
     if isinstance(x, np.ndarray):
         if x.ndim == 0:
             return x[()]
-        if not x.flags.writeable or any(x is a for a in avoid):
+        if not x.flags.writeable or id(x) in avoid:
             return np.array(x)
         return x
     if isinstance(x, np.generic):
         return x
     return np.asarray(x)[()]
+
+
+def ids(xs: Iterable[Any]) -> frozenset[int]:
+    """Identities of the caller's input arrays, for :func:`to_user`'s ``avoid``."""
+    return frozenset(id(x) for x in xs)
 
 
 def make_ir(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Callable[..., IR]:
