@@ -23,19 +23,20 @@ the body, then bind the same primitives again — so the rules compose with ever
 (``grad(grad(scan))``, ``vmap(grad(cond))``, ``jvp`` of ``while``).
 
 Costs worth knowing: the JVP of a loop runs the loop once more carrying primal and tangent
-values together; the VJP of ``scan`` runs a forward scan that stacks the carry entering each
-step (one extra forward pass), then a reverse scan whose body recomputes that step's forward
-intermediates from the stacked carry before applying the body's VJP (per-step
-rematerialization: memory is O(length x carry), not O(length x all intermediates)).
+values together. Reverse mode of ``scan`` stores residuals: a forward scan that also stacks,
+per step, the carry and the body intermediates its backward pass reads (memory
+O(length x residuals)), then a reverse scan over the body's VJP that recomputes nothing. When
+reverse mode evaluates the forward itself (under ``jit``, or nested in another transform)
+that residual scan *is* the forward pass (``vjp_fwd``); after an eager forward it runs once
+more. Wrap the body in ``checkpoint`` to trade that memory for recomputation.
 ``while`` has no reverse-mode rule (its trip count is not known in advance), as in JAX.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
-
-import weakref
 
 import numpy as np
 
@@ -522,100 +523,12 @@ def _scan_jvp(ins: list[Any], ts: list[Any], outs: list[Any], params: dict[str, 
 def _scan_vjp(
     g: list[Any], ans: list[Any], args: list[Any], params: dict[str, Any], needs: list[bool]
 ) -> list[Any]:
-    body: IR = params["body"]
-    k, c = params["num_consts"], params["num_carry"]
-    length, reverse = params["length"], params["reverse"]
-    n = len(args)
-    nx = n - k - c
-    in_avals = body.in_avals
-    carry_avals = in_avals[k : k + c]
-    consts, init, xs = args[:k], args[k : k + c], args[k + c :]
-    fc = [i for i in range(c) if _is_float(carry_avals[i])]
-    nc_need = [i for i in range(k) if needs[i] and _is_float(in_avals[i])]
-    nx_need = [i for i in range(nx) if needs[k + c + i] and _is_float(in_avals[k + c + i])]
-    need_init = [needs[k + i] and _is_float(carry_avals[i]) for i in range(c)]
-    if not (nc_need or nx_need or any(need_init)):
-        return [None] * n
-
-    # 1. Forward again, stacking the carry that enters each step (ys are not needed).
-    fwd = dce(IR([], [], body.invars, body.eqns, body.outvars[:c] + body.invars[k : k + c]))
-    stacked = bind(
-        scan_p,
-        *consts,
-        *init,
-        *xs,
-        body=fwd,
-        length=length,
-        reverse=reverse,
-        num_consts=k,
-        num_carry=c,
-    )[c:]
-
-    # 2. Backward: a scan in the opposite direction whose body is the body's VJP.
-    g_carry, g_ys = g[:c], g[c:]
-    y_mask = [x is not None for x in g_ys]
-    y_avals = body.out_avals[c:]
-    wrt = (
-        [body.invars[i] for i in nc_need]
-        + [body.invars[k + i] for i in fc]
-        + [body.invars[k + c + i] for i in nx_need]
-    )
-    na, nf = len(nc_need), len(fc)
-
-    def bwd(*a: Any) -> list[Any]:
-        it = iter(a)
-        cs = [next(it) for _ in range(k)]
-        acc = [next(it) for _ in range(na)]
-        ct_carry = [next(it) for _ in range(nf)]
-        x = [next(it) for _ in range(nx)]
-        carry_in = [next(it) for _ in range(c)]
-        ct_y = [next(it) if m else None for m in y_mask]
-        env = eval_ir_env(body, cs + carry_in + x)
-        out_cts: list[Any] = [None] * c
-        for j, i in enumerate(fc):
-            out_cts[i] = ct_carry[j]
-        res = _backward(body, env, out_cts + ct_y, wrt)
-        r_c, r_carry, r_x = res[:na], res[na : na + nf], res[na + nf :]
-        new_acc = [s if r is None else ew.add(s, r) for s, r in zip(acc, r_c)]
-        new_ct = [_zeros(carry_avals[i]) if r is None else r for i, r in zip(fc, r_carry)]
-        ct_x = [_zeros(in_avals[k + c + i]) if r is None else r for i, r in zip(nx_need, r_x)]
-        return new_acc + new_ct + ct_x
-
-    b_avals = (
-        list(in_avals[:k])
-        + [in_avals[i] for i in nc_need]
-        + [carry_avals[i] for i in fc]
-        + list(in_avals[k + c :])
-        + list(carry_avals)
-        + [a for a, m in zip(y_avals, y_mask) if m]
-    )
-    bir, bconsts = trace_flat(bwd, b_avals, "lax.scan vjp")
-    acc0 = [_zeros(in_avals[i]) for i in nc_need]
-    ct0 = [_zeros(carry_avals[i]) if g_carry[i] is None else g_carry[i] for i in fc]
-    res = bind(
-        scan_p,
-        *bconsts,
-        *consts,
-        *acc0,
-        *ct0,
-        *xs,
-        *stacked,
-        *[x for x in g_ys if x is not None],
-        body=bir,
-        length=length,
-        reverse=not reverse,
-        num_consts=len(bconsts) + k,
-        num_carry=na + nf,
-    )
-    out: list[Any] = [None] * n
-    for j, i in enumerate(nc_need):
-        out[i] = res[j]
-    for j, i in enumerate(fc):
-        if need_init[i]:
-            out[k + i] = res[na + j]
-    for j, i in enumerate(nx_need):
-        out[k + c + i] = res[na + nf + j]
-    return out
+    """Reverse mode when the forward values came from elsewhere (eager tracing): run the
+    forward once more, saving residuals, then the backward scan."""
+    if not any(needs):
+        return [None] * len(args)
+    _, res = _scan_vjp_fwd(args, params, needs)
+    return _scan_vjp_bwd(res, g, args, params, needs)
 
 
 def _scan_vjp_fwd(
