@@ -6,8 +6,14 @@ plain numpy code, with a readable IR.
 np.float64(-8.0)
 """
 
-from funcgrad import numpy  # noqa: F401  (first: installs the tracer's numpy methods)
-from funcgrad import io, lax, nn, optim, tree_util  # noqa: F401
+from funcgrad import (  # noqa: F401
+    io,
+    lax,
+    nn,
+    numpy,  # noqa: F401  (first: installs the tracer's numpy methods)
+    optim,
+    tree_util,
+)
 from funcgrad.batching import vmap
 from funcgrad.config import config
 from funcgrad.custom import checkpoint, custom_jvp, custom_vjp

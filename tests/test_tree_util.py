@@ -319,8 +319,6 @@ def runs_without_recursion_error(fn):
     return True
 
 
-
-
 def test_deep_structure_equality():
     a, b = tu.tree_structure(deep_tree()), tu.tree_structure(deep_tree())
     assert runs_without_recursion_error(lambda: a == b)

@@ -5,10 +5,15 @@
 * :mod:`.linalg` — matmul
 """
 
-from funcgrad.primitives import elementwise, linalg, structural  # noqa: F401  (registers)
-from funcgrad.primitives import numpy_extra  # noqa: F401  (registers: numpy surface, part A)
-from funcgrad.primitives import indexing, linalg_extra  # noqa: F401  (numpy surface, part B)
-from funcgrad.primitives import control_flow  # noqa: F401  (registers: cond, scan, while)
+from funcgrad.primitives import (  # noqa: F401  (registers)  # noqa: F401  (numpy surface, part B)
+    control_flow,  # noqa: F401  (registers: cond, scan, while)
+    elementwise,
+    indexing,
+    linalg,
+    linalg_extra,
+    numpy_extra,  # noqa: F401  (registers: numpy surface, part A)
+    structural,
+)
 from funcgrad.primitives.base import Primitive, registry
 
 __all__ = ["Primitive", "registry"]

@@ -122,7 +122,9 @@ def _lookup(name: str) -> Primitive:
     return registry[name]
 
 
-def define(name: str, impl: Callable[..., Any], shape_rule: Callable[..., Any], **kw: Any) -> Primitive:
+def define(
+    name: str, impl: Callable[..., Any], shape_rule: Callable[..., Any], **kw: Any
+) -> Primitive:
     """Create and register a primitive; the single place where its rules are declared."""
     if name in registry:
         raise ValueError(f"primitive {name!r} is defined twice")

@@ -50,15 +50,27 @@ def _elementwise(
     )
 
 
-def _unary(name: str, fn: Callable[..., Any], lin: Lin | None, emit: str | None = None,
-           out_dtype: Any = None) -> Primitive:
-    return _elementwise(name, fn, None if lin is None else (lin,),
-                        emit or f"np.{fn.__name__}({{0}})", out_dtype)
+def _unary(
+    name: str,
+    fn: Callable[..., Any],
+    lin: Lin | None,
+    emit: str | None = None,
+    out_dtype: Any = None,
+) -> Primitive:
+    return _elementwise(
+        name, fn, None if lin is None else (lin,), emit or f"np.{fn.__name__}({{0}})", out_dtype
+    )
 
 
-def _binary(name: str, fn: Callable[..., Any], lx: Lin | None, ly: Lin | None,
-            emit: str | None = None, differentiable: bool = True, out_dtype: Any = None
-            ) -> Primitive:
+def _binary(
+    name: str,
+    fn: Callable[..., Any],
+    lx: Lin | None,
+    ly: Lin | None,
+    emit: str | None = None,
+    differentiable: bool = True,
+    out_dtype: Any = None,
+) -> Primitive:
     lins = (lx, ly) if differentiable else None
     return _elementwise(name, fn, lins, emit or f"np.{fn.__name__}({{0}}, {{1}})", out_dtype)
 
@@ -147,12 +159,18 @@ sub_p = _binary(
     "sub", np.subtract, lambda c, ans, x, y: c, lambda c, ans, x, y: neg(c), "({0} - {1})"
 )
 mul_p = _binary(
-    "mul", np.multiply, lambda c, ans, x, y: mul(c, y), lambda c, ans, x, y: mul(c, x),
+    "mul",
+    np.multiply,
+    lambda c, ans, x, y: mul(c, y),
+    lambda c, ans, x, y: mul(c, x),
     "({0} * {1})",
 )
 div_p = _binary(
-    "div", np.divide, lambda c, ans, x, y: div(c, y),
-    lambda c, ans, x, y: neg(mul(c, div(ans, y))), "({0} / {1})",
+    "div",
+    np.divide,
+    lambda c, ans, x, y: div(c, y),
+    lambda c, ans, x, y: neg(mul(c, div(ans, y))),
+    "({0} / {1})",
 )
 neg_p = _unary("neg", np.negative, lambda c, ans, x: neg(c), "(-{0})")
 
@@ -259,8 +277,16 @@ select_p = define(
     "select",
     np.where,
     _select_shape,
-    vjp=(None, lambda g, ans, c, x, y: select(c, g, 0.0), lambda g, ans, c, x, y: select(c, 0.0, g)),
-    jvp=(None, lambda t, ans, c, x, y: select(c, t, 0.0), lambda t, ans, c, x, y: select(c, 0.0, t)),
+    vjp=(
+        None,
+        lambda g, ans, c, x, y: select(c, g, 0.0),
+        lambda g, ans, c, x, y: select(c, 0.0, g),
+    ),
+    jvp=(
+        None,
+        lambda t, ans, c, x, y: select(c, t, 0.0),
+        lambda t, ans, c, x, y: select(c, 0.0, t),
+    ),
     batch=batch_elementwise,
     emit="np.where({0}, {1}, {2})",
 )

@@ -71,7 +71,9 @@ def _vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
         if yn == 1:
             return mul(g, x)
         # ct_y[..., k, j] = x[k] g[..., j]
-        return mul(reshape(x, (np.shape(x)[0], 1)), reshape(g, np.shape(g)[:-1] + (1, np.shape(g)[-1])))
+        return mul(
+            reshape(x, (np.shape(x)[0], 1)), reshape(g, np.shape(g)[:-1] + (1, np.shape(g)[-1]))
+        )
     if yn == 1:
         # ct_y[k] = sum x[..., i, k] g[..., i]
         if xn == 2:
