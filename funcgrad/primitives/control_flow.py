@@ -42,12 +42,13 @@ import numpy as np
 
 from funcgrad.codegen import compile_ir_cached
 from funcgrad.ir import IR, Literal, ShapedArray, Var, eval_ir
+from funcgrad.passes import dce
 from funcgrad.primitives import elementwise as ew
 from funcgrad.primitives import structural as st
 from funcgrad.primitives.base import Primitive, define
 from funcgrad.primitives.batching_util import batch_size
 from funcgrad.tracer import aval_of, bind
-from funcgrad.tracing import eval_ir_env, trace_to_ir
+from funcgrad.tracing import closure_convert, eval_ir_env, trace_to_ir
 from funcgrad.tree_util import tree_structure
 
 __all__ = [
@@ -105,30 +106,6 @@ def _zeros(aval: ShapedArray) -> Any:
     if aval.shape == ():
         return np.zeros((), aval.dtype)[()]
     return np.broadcast_to(np.zeros((), aval.dtype), aval.shape)
-
-
-def dce(ir: IR) -> IR:
-    """Drop equations whose outputs are never used (pure primitives only). Invars are kept, so
-    the IR's signature does not change."""
-    live = {v for v in ir.outvars if type(v) is Var}
-    kept = []
-    for e in reversed(ir.eqns):
-        if not e.prim.pure or any(o in live for o in e.outputs):
-            kept.append(e)
-            live.update(x for x in e.inputs if type(x) is Var)
-    kept.reverse()
-    if len(kept) == len(ir.eqns):
-        return ir
-    return IR(ir.constvars, ir.consts, ir.invars, kept, ir.outvars)
-
-
-def closure_convert(ir: IR) -> tuple[IR, list[Any]]:
-    """Turn ``ir``'s constants into leading inputs: returns ``(closed_ir, const_values)`` with
-    ``closed_ir.invars == constvars + invars`` and no constants."""
-    if not ir.constvars:
-        return ir, []
-    closed = IR([], [], list(ir.constvars) + list(ir.invars), ir.eqns, ir.outvars)
-    return closed, list(ir.consts)
 
 
 def trace_flat(
