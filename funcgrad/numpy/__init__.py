@@ -251,9 +251,7 @@ def _extremum(prim: Any, a: Any, axis: Any, keepdims: bool, name: str) -> Any:
     axes = _norm_axes(axis, len(shape))
     for i in axes:
         if shape[i] == 0:
-            raise ValueError(
-                f"zero-size array to reduction operation {name} which has no identity"
-            )
+            raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
     return _keep(bind(prim, a, axes=axes), shape, axes, keepdims)
 
 
@@ -515,23 +513,32 @@ def _like_shape(a: Any, shape: Any) -> tuple[int, ...]:
     return (operator.index(shape),) if not isinstance(shape, (tuple, list)) else tuple(shape)
 
 
-def zeros_like(a: Any, dtype: Any = None, order: Any = "K", subok: bool = True,
-               shape: Any = None, **kw: Any) -> Any:
+def zeros_like(
+    a: Any, dtype: Any = None, order: Any = "K", subok: bool = True, shape: Any = None, **kw: Any
+) -> Any:
     """Concrete zeros with ``a``'s shape and dtype (``a`` may be traced: only its type is
     used, so the result carries no derivative)."""
     return _np.zeros(_like_shape(a, shape), dtype or _dtype(a))
 
 
-def ones_like(a: Any, dtype: Any = None, order: Any = "K", subok: bool = True,
-              shape: Any = None, **kw: Any) -> Any:
+def ones_like(
+    a: Any, dtype: Any = None, order: Any = "K", subok: bool = True, shape: Any = None, **kw: Any
+) -> Any:
     return _np.ones(_like_shape(a, shape), dtype or _dtype(a))
 
 
 empty_like = zeros_like  # never hand out uninitialised memory
 
 
-def full_like(a: Any, fill_value: Any, dtype: Any = None, order: Any = "K", subok: bool = True,
-              shape: Any = None, **kw: Any) -> Any:
+def full_like(
+    a: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    order: Any = "K",
+    subok: bool = True,
+    shape: Any = None,
+    **kw: Any,
+) -> Any:
     """Like ``numpy.full_like``; a traced ``fill_value`` is broadcast (and differentiable)."""
     dt = dtype or _dtype(a)
     if _is_tracer(fill_value):
@@ -1884,33 +1891,94 @@ def _install_extra_tracer_methods() -> None:
 
 # --- numpy protocol dispatch for tracers ------------------------------------------------
 _UFUNCS = {
-    "add": add, "subtract": subtract, "multiply": multiply, "divide": divide,
-    "true_divide": divide, "negative": negative, "positive": positive, "power": power,
-    "exp": exp, "log": log, "log1p": log1p, "expm1": expm1, "sin": sin, "cos": cos,
-    "tan": tan, "tanh": tanh, "arctan": arctan, "sqrt": sqrt, "absolute": abs, "sign": sign,
-    "maximum": maximum, "minimum": minimum, "less": less, "less_equal": less_equal,
-    "greater": greater, "greater_equal": greater_equal, "equal": equal, "not_equal": not_equal,
-    "logical_and": logical_and, "logical_or": logical_or, "logical_not": logical_not,
-    "square": square, "reciprocal": reciprocal, "matmul": matmul,
+    "add": add,
+    "subtract": subtract,
+    "multiply": multiply,
+    "divide": divide,
+    "true_divide": divide,
+    "negative": negative,
+    "positive": positive,
+    "power": power,
+    "exp": exp,
+    "log": log,
+    "log1p": log1p,
+    "expm1": expm1,
+    "sin": sin,
+    "cos": cos,
+    "tan": tan,
+    "tanh": tanh,
+    "arctan": arctan,
+    "sqrt": sqrt,
+    "absolute": abs,
+    "sign": sign,
+    "maximum": maximum,
+    "minimum": minimum,
+    "less": less,
+    "less_equal": less_equal,
+    "greater": greater,
+    "greater_equal": greater_equal,
+    "equal": equal,
+    "not_equal": not_equal,
+    "logical_and": logical_and,
+    "logical_or": logical_or,
+    "logical_not": logical_not,
+    "square": square,
+    "reciprocal": reciprocal,
+    "matmul": matmul,
 }
 _UFUNC_REDUCE = {"add": sum, "maximum": max, "minimum": min}
 # numpy surface, part A
-_UFUNCS.update({
-    "arcsin": arcsin, "arccos": arccos, "arctanh": arctanh, "sinh": sinh, "cosh": cosh,
-    "arcsinh": arcsinh, "arccosh": arccosh, "log2": log2, "log10": log10, "exp2": exp2,
-    "cbrt": cbrt, "logaddexp": logaddexp, "logaddexp2": logaddexp2, "hypot": hypot,
-    "arctan2": arctan2, "reciprocal": reciprocal, "float_power": float_power, "fmax": fmax,
-    "fmin": fmin, "remainder": remainder, "fmod": fmod, "floor_divide": floor_divide,
-    "divmod": divmod, "heaviside": heaviside, "floor": floor, "ceil": ceil, "rint": rint,
-    "trunc": trunc, "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "signbit": signbit,
-    "deg2rad": deg2rad, "rad2deg": rad2deg, "radians": radians, "degrees": degrees,
-    "logical_xor": logical_xor, "fabs": fabs,
-})
+_UFUNCS.update(
+    {
+        "arcsin": arcsin,
+        "arccos": arccos,
+        "arctanh": arctanh,
+        "sinh": sinh,
+        "cosh": cosh,
+        "arcsinh": arcsinh,
+        "arccosh": arccosh,
+        "log2": log2,
+        "log10": log10,
+        "exp2": exp2,
+        "cbrt": cbrt,
+        "logaddexp": logaddexp,
+        "logaddexp2": logaddexp2,
+        "hypot": hypot,
+        "arctan2": arctan2,
+        "reciprocal": reciprocal,
+        "float_power": float_power,
+        "fmax": fmax,
+        "fmin": fmin,
+        "remainder": remainder,
+        "fmod": fmod,
+        "floor_divide": floor_divide,
+        "divmod": divmod,
+        "heaviside": heaviside,
+        "floor": floor,
+        "ceil": ceil,
+        "rint": rint,
+        "trunc": trunc,
+        "isnan": isnan,
+        "isinf": isinf,
+        "isfinite": isfinite,
+        "signbit": signbit,
+        "deg2rad": deg2rad,
+        "rad2deg": rad2deg,
+        "radians": radians,
+        "degrees": degrees,
+        "logical_xor": logical_xor,
+        "fabs": fabs,
+    }
+)
 _UFUNC_REDUCE = {
     name: _ufunc_reduce(f)
     for name, f in {
-        **_UFUNC_REDUCE, "multiply": prod, "logical_and": all, "logical_or": any,
-        "fmax": nanmax, "fmin": nanmin,
+        **_UFUNC_REDUCE,
+        "multiply": prod,
+        "logical_and": all,
+        "logical_or": any,
+        "fmax": nanmax,
+        "fmin": nanmin,
     }.items()
 }
 _UFUNC_ACCUMULATE = {"add": _ufunc_accumulate(cumsum), "multiply": _ufunc_accumulate(cumprod)}
@@ -1929,13 +1997,17 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
         f = _UFUNCS.get(name)
         if f is not None and not kwargs:
             return f(*inputs)
-    elif method == "reduce" and name in _UFUNC_REDUCE and builtins.set(kwargs) <= {
-        "axis", "keepdims", "dtype"
-    }:
+    elif (
+        method == "reduce"
+        and name in _UFUNC_REDUCE
+        and builtins.set(kwargs) <= {"axis", "keepdims", "dtype"}
+    ):
         return _UFUNC_REDUCE[name](*inputs, **kwargs)
-    elif method == "accumulate" and name in _UFUNC_ACCUMULATE and builtins.set(kwargs) <= {
-        "axis", "dtype"
-    }:
+    elif (
+        method == "accumulate"
+        and name in _UFUNC_ACCUMULATE
+        and builtins.set(kwargs) <= {"axis", "dtype"}
+    ):
         return _UFUNC_ACCUMULATE[name](*inputs, **kwargs)
     raise TypeError(
         f"numpy.{name}{'' if method == '__call__' else '.' + method} is not supported on "
@@ -2088,8 +2160,9 @@ def _install_tracer_methods() -> None:
     T.T = property(lambda s: transpose(s))
     T.mT = property(lambda s: swapaxes(s, -1, -2))
     T.reshape = lambda s, *shape, **kw: reshape(s, *shape, **kw)
-    T.transpose = lambda s, *axes: transpose(s, axes[0] if len(axes) == 1 and not isinstance(
-        axes[0], int) else (axes or None))
+    T.transpose = lambda s, *axes: transpose(
+        s, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None)
+    )
     T.swapaxes = swapaxes
     T.squeeze = squeeze
     T.ravel = ravel
