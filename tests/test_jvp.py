@@ -620,6 +620,10 @@ CASE_IDS = [c.id for c in CASES]
 # ---------------------------------------------------------------------------------------------
 
 
+# Primitives with jump discontinuities (derivative defined almost everywhere).
+JUMPS = {"fmod", "remainder"}
+
+
 def _tol(dtype: Any) -> float:
     return 1e-6 if np.dtype(dtype) == np.float64 else 2e-4
 
@@ -680,7 +684,16 @@ def test_jvp_finite_differences_and_vjp_transpose(case: Case, dtype: Any, data: 
         assert np.asarray(tout).dtype == np.asarray(out).dtype, what
         want = _central_fd(f, args, tans, case.eps)
         tol = _tol(np.asarray(out).dtype) if case.prim != "convert_element_type" else 2e-4
-        _assert_close(tout, want, tol, what)
+        if case.prim in JUMPS:
+            # Piecewise smooth: where a finite-difference step straddles a jump, two step
+            # sizes disagree; compare only at points where the function is locally smooth.
+            want_small = _central_fd(f, args, tans, case.eps / 4)
+            smooth = np.abs(_f64(want) - _f64(want_small)) <= 1e-3 * (1 + np.abs(_f64(want)))
+            tout_c = np.where(smooth, _f64(tout), 0.0)
+            want = np.where(smooth, _f64(want), 0.0)
+            _assert_close(tout_c, want, tol, what)
+        else:
+            _assert_close(tout, want, tol, what)
 
         # <u, J v> == <J^T u, v>, with v = tans and J v = tout from above.
         u = rng.standard_normal(np.shape(out)).astype(np.asarray(out).dtype)
