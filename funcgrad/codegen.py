@@ -11,6 +11,7 @@ after this equation, the ufunc writes into it (``np.add(a, b, out=a)``) instead 
 from __future__ import annotations
 
 import functools
+import itertools
 import keyword
 import linecache
 import math
@@ -273,7 +274,7 @@ def _check_nan(x: Any, where: tuple[str, Any]) -> None:
     raise_if_nonfinite(x, where[0], where[1])
 
 
-_counter = [0]
+_counter = itertools.count(1)  # unique file names for generated code (atomic under threads)
 
 
 def compile_ir(
@@ -287,8 +288,7 @@ def compile_ir(
     """Generate, compile and return (function, source). The source is registered with
     ``linecache`` so tracebacks through generated code show its lines."""
     src, g = generate(ir, name, out_tree, input_kinds, check_nans, internal)
-    _counter[0] += 1
-    filename = f"<funcgrad-jit-{_counter[0]}:{name}>"
+    filename = f"<funcgrad-jit-{next(_counter)}:{name}>"
     code = compile(src, filename, "exec")
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     exec(code, g)
