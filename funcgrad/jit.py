@@ -117,7 +117,7 @@ class JitFunction:
             self._names.index(n) for n in static_argnames if n in self._names
         }
         self._cache: dict[Hashable, _Entry] = {}
-        # Fast path: all-positional calls whose args are arrays / Python floats.
+        # Fast path: positional calls whose args are (tuples/lists/dicts of) arrays / floats.
         self._fast: dict[tuple[Any, ...], Callable[..., Any]] = {}
         self._simple = not static_argnums and not static_argnames
         self._hits = 0
@@ -127,21 +127,13 @@ class JitFunction:
     # -- calling --------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._simple and not kwargs and not _tracer_mod._DEBUG:
+            leaves: list[Any] = []
             key: list[Any] = []
-            for a in args:
-                t = type(a)
-                if t is np.ndarray:
-                    key.append(a.shape)
-                    key.append(a.dtype)
-                elif t is float:
-                    key.append(float)
-                else:
-                    break
-            else:
+            if _fast_flatten(args, leaves, key, 0):
                 fn = self._fast.get(tuple(key))
                 if fn is not None:
                     self._hits += 1
-                    return fn(*args)
+                    return fn(*leaves)
         return self._call_slow(args, kwargs)
 
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -213,20 +205,12 @@ class JitFunction:
         else:
             self._hits += 1
         simple_key = None
-        if (
-            self._simple
-            and not entry.closes_over_tracers
-            and not _tracer_mod._DEBUG
-            and not kwargs
-            and all(type(a) is np.ndarray or type(a) is float for a in args)
-        ):
-            simple_key = []
-            for a in args:
-                if type(a) is np.ndarray:
-                    simple_key += [a.shape, a.dtype]
-                else:
-                    simple_key.append(float)
-            self._fast[tuple(simple_key)] = entry.fn
+        if self._simple and not entry.closes_over_tracers and not _tracer_mod._DEBUG and not kwargs:
+            fast_leaves: list[Any] = []
+            fast_key: list[Any] = []
+            if _fast_flatten(args, fast_leaves, fast_key, 0):
+                simple_key = tuple(fast_key)
+                self._fast[simple_key] = entry.fn
         return entry, leaves, dyn_idx, simple_key
 
     def _compile(
@@ -294,6 +278,49 @@ class JitFunction:
         if obj is None:
             return self
         return functools.partial(self, obj)
+
+
+def _fast_flatten(x: Any, leaves: list[Any], key: list[Any], depth: int) -> bool:
+    """Flatten arrays / Python floats in tuples, lists, dicts and None — the common argument
+    shapes — appending leaves and a structure-and-signature key in one pass. False for
+    anything else (the general path handles it). Leaf order matches tree_flatten's."""
+    t = type(x)
+    if t is np.ndarray:
+        leaves.append(x)
+        key.append(x.shape)
+        key.append(x.dtype)
+        return True
+    if t is float:
+        leaves.append(x)
+        key.append(float)
+        return True
+    if depth > 64:
+        return False
+    if t is tuple or t is list:
+        key.append((t, len(x)))
+        for c in x:
+            if not _fast_flatten(c, leaves, key, depth + 1):
+                return False
+        return True
+    if t is dict:
+        try:
+            ks = sorted(x)
+        except TypeError:
+            return False
+        key.append((dict, tuple(ks)))
+        for k in ks:
+            if not _fast_flatten(x[k], leaves, key, depth + 1):
+                return False
+        return True
+    if x is None:
+        key.append(None)
+        return True
+    if isinstance(x, np.generic) and x.dtype.kind in "biufc":  # numpy scalar: a 0-d leaf
+        leaves.append(x)
+        key.append(())
+        key.append(x.dtype)
+        return True
+    return False
 
 
 def _identifier(name: str) -> str:
