@@ -53,10 +53,6 @@ def loss(params: Params, x: Any, y: Any) -> Any:
     return nn.mse(predict(params, x), y)
 
 
-def _jit(f: Callable[..., Any]) -> Callable[..., Any]:
-    return fg.jit(f) if hasattr(fg, "jit") else f
-
-
 def make_step(lr: float) -> Callable[..., Any]:
     """One gradient-descent step on the examples given: θ ← θ − lr·∇L(θ)."""
 
@@ -64,7 +60,7 @@ def make_step(lr: float) -> Callable[..., Any]:
         value, grads = fg.value_and_grad(loss)(params, x, y)
         return optim.sgd_update(params, grads, lr), value
 
-    return _jit(step)
+    return fg.jit(step)
 
 
 def init_params(d: int) -> Params:
@@ -79,7 +75,7 @@ def train(
     n = len(x)
     params = init_params(x.shape[1])
     step = make_step(lr)
-    full_loss = _jit(loss)
+    full_loss = fg.jit(loss)
     rng = np.random.default_rng(seed)
     history = [float(full_loss(params, x, y))]
     for _ in range(epochs):

@@ -104,17 +104,13 @@ def loss_fn(params: Params, x: Any, y_onehot: Any) -> Any:
     return fnp.mean(nn.softmax_cross_entropy(predict(params, x), y_onehot))
 
 
-def _jit(f: Callable[..., Any]) -> Callable[..., Any]:
-    return fg.jit(f) if hasattr(fg, "jit") else f
-
-
 def make_train_step(opt: optim.GradientTransformation) -> Callable[..., Any]:
     def train_step(params: Params, opt_state: Any, x: Any, y_onehot: Any) -> Any:
         value, grads = fg.value_and_grad(loss_fn)(params, x, y_onehot)
         updates, opt_state = opt.update(grads, opt_state, params)
         return optim.apply_updates(params, updates), opt_state, value
 
-    return _jit(train_step)
+    return fg.jit(train_step)
 
 
 def accuracy(params: Params, x: np.ndarray, y: np.ndarray) -> float:
@@ -179,7 +175,7 @@ def compare_numpy(
     )
 
     fg_step = make_train_step(opt)
-    fg_grad = _jit(fg.value_and_grad(loss_fn))
+    fg_grad = fg.jit(fg.value_and_grad(loss_fn))
 
     def np_step(params: Params, opt_state: Any, xb: Any, yb: Any) -> Any:
         value, grads = numpy_loss_and_grads(params, xb, yb)
@@ -216,7 +212,7 @@ def compare_numpy(
             median_ms(stepper(np_step)),
         ),
     ]
-    label = "funcgrad (jit)" if hasattr(fg, "jit") else "funcgrad (eager)"
+    label = "funcgrad (jit)"
     print(f"  {'median time':<30} {label:>16} {'numpy by hand':>14} {'ratio':>7}")
     for name, t_fg, t_np in rows:
         print(f"  {name:<30} {t_fg:>14.3f}ms {t_np:>12.3f}ms {t_fg / t_np:>6.2f}x")

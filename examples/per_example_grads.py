@@ -34,10 +34,6 @@ from funcgrad.tree_util import tree_leaves, tree_map
 Params = dict[str, Any]
 
 
-def _jit(f: Callable[..., Any]) -> Callable[..., Any]:
-    return fg.jit(f) if hasattr(fg, "jit") else f
-
-
 def make_data(n: int = 1024, d: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Binary labels from a nonlinear rule (a sphere) with 5% label noise."""
     rng = np.random.default_rng(seed)
@@ -132,8 +128,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # 1. per-example gradients: vmap vs a Python loop
     xb, yb = x[:128], y[:128]
-    vmapped = _jit(per_example_grads)
-    single = _jit(fg.grad(example_loss))
+    vmapped = fg.jit(per_example_grads)
+    single = fg.jit(fg.grad(example_loss))
     g_vmap = vmapped(params, xb, yb)
     g_loop = loop_grads(single, params, xb, yb)
     diff = max(
@@ -160,8 +156,8 @@ def main(argv: list[str] | None = None) -> None:
         g, norms = dp_gradient(params, xb, yb, noise, clip, sigma)
         return optim.sgd_update(params, g, args.lr), norms
 
-    dp_step = _jit(dp_step)
-    full_loss = _jit(batch_loss)
+    dp_step = fg.jit(dp_step)
+    full_loss = fg.jit(batch_loss)
     header = f"{'step':>5} {'loss':>8} {'accuracy':>9} {'mean ‖g_i‖':>11} {'clipped':>8}"
     print(header)
     print("-" * len(header))
@@ -182,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # The price of privacy: the same number of plain (unclipped, noiseless) SGD steps.
     plain = init_params(np.random.default_rng(args.seed), d, args.hidden)
-    plain_step = _jit(
+    plain_step = fg.jit(
         lambda p, xb, yb: optim.sgd_update(p, fg.grad(batch_loss)(p, xb, yb), args.lr)
     )
     for _ in range(args.steps):

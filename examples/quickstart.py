@@ -62,9 +62,7 @@ def batch_loss(params, x, y):
 data_x = rng.uniform(-2, 2, size=(256, 1))
 data_y = np.sin(data_x[:, 0])
 params = init(rng, [1, 16, 1])
-step = (
-    fg.jit(fg.value_and_grad(batch_loss)) if hasattr(fg, "jit") else fg.value_and_grad(batch_loss)
-)
+step = fg.jit(fg.value_and_grad(batch_loss))  # traced once, then generated numpy code
 print("\n3. fitting y = sin(x) with a 1-16-1 tanh network, mini-batches of 32:")
 for epoch in range(1, 201):
     perm = rng.permutation(len(data_x))
