@@ -182,8 +182,8 @@ class JitFunction:
             try:
                 sigs.append(_leaf_sig(x, f"argument leaf {j}"))
             except TypeError:
-                paths = paths or tree_paths((dyn_args, dyn_kwargs))
-                _leaf_sig(x, f"argument {paths[j]}")
+                paths = paths or self._readable_paths(dyn_idx, dyn_args, dyn_kwargs)
+                _leaf_sig(x, paths[j])
         key = (tree, tuple(sigs), static_vals, _cfg.debug_nans, _cfg.debug_infs)
         entry = self._cache.get(key)
         if entry is None:
@@ -212,6 +212,18 @@ class JitFunction:
                 simple_key = tuple(fast_key)
                 self._fast[simple_key] = entry.fn
         return entry, leaves, dyn_idx, simple_key
+
+    def _readable_paths(
+        self, dyn_idx: list[int], dyn_args: tuple[Any, ...], dyn_kwargs: dict[str, Any]
+    ) -> list[str]:
+        """'argument 1 (mode)', "keyword argument 'opts'['k']", ... for every leaf."""
+        out = []
+        for i, a in zip(dyn_idx, dyn_args):
+            name = f" ({self._names[i]})" if i < len(self._names) else ""
+            out += [f"argument {i}{name}" + ("" if p == "<root>" else p) for p in tree_paths(a)]
+        for k, v in sorted(dyn_kwargs.items()):
+            out += [f"keyword argument {k!r}" + ("" if p == "<root>" else p) for p in tree_paths(v)]
+        return out
 
     def _compile(
         self,

@@ -666,10 +666,6 @@ def test_gap_slice_bound_message_names_static_argnums():
         fg.jit(lambda x, n: x[:n])(X, 2)
 
 
-@pytest.mark.xfail(
-    reason="jit names a bad argument by its internal pytree path instead of the parameter name",
-    strict=True,
-)
 def test_gap_jit_str_argument_names_parameter():
     with _raises(TypeError, "argument 1 (mode)"):
         fg.jit(lambda x, mode: x)(X, "fast")
