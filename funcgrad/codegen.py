@@ -181,7 +181,7 @@ def generate(
             expr = emit.format(*ins, **{k: repr(v) for k, v in e.params.items()})
         else:
             fname = f"_{prim.name}_{i}"
-            make = getattr(prim, "codegen_impl", None)  # e.g. a compiled sub-IR
+            make = prim.codegen_impl  # e.g. a compiled sub-IR
             if make is not None:
                 g[fname] = make(**e.params)
             else:

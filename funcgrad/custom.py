@@ -187,6 +187,7 @@ custom_vjp_call_p = define(
     vjp_full=_custom_vjp_vjp,
     jvp_full=_custom_vjp_jvp,
     batch=_custom_vjp_batch,
+    codegen_impl=_compiled_call,  # jit-generated code runs the sub-IR compiled
 )
 
 
@@ -348,6 +349,7 @@ custom_jvp_call_p = define(
     vjp_full=_custom_jvp_vjp,
     jvp_full=_custom_jvp_jvp,
     batch=_custom_jvp_batch,
+    codegen_impl=_compiled_call,  # jit-generated code runs the sub-IR compiled
 )
 
 
@@ -445,10 +447,8 @@ remat_p = define(
     vjp_full=_remat_vjp,
     jvp_full=_remat_jvp,
     batch=_remat_batch,
+    codegen_impl=_compiled_call,  # jit-generated code runs the sub-IR compiled
 )
-# In jit-generated code, call primitives run their sub-IR as compiled code.
-for _p in (custom_vjp_call_p, custom_jvp_call_p, remat_p):
-    _p.codegen_impl = _compiled_call
 
 
 def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:

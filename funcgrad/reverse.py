@@ -89,7 +89,7 @@ def forward_with_residuals(ir: IR, args: Sequence[Any]) -> tuple[dict[Var, Any],
         for e in ir.eqns:
             sc.loc = e.src
             ins = [env[x] if type(x) is Var else x.val for x in e.inputs]
-            fwd = getattr(e.prim, "vjp_fwd", None)
+            fwd = e.prim.vjp_fwd
             if fwd is not None:
                 needs = [type(x) is Var and x in dep for x in e.inputs]
                 out, residuals[e] = fwd(ins, e.params, needs)

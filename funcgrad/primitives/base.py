@@ -15,6 +15,8 @@ Each entry of the primitive table (the modules next to this one) gives:
   to call ``impl`` directly;
 * ``simplify`` — algebraic identities for jit's optimizer (x·1 → x, transpose chains, ...);
 * ``fresh`` / ``readonly_view`` — memory facts for jit's buffer planning;
+* ``vjp_fwd`` / ``vjp_bwd`` — reverse mode with residuals saved by the forward pass;
+* ``codegen_impl`` — what jit-generated code calls instead of ``impl`` (a compiled sub-IR);
 * ``vjp_full`` / ``jvp_full`` — whole-primitive rules for primitives that carry
   sub-IRs or have several results (control flow, ``custom_vjp``).
 
@@ -54,6 +56,9 @@ class Primitive:
         "fresh",
         "readonly_view",
         "simplify",
+        "vjp_fwd",
+        "vjp_bwd",
+        "codegen_impl",
         "__dict__",
     )
 
@@ -75,6 +80,9 @@ class Primitive:
         fresh: bool | None = None,
         readonly_view: bool = False,
         simplify: Callable[..., Any] | None = None,
+        vjp_fwd: Callable[..., Any] | None = None,
+        vjp_bwd: Callable[..., Any] | None = None,
+        codegen_impl: Callable[..., Any] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
@@ -97,6 +105,12 @@ class Primitive:
         # simplify(eqn, producer, consts) -> None | operand | (prim, inputs, params): the
         # primitive's algebraic identities, used by jit's simplification pass.
         self.simplify = simplify
+        # vjp_fwd(args, params, needs) -> (outs, residuals) and vjp_bwd(residuals, g, args,
+        # params, needs) -> cotangents: reverse mode that saves residuals in the forward pass.
+        self.vjp_fwd = vjp_fwd
+        self.vjp_bwd = vjp_bwd
+        # codegen_impl(**params) -> callable that jit-generated code calls (else impl).
+        self.codegen_impl = codegen_impl
 
     def __repr__(self) -> str:
         return self.name

@@ -689,10 +689,10 @@ scan_p = define(
     multiple_results=True,
     jvp_full=_scan_jvp,
     vjp_full=_scan_vjp,
+    vjp_fwd=_scan_vjp_fwd,
+    vjp_bwd=_scan_vjp_bwd,
     batch=_scan_batch,
 )
-scan_p.vjp_fwd = _scan_vjp_fwd
-scan_p.vjp_bwd = _scan_vjp_bwd
 
 
 # ---------------------------------------------------------------------------------------------

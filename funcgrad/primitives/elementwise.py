@@ -35,6 +35,7 @@ def _elementwise(
     lins: tuple[Lin | None, ...] | None,
     emit: str,
     out_dtype: Any = None,
+    **kw: Any,
 ) -> Primitive:
     differentiable = lins is not None
     return define(
@@ -47,6 +48,7 @@ def _elementwise(
         emit=emit,
         ufunc=fn if isinstance(fn, np.ufunc) else None,
         differentiable=differentiable,
+        **kw,
     )
 
 
@@ -56,9 +58,15 @@ def _unary(
     lin: Lin | None,
     emit: str | None = None,
     out_dtype: Any = None,
+    **kw: Any,
 ) -> Primitive:
     return _elementwise(
-        name, fn, None if lin is None else (lin,), emit or f"np.{fn.__name__}({{0}})", out_dtype
+        name,
+        fn,
+        None if lin is None else (lin,),
+        emit or f"np.{fn.__name__}({{0}})",
+        out_dtype,
+        **kw,
     )
 
 
@@ -70,9 +78,10 @@ def _binary(
     emit: str | None = None,
     differentiable: bool = True,
     out_dtype: Any = None,
+    **kw: Any,
 ) -> Primitive:
     lins = (lx, ly) if differentiable else None
-    return _elementwise(name, fn, lins, emit or f"np.{fn.__name__}({{0}}, {{1}})", out_dtype)
+    return _elementwise(name, fn, lins, emit or f"np.{fn.__name__}({{0}}, {{1}})", out_dtype, **kw)
 
 
 # The thin op functions below are what rules (and funcgrad.numpy) call.
@@ -153,10 +162,80 @@ def _as_float(mask: Any, like: Any) -> Any:
     return convert_element_type(mask, like.dtype if like.dtype.kind == "f" else np.float64)
 
 
+# --- algebraic identities for jit's simplifier (see funcgrad.passes.simplify) -------------
+def _same_type(x: Any, e: Any) -> bool:
+    return x.aval == e.outputs[0].aval
+
+
+def _simplify_add(e: Any, producer: Any, consts: Any) -> Any:
+    from funcgrad.passes import is_zero_const
+
+    x, y = e.inputs
+    if is_zero_const(y, consts) and _same_type(x, e):
+        return x
+    if is_zero_const(x, consts) and _same_type(y, e):
+        return y
+    return None
+
+
+def _simplify_sub(e: Any, producer: Any, consts: Any) -> Any:
+    from funcgrad.passes import is_zero_const
+
+    x, y = e.inputs
+    return x if is_zero_const(y, consts) and _same_type(x, e) else None
+
+
+def _simplify_mul(e: Any, producer: Any, consts: Any) -> Any:
+    from funcgrad.passes import is_one_const
+
+    x, y = e.inputs
+    if is_one_const(y, consts) and _same_type(x, e):
+        return x
+    if is_one_const(x, consts) and _same_type(y, e):
+        return y
+    return None
+
+
+def _simplify_div(e: Any, producer: Any, consts: Any) -> Any:
+    from funcgrad.passes import is_literal
+
+    x, y = e.inputs
+    return x if is_literal(y, 1) and _same_type(x, e) else None
+
+
+def _simplify_neg(e: Any, producer: Any, consts: Any) -> Any:
+    p = producer.get(e.inputs[0])
+    if p is not None and p.prim is neg_p and _same_type(p.inputs[0], e):
+        return p.inputs[0]
+    return None
+
+
+def _simplify_convert(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    return x if x.aval.dtype == e.params["new_dtype"] and _same_type(x, e) else None
+
+
+def _simplify_integer_pow(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    return x if e.params["y"] == 1 and _same_type(x, e) else None
+
+
 # --- arithmetic --------------------------------------------------------------------------
-add_p = _binary("add", np.add, lambda c, ans, x, y: c, lambda c, ans, x, y: c, "({0} + {1})")
+add_p = _binary(
+    "add",
+    np.add,
+    lambda c, ans, x, y: c,
+    lambda c, ans, x, y: c,
+    "({0} + {1})",
+    simplify=_simplify_add,
+)
 sub_p = _binary(
-    "sub", np.subtract, lambda c, ans, x, y: c, lambda c, ans, x, y: neg(c), "({0} - {1})"
+    "sub",
+    np.subtract,
+    lambda c, ans, x, y: c,
+    lambda c, ans, x, y: neg(c),
+    "({0} - {1})",
+    simplify=_simplify_sub,
 )
 mul_p = _binary(
     "mul",
@@ -164,6 +243,7 @@ mul_p = _binary(
     lambda c, ans, x, y: mul(c, y),
     lambda c, ans, x, y: mul(c, x),
     "({0} * {1})",
+    simplify=_simplify_mul,
 )
 div_p = _binary(
     "div",
@@ -171,8 +251,9 @@ div_p = _binary(
     lambda c, ans, x, y: div(c, y),
     lambda c, ans, x, y: neg(mul(c, div(ans, y))),
     "({0} / {1})",
+    simplify=_simplify_div,
 )
-neg_p = _unary("neg", np.negative, lambda c, ans, x: neg(c), "(-{0})")
+neg_p = _unary("neg", np.negative, lambda c, ans, x: neg(c), "(-{0})", simplify=_simplify_neg)
 
 
 def _integer_pow_impl(x: Any, *, y: int) -> Any:
@@ -211,6 +292,8 @@ integer_pow_p = define(
     jvp=(_integer_pow_lin,),
     batch=batch_elementwise,
     emit=lambda ins, p: f"({ins[0]} * {ins[0]})" if p["y"] == 2 else f"({ins[0]} ** {p['y']})",
+    simplify=_simplify_integer_pow,
+    fresh=True,
 )
 
 
@@ -224,6 +307,7 @@ pow_p = _binary(
     lambda c, ans, x, y: mul(c, mul(y, pow(x, sub(y, 1.0)))),
     lambda c, ans, x, y: mul(c, mul(ans, log(_replace_zero(x)))),
     "np.power({0}, {1})",
+    fresh=True,
 )
 
 # --- transcendental ----------------------------------------------------------------------
@@ -289,6 +373,7 @@ select_p = define(
     ),
     batch=batch_elementwise,
     emit="np.where({0}, {1}, {2})",
+    fresh=True,
 )
 
 
@@ -306,6 +391,8 @@ convert_element_type_p = define(
     jvp=(lambda t, ans, x, *, new_dtype: t,),
     batch=batch_elementwise,
     emit=lambda ins, p: f"np.asarray({ins[0]}).astype(np.{p['new_dtype'].name})",
+    simplify=_simplify_convert,
+    fresh=True,
 )
 
 
@@ -317,74 +404,3 @@ stop_gradient_p = define(
     emit="{0}",
     differentiable=False,
 )
-
-
-# --- algebraic identities for jit's simplifier (see funcgrad.passes.simplify) -------------
-def _same_type(x: Any, e: Any) -> bool:
-    return x.aval == e.outputs[0].aval
-
-
-def _simplify_add(e: Any, producer: Any, consts: Any) -> Any:
-    from funcgrad.passes import is_zero_const
-
-    x, y = e.inputs
-    if is_zero_const(y, consts) and _same_type(x, e):
-        return x
-    if is_zero_const(x, consts) and _same_type(y, e):
-        return y
-    return None
-
-
-def _simplify_sub(e: Any, producer: Any, consts: Any) -> Any:
-    from funcgrad.passes import is_zero_const
-
-    x, y = e.inputs
-    return x if is_zero_const(y, consts) and _same_type(x, e) else None
-
-
-def _simplify_mul(e: Any, producer: Any, consts: Any) -> Any:
-    from funcgrad.passes import is_one_const
-
-    x, y = e.inputs
-    if is_one_const(y, consts) and _same_type(x, e):
-        return x
-    if is_one_const(x, consts) and _same_type(y, e):
-        return y
-    return None
-
-
-def _simplify_div(e: Any, producer: Any, consts: Any) -> Any:
-    from funcgrad.passes import is_literal
-
-    x, y = e.inputs
-    return x if is_literal(y, 1) and _same_type(x, e) else None
-
-
-def _simplify_neg(e: Any, producer: Any, consts: Any) -> Any:
-    p = producer.get(e.inputs[0])
-    if p is not None and p.prim is neg_p and _same_type(p.inputs[0], e):
-        return p.inputs[0]
-    return None
-
-
-def _simplify_convert(e: Any, producer: Any, consts: Any) -> Any:
-    x = e.inputs[0]
-    return x if x.aval.dtype == e.params["new_dtype"] and _same_type(x, e) else None
-
-
-def _simplify_integer_pow(e: Any, producer: Any, consts: Any) -> Any:
-    x = e.inputs[0]
-    return x if e.params["y"] == 1 and _same_type(x, e) else None
-
-
-add_p.simplify = _simplify_add
-sub_p.simplify = _simplify_sub
-mul_p.simplify = _simplify_mul
-div_p.simplify = _simplify_div
-neg_p.simplify = _simplify_neg
-convert_element_type_p.simplify = _simplify_convert
-convert_element_type_p.fresh = True
-integer_pow_p.simplify = _simplify_integer_pow
-integer_pow_p.fresh = True
-pow_p.fresh = True
-select_p.fresh = True

@@ -122,5 +122,5 @@ matmul_p = define(
     batch=_matmul_batch,
     emit="({0} @ {1})",
     ufunc=None,
+    fresh=True,
 )
-matmul_p.fresh = True

@@ -18,6 +18,62 @@ def _front(x: Any, d: int | None) -> Any:
     return x if d is None else moveaxis_to_front(x, d)
 
 
+# --- algebraic identities for jit's simplifier (see funcgrad.passes.simplify) -------------
+def _simplify_transpose(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    perm = e.params["permutation"]
+    if perm == tuple(range(len(perm))):
+        return x
+    p = producer.get(x)
+    if p is not None and p.prim is transpose_p:
+        inner = p.params["permutation"]
+        return (transpose_p, [p.inputs[0]], {"permutation": tuple(inner[j] for j in perm)})
+    return None
+
+
+def _simplify_reshape(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    if x.aval.shape == e.outputs[0].aval.shape:
+        return x
+    p = producer.get(x)
+    if p is not None and p.prim in (reshape_p, squeeze_p, expand_dims_p):
+        return (reshape_p, [p.inputs[0]], e.params)
+    return None
+
+
+def _simplify_reduce_sum(e: Any, producer: Any, consts: Any) -> Any:
+    """sum(broadcast(x), new axes) = x · (number of copies) — the pair reverse mode makes."""
+    from funcgrad.ir import Literal
+    from funcgrad.primitives.elementwise import mul_p
+
+    x = e.inputs[0]
+    axes = e.params["axes"]
+    if not axes and x.aval == e.outputs[0].aval:
+        return x
+    p = producer.get(x)
+    if p is None or p.prim is not broadcast_in_dim_p:
+        return None
+    src = p.inputs[0]
+    shape, bdims = p.params["shape"], p.params["broadcast_dimensions"]
+    if set(axes) != set(range(len(shape))) - set(bdims):
+        return None
+    if any(src.aval.shape[i] != shape[d] for i, d in enumerate(bdims)):
+        return None
+    if src.aval.dtype != e.outputs[0].aval.dtype or src.aval.dtype.kind not in "fc":
+        return None
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    if n == 1:
+        return src
+    from funcgrad.ir import ShapedArray as _SA
+
+    return (mul_p, [src, Literal(float(n), _SA((), np.float64, weak=True))], {})
+
+
+def _simplify_broadcast(e: Any, producer: Any, consts: Any) -> Any:
+    x = e.inputs[0]
+    return x if x.aval.shape == e.outputs[0].aval.shape else None
+
+
 # --- broadcast_in_dim ------------------------------------------------------------------
 def broadcast_in_dim(x: Any, shape: tuple[int, ...], broadcast_dimensions: tuple[int, ...]) -> Any:
     """Place x's axes at ``broadcast_dimensions`` of ``shape`` and broadcast."""
@@ -89,6 +145,8 @@ broadcast_in_dim_p = define(
     jvp=(lambda t, ans, x, **p: broadcast_in_dim(t, **p),),
     batch=_bid_batch,
     emit=lambda ins, p, avals: _emit_bcast(ins[0], avals[0].shape, **p),
+    simplify=_simplify_broadcast,
+    readonly_view=True,
 )
 
 
@@ -123,6 +181,7 @@ reshape_p = define(
     jvp=(lambda t, ans, x, *, new_sizes: reshape(t, new_sizes),),
     batch=_reshape_batch,
     emit="{0}.reshape({new_sizes})",
+    simplify=_simplify_reshape,
 )
 
 
@@ -202,6 +261,7 @@ transpose_p = define(
         0,
     ),
     emit="{0}.transpose({permutation})",
+    simplify=_simplify_transpose,
 )
 
 
@@ -285,6 +345,7 @@ scatter_add_p = define(
     jvp=(lambda t, ans, g, *, idx, shape: scatter_add(t, idx, shape),),
     batch=_scatter_add_batch,
     emit=None,
+    fresh=True,
 )
 
 
@@ -372,6 +433,7 @@ concatenate_p = define(
     jvp=_ConcatRules(_concat_jvp),
     batch=_concat_batch,
     emit=lambda ins, p: f"np.concatenate(({', '.join(ins)},), axis={p['axis']})",
+    fresh=True,
 )
 
 
@@ -423,6 +485,8 @@ reduce_sum_p = define(
             else f", dtype=np.sum(np.zeros(1, np.{avals[0].dtype.name})).dtype)"
         )
     ),
+    simplify=_simplify_reduce_sum,
+    fresh=True,
 )
 
 
@@ -450,6 +514,7 @@ reduce_max_p = define(
     jvp=(_extremum_jvp,),
     batch=_reduce_batch,
     emit="np.maximum.reduce({0}, axis={axes})",
+    fresh=True,
 )
 reduce_min_p = define(
     "reduce_min",
@@ -459,6 +524,7 @@ reduce_min_p = define(
     jvp=(_extremum_jvp,),
     batch=_reduce_batch,
     emit="np.minimum.reduce({0}, axis={axes})",
+    fresh=True,
 )
 
 
@@ -488,68 +554,3 @@ argmin_p = define(
     emit="np.argmin({0}, axis={axis})",
     differentiable=False,
 )
-
-
-# --- algebraic identities for jit's simplifier (see funcgrad.passes.simplify) -------------
-def _simplify_transpose(e: Any, producer: Any, consts: Any) -> Any:
-    x = e.inputs[0]
-    perm = e.params["permutation"]
-    if perm == tuple(range(len(perm))):
-        return x
-    p = producer.get(x)
-    if p is not None and p.prim is transpose_p:
-        inner = p.params["permutation"]
-        return (transpose_p, [p.inputs[0]], {"permutation": tuple(inner[j] for j in perm)})
-    return None
-
-
-def _simplify_reshape(e: Any, producer: Any, consts: Any) -> Any:
-    x = e.inputs[0]
-    if x.aval.shape == e.outputs[0].aval.shape:
-        return x
-    p = producer.get(x)
-    if p is not None and p.prim in (reshape_p, squeeze_p, expand_dims_p):
-        return (reshape_p, [p.inputs[0]], e.params)
-    return None
-
-
-def _simplify_reduce_sum(e: Any, producer: Any, consts: Any) -> Any:
-    """sum(broadcast(x), new axes) = x · (number of copies) — the pair reverse mode makes."""
-    from funcgrad.ir import Literal
-    from funcgrad.primitives.elementwise import mul_p
-
-    x = e.inputs[0]
-    axes = e.params["axes"]
-    if not axes and x.aval == e.outputs[0].aval:
-        return x
-    p = producer.get(x)
-    if p is None or p.prim is not broadcast_in_dim_p:
-        return None
-    src = p.inputs[0]
-    shape, bdims = p.params["shape"], p.params["broadcast_dimensions"]
-    if set(axes) != set(range(len(shape))) - set(bdims):
-        return None
-    if any(src.aval.shape[i] != shape[d] for i, d in enumerate(bdims)):
-        return None
-    if src.aval.dtype != e.outputs[0].aval.dtype or src.aval.dtype.kind not in "fc":
-        return None
-    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
-    if n == 1:
-        return src
-    from funcgrad.ir import ShapedArray as _SA
-
-    return (mul_p, [src, Literal(float(n), _SA((), np.float64, weak=True))], {})
-
-
-def _simplify_broadcast(e: Any, producer: Any, consts: Any) -> Any:
-    x = e.inputs[0]
-    return x if x.aval.shape == e.outputs[0].aval.shape else None
-
-
-transpose_p.simplify = _simplify_transpose
-reshape_p.simplify = _simplify_reshape
-reduce_sum_p.simplify = _simplify_reduce_sum
-broadcast_in_dim_p.simplify = _simplify_broadcast
-broadcast_in_dim_p.readonly_view = True
-for _p in (reduce_sum_p, reduce_max_p, reduce_min_p, concatenate_p, scatter_add_p):
-    _p.fresh = True
