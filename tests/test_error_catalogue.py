@@ -697,9 +697,6 @@ def test_gap_unsupported_submodule_function_is_qualified():
         fg.grad(lambda x: np.fft.fft(x).real.sum())(X)
 
 
-@pytest.mark.xfail(
-    reason="a traced size in fnp.zeros/ones reaches numpy and gets the numpy message", strict=True
-)
 def test_gap_traced_size_in_array_constructor():
     with _raises(TypeError, "static_argnums"):
         fg.jit(lambda x, n: fnp.zeros(n) + x.sum())(X, 2)

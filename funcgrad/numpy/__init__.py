@@ -497,10 +497,33 @@ def outer(a: Any, b: Any) -> Any:
 
 
 # --- creation (concrete: no tracer involved) -------------------------------------------
-zeros = _np.zeros
-ones = _np.ones
-full = _np.full
-empty = _np.zeros  # never hand out uninitialised memory
+def _static_shape(shape: Any) -> Any:
+    """Sizes must be concrete: a traced size raises the clear 'use static_argnums' error."""
+    if isinstance(shape, (tuple, list)):
+        return tuple(operator.index(s) for s in shape)
+    return operator.index(shape)
+
+
+def zeros(shape: Any, dtype: Any = float, order: str = "C") -> Any:
+    """numpy.zeros (a concrete array); sizes must be static under jit."""
+    return _np.zeros(_static_shape(shape), dtype, order)
+
+
+def ones(shape: Any, dtype: Any = None, order: str = "C") -> Any:
+    """numpy.ones (a concrete array); sizes must be static under jit."""
+    return _np.ones(_static_shape(shape), dtype, order)
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C") -> Any:
+    """numpy.full; a traced fill value gives a traced array (broadcast of the value)."""
+    shape = _static_shape(shape)
+    if type(fill_value) is Tracer:
+        out = broadcast_to(fill_value, shape if isinstance(shape, tuple) else (shape,))
+        return out if dtype is None else astype(out, dtype)
+    return _np.full(shape, fill_value, dtype, order)
+
+
+empty = zeros  # never hand out uninitialised memory
 eye = _np.eye
 identity = _np.identity
 arange = _np.arange
