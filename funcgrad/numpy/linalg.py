@@ -315,9 +315,20 @@ def _safe_sqrt(sq: Any) -> Any:
     return fnp.where(positive, fnp.sqrt(fnp.where(positive, sq, 1.0)), 0.0)
 
 
+def _scaled_l2(x: Any, axis: Any, keepdims: bool) -> Any:
+    """Euclidean norm scaled by max|x| (no underflow at 1e-200, no overflow at 1e200). The
+    scale is a constant for differentiation: the norm is homogeneous, so that is exact."""
+    m = fnp.stop_gradient(fnp.max(fnp.abs(x), axis=axis, keepdims=True))
+    scale = fnp.where(fnp.greater(m, 0), m, 1.0)
+    r = scale * _safe_sqrt(fnp.sum(fnp.square(x / scale), axis=axis, keepdims=True))
+    return r if keepdims else fnp.squeeze(r, axis=axis)
+
+
 def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:  # noqa: A002
     if ord is None or ord == 2:
-        return _safe_sqrt(fnp.sum(fnp.square(x), axis=axis, keepdims=keepdims))
+        if x.shape[axis] == 0:
+            return _safe_sqrt(fnp.sum(fnp.square(x), axis=axis, keepdims=keepdims))
+        return _scaled_l2(x, axis, keepdims)
     if ord == _np.inf:
         return fnp.max(fnp.abs(x), axis=axis, keepdims=keepdims)
     if ord == -_np.inf:
@@ -371,7 +382,10 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     nd = x.ndim
     if axis is None:
         if ord is None:
-            ret = _safe_sqrt(fnp.sum(fnp.square(x)))
+            if x.size == 0:
+                ret = _safe_sqrt(fnp.sum(fnp.square(x)))
+            else:
+                ret = _scaled_l2(fnp.ravel(x), 0, False)
             return fnp.reshape(ret, (1,) * nd) if keepdims else ret
         if nd == 1:
             axis = (0,)
