@@ -112,17 +112,45 @@ def _custom_vjp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
     return [None] * n + flat
 
 
-def _custom_vjp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
-    from funcgrad.batching import vmap
+def _flat_tree(k: int) -> PyTreeDef:
+    return tree_flatten(tuple(range(k)))[1]
 
+
+def _rebind_batched(
+    prim: Any, args: Any, dims: Any, params: dict[str, Any], rules: dict[str, Any]
+) -> tuple[list[Any], list[int]]:
+    """Bind a user-rule call primitive again on batched operands: its sub-IR re-traced under
+    vmap, its rules (already vmapped by the caller) replaced; every output batched at 0."""
+    n = params["num_consts"]
+    new_ir, new_consts = _batched_call(prim, args, dims, **params)
+    outs = bind(
+        prim,
+        *new_consts,
+        *args[n:],
+        fun_ir=new_ir,
+        num_consts=len(new_consts),
+        in_tree=_flat_tree(len(args) - n),
+        out_tree=_flat_tree(len(new_ir.outvars)),
+        **rules,
+    )
+    return outs, [0] * len(outs)
+
+
+def _no_batched_closure(dims: Any, params: dict[str, Any], kind: str) -> tuple[Any, ...]:
     n = params["num_consts"]
     if any(d is not None for d in dims[:n]):
         raise NotImplementedError(
-            "vmap of a custom_vjp function that closes over batched values; pass those values "
+            f"vmap of a {kind} function that closes over batched values; pass those values "
             "as explicit arguments"
         )
-    in_tree, out_tree = params["in_tree"], params["out_tree"]
-    arg_axes = tuple(dims[n:])
+    return tuple(dims[n:])
+
+
+def _custom_vjp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
+    from funcgrad.batching import vmap
+
+    arg_axes = _no_batched_closure(dims, params, "custom_vjp")
+    in_tree = params["in_tree"]
 
     def flat_fwd(*leaves: Any) -> Any:
         return params["fwd"](*tree_unflatten(in_tree, list(leaves)))
@@ -134,26 +162,11 @@ def _custom_vjp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
             out += tree_flatten(c)[0] if c is not None else [None] * len(tree_flatten(p)[0])
         return tuple(out)
 
-    new_ir, new_consts = _batched_call(prim, args, dims, **params)
-    fwd_b = vmap(flat_fwd, in_axes=arg_axes)
-
     def bwd_b(res: Any, ct: Any) -> Any:
         return vmap(flat_bwd)(res, ct)
 
-    flat_tree = tree_flatten(tuple(range(len(arg_axes))))[1]
-    outs = bind(
-        prim,
-        *new_consts,
-        *args[n:],
-        fun_ir=new_ir,
-        fwd=fwd_b,
-        bwd=_FlatBwd(bwd_b),
-        num_consts=len(new_consts),
-        in_tree=flat_tree,
-        out_tree=tree_flatten(tuple(range(len(new_ir.outvars))))[1],
-    )
-    del out_tree
-    return outs, [0] * len(outs)
+    fwd_b = vmap(flat_fwd, in_axes=arg_axes)
+    return _rebind_batched(prim, args, dims, params, {"fwd": fwd_b, "bwd": _FlatBwd(bwd_b)})
 
 
 class _FlatBwd:
@@ -306,16 +319,8 @@ def _custom_jvp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
 def _custom_jvp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
     from funcgrad.batching import vmap
 
-    n = params["num_consts"]
-    if any(d is not None for d in dims[:n]):
-        raise NotImplementedError(
-            "vmap of a custom_jvp function that closes over batched values; pass those values "
-            "as explicit arguments"
-        )
-    in_tree = params["in_tree"]
-    arg_axes = tuple(dims[n:])
-    new_ir, new_consts = _batched_call(prim, args, dims, **params)
-    rule = params["rule"]
+    arg_axes = _no_batched_closure(dims, params, "custom_jvp")
+    in_tree, rule = params["in_tree"], params["rule"]
 
     def flat_rule(p_leaves: Any, t_leaves: Any) -> Any:
         p = tuple(tree_unflatten(in_tree, list(p_leaves)))
@@ -327,18 +332,7 @@ def _custom_jvp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
         # Tangents arrive batched like the primals (zeros are instantiated batched).
         return vmap(flat_rule, in_axes=(arg_axes, arg_axes))(tuple(primals), tuple(tangents))
 
-    flat_tree = tree_flatten(tuple(range(len(arg_axes))))[1]
-    outs = bind(
-        prim,
-        *new_consts,
-        *args[n:],
-        fun_ir=new_ir,
-        rule=rule_b,
-        num_consts=len(new_consts),
-        in_tree=flat_tree,
-        out_tree=tree_flatten(tuple(range(len(new_ir.outvars))))[1],
-    )
-    return outs, [0] * len(outs)
+    return _rebind_batched(prim, args, dims, params, {"rule": rule_b})
 
 
 custom_jvp_call_p = define(
