@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad.ir import ShapedArray
+from funcgrad.passes import is_one_const, is_zero_const
 from funcgrad.primitives.base import Primitive, broadcast_shapes, define, ufunc_dtype
 from funcgrad.primitives.batching_util import batch_elementwise
 from funcgrad.tracer import bind
@@ -167,40 +168,25 @@ def _same_type(x: Any, e: Any) -> bool:
     return x.aval == e.outputs[0].aval
 
 
-def _simplify_add(e: Any, producer: Any, consts: Any) -> Any:
-    from funcgrad.passes import is_zero_const
+def _drop_identity(is_identity: Callable[..., bool], commutative: bool) -> Callable[..., Any]:
+    """Rule for ``x op e -> x`` (and ``e op x -> x`` if commutative) where ``e`` is the
+    operation's identity element (0 for add/sub, 1 for mul/div), when types are unchanged."""
 
-    x, y = e.inputs
-    if is_zero_const(y, consts) and _same_type(x, e):
-        return x
-    if is_zero_const(x, consts) and _same_type(y, e):
-        return y
-    return None
+    def rule(e: Any, producer: Any, consts: Any) -> Any:
+        x, y = e.inputs
+        if is_identity(y, consts) and _same_type(x, e):
+            return x
+        if commutative and is_identity(x, consts) and _same_type(y, e):
+            return y
+        return None
 
-
-def _simplify_sub(e: Any, producer: Any, consts: Any) -> Any:
-    from funcgrad.passes import is_zero_const
-
-    x, y = e.inputs
-    return x if is_zero_const(y, consts) and _same_type(x, e) else None
+    return rule
 
 
-def _simplify_mul(e: Any, producer: Any, consts: Any) -> Any:
-    from funcgrad.passes import is_one_const
-
-    x, y = e.inputs
-    if is_one_const(y, consts) and _same_type(x, e):
-        return x
-    if is_one_const(x, consts) and _same_type(y, e):
-        return y
-    return None
-
-
-def _simplify_div(e: Any, producer: Any, consts: Any) -> Any:
-    from funcgrad.passes import is_literal
-
-    x, y = e.inputs
-    return x if is_literal(y, 1) and _same_type(x, e) else None
+_simplify_add = _drop_identity(is_zero_const, commutative=True)
+_simplify_sub = _drop_identity(is_zero_const, commutative=False)
+_simplify_mul = _drop_identity(is_one_const, commutative=True)
+_simplify_div = _drop_identity(is_one_const, commutative=False)
 
 
 def _simplify_neg(e: Any, producer: Any, consts: Any) -> Any:
