@@ -161,7 +161,8 @@ def generate(
         if not e.prim.fresh:
             viewed.update(x for x in e.inputs if type(x) is Var)
     owned: set[Var] = set()
-    keep: set[Var] = set(ir.constvars)  # globals, never deleted
+    # Never deleted: constants (globals) and inputs (the caller holds them anyway).
+    keep: set[Var] = set(ir.constvars) | set(ir.invars)
     origin_const: set[Var] = set(ir.constvars)  # vars that may alias constants / read-only data
 
     def operand(x: Any) -> str:
