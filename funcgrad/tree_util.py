@@ -254,6 +254,13 @@ def tree_flatten(
     >>> tree_flatten((1, {"x": 2}))
     ([1, 2], PyTreeDef((*, {'x': *})))
     """
+    if is_leaf is None:
+        # Fast paths for the common cases: a single leaf, a flat tuple of leaves.
+        t = type(tree)
+        if t not in _registry and not _is_namedtuple(t):
+            return [tree], _LEAF
+        if t is tuple and all(_is_plain_leaf(c) for c in tree):
+            return list(tree), _flat_tuple_def(len(tree))
     leaves: list[Any] = []
     # Explicit stack of (node, children_defs_accumulator) to avoid recursion.
     root_holder: list[PyTreeDef] = []
@@ -286,6 +293,19 @@ def tree_flatten(
 
 
 _CLOSE = object()
+_FLAT_TUPLE_DEFS: dict[int, PyTreeDef] = {}
+
+
+def _is_plain_leaf(x: Any) -> bool:
+    t = type(x)
+    return t not in _registry and not _is_namedtuple(t)
+
+
+def _flat_tuple_def(n: int) -> PyTreeDef:
+    d = _FLAT_TUPLE_DEFS.get(n)
+    if d is None:
+        d = _FLAT_TUPLE_DEFS[n] = PyTreeDef(tuple, None, (_LEAF,) * n)
+    return d
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
@@ -297,6 +317,10 @@ def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
     """
     if not isinstance(treedef, PyTreeDef):
         raise TypeError(f"tree_unflatten expects a PyTreeDef, got {type(treedef).__name__}")
+    if treedef is _LEAF:
+        leaves = list(leaves)
+        if len(leaves) == 1:
+            return leaves[0]
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
         raise ValueError(
