@@ -170,8 +170,13 @@ def _vjp_flat(
     fun: Callable[..., Any], primals: tuple[Any, ...], has_aux: bool, transform: str
 ) -> tuple[Any, Callable[[Any], tuple[Any, ...]], Any, IR]:
     leaves, in_tree = tree_flatten(primals)
-    labels = _leaf_labels(primals)
-    leaves = [check_diff_leaf(x, labels[i], transform) for i, x in enumerate(leaves)]
+    try:
+        leaves = [check_diff_leaf(x, "", transform) for x in leaves]
+    except TypeError:  # build readable labels ("argument 1 (leaf 2)") only for the message
+        labels = _leaf_labels(primals)
+        for i, x in enumerate(leaves):
+            check_diff_leaf(x, labels[i], transform)
+        raise
     if has_aux:
 
         def traced(*args: Any) -> Any:
