@@ -6,25 +6,27 @@ plain numpy code, with a readable IR.
 np.float64(-8.0)
 """
 
-from funcgrad import (  # noqa: F401
+from funcgrad import (  # noqa: F401  (public submodules, reachable as attributes)
+    errors,
     io,
     lax,
     nn,
-    numpy,  # noqa: F401  (first: installs the tracer's numpy methods)
+    numpy,
     optim,
+    test_util,
     tree_util,
 )
-from funcgrad.batching import vmap
-from funcgrad.config import config
-from funcgrad.custom import checkpoint, custom_jvp, custom_vjp
-from funcgrad.errors import ConcretizationError, TracerConversionError, TracerLeakError
-from funcgrad.forward import hessian, jacfwd, jacrev, jvp
-from funcgrad.ir import IR, ShapedArray
-from funcgrad.ir import eval_ir as _eval_ir_list
-from funcgrad.jit import jit
+from funcgrad.core.config import config
+from funcgrad.core.errors import ConcretizationError, TracerConversionError, TracerLeakError
+from funcgrad.core.ir import IR, ShapedArray
+from funcgrad.core.tracing import eval_ir as _eval_ir_list
+from funcgrad.core.tracing import make_ir
 from funcgrad.numpy import stop_gradient
-from funcgrad.reverse import grad, value_and_grad, vjp
-from funcgrad.tracing import make_ir
+from funcgrad.transforms.batching import vmap
+from funcgrad.transforms.custom import checkpoint, custom_jvp, custom_vjp
+from funcgrad.transforms.forward import hessian, jacfwd, jacrev, jvp
+from funcgrad.transforms.jit import jit
+from funcgrad.transforms.reverse import grad, value_and_grad, vjp
 
 __version__ = "0.1.0"
 

@@ -1,33 +1,11 @@
-"""Exception types and message helpers. Every error says what was wrong and what to do."""
+"""The exception types funcgrad raises (each subclasses the matching builtin); the catalogue
+of messages is ``docs/errors.md``.
 
-from __future__ import annotations
+>>> from funcgrad.errors import ConcretizationError
+>>> issubclass(ConcretizationError, TypeError)
+True
+"""
 
-import os
+from funcgrad.core.errors import ConcretizationError, TracerConversionError, TracerLeakError
 
-__all__ = [
-    "TracerLeakError",
-    "ConcretizationError",
-    "TracerConversionError",
-    "format_src",
-]
-
-
-class TracerLeakError(RuntimeError):
-    """A tracer was used after the transform that created it had returned."""
-
-
-class ConcretizationError(TypeError):
-    """A concrete Python value (bool, int, ...) was needed from an abstract traced value,
-    e.g. ``if x > 0:`` under ``jit``."""
-
-
-class TracerConversionError(TypeError):
-    """A traced value was handed to code that needs a real numpy array
-    (``np.array([tracer])``, ``float(tracer)``, in-place assignment)."""
-
-
-def format_src(src: tuple[str, int] | None) -> str:
-    """'in file.py:42, ' for a (file, line) pair; '' when unknown."""
-    if not src:
-        return ""
-    return f"in {os.path.basename(src[0])}:{src[1]}, "
+__all__ = ["ConcretizationError", "TracerConversionError", "TracerLeakError"]

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from . import tree_util
-from .tree_util import PyTreeDef, tree_flatten
+from funcgrad.core import pytree as _pytree
+from funcgrad.core.pytree import PyTreeDef, tree_flatten
 
 __all__ = ["save", "load"]
 
@@ -144,7 +144,7 @@ def _leaf_record(leaf: Any, path: str, index: int, arrays: dict[str, np.ndarray]
 def _encode_tree(tree: Any) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Pre-order list of node records (flat, so deep trees need no recursion) + leaf arrays."""
     leaves, treedef = tree_flatten(tree)
-    paths = tree_util.tree_paths(tree)
+    paths = _pytree.tree_paths(tree)
     arrays: dict[str, np.ndarray] = {}
     nodes: list[dict] = []
     leaf_i = 0
@@ -168,7 +168,7 @@ def _encode_tree(tree: Any) -> tuple[list[dict], dict[str, np.ndarray]]:
             }
         elif t is type(None):
             rec = {"kind": "none"}
-        elif t in tree_util._registry:
+        elif t in _pytree._registry:
             rec = {
                 "kind": "node",
                 **_class_ref(t),
@@ -283,7 +283,7 @@ def _resolve_class(rec: dict, kind: str) -> type:
                 f"io.load: {label} now has fields {list(obj._fields)} but the file was saved "
                 f"with fields {rec.get('fields')}"
             )
-    elif obj not in tree_util._registry:
+    elif obj not in _pytree._registry:
         raise ValueError(
             f"io.load: {label} is not a registered pytree node type; refusing to restore it. "
             "Import the module that registers it (register_pytree_node / register_dataclass) "
@@ -347,7 +347,7 @@ def _build(frame: _Frame) -> Any:
         return dict(zip(frame.rec["_keys"], kids))
     if kind == "namedtuple":
         return frame.cls(*kids)  # type: ignore[misc]
-    return tree_util._registry[frame.cls].unflatten(frame.rec["_aux"], kids)  # type: ignore[index]
+    return _pytree._registry[frame.cls].unflatten(frame.rec["_aux"], kids)  # type: ignore[index]
 
 
 def _decode_tree(nodes: Any, data: Any) -> Any:

@@ -26,9 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import IR, ShapedArray
+from funcgrad.core.ir import IR, ShapedArray
+from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
+from funcgrad.core.tracer import Tracer, aval_of, bind
+from funcgrad.core.tracing import as_array_leaf, to_user, trace_to_ir
 from funcgrad.primitives import elementwise as ew
-from funcgrad.primitives.control_flow import (
+from funcgrad.transforms.control_flow import (
     closure_convert,
     cond_p,
     cond_params,
@@ -38,9 +41,6 @@ from funcgrad.primitives.control_flow import (
     scan_p,
     while_p,
 )
-from funcgrad.tracer import Tracer, aval_of, bind
-from funcgrad.tracing import as_array_leaf, to_user, trace_to_ir
-from funcgrad.tree_util import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan"]
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import funcgrad.numpy as fnp
-from funcgrad.tracer import Tracer
+from funcgrad.core.tracer import Tracer
 
 __all__ = [
     "relu",

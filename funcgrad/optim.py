@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .tree_util import (
+from funcgrad.tree_util import (
     all_leaves_equal_structure,
     tree_flatten,
     tree_map,

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.forward import jvp
-from funcgrad.reverse import vjp
-from funcgrad.tree_util import tree_flatten, tree_map
+from funcgrad.core.pytree import tree_flatten, tree_map
+from funcgrad.transforms.forward import jvp
+from funcgrad.transforms.reverse import vjp
 
 __all__ = ["check_grads", "numerical_jvp"]
 

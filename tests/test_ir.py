@@ -10,7 +10,7 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.ir import IR, Eqn, ShapedArray, Var, check_ir
+from funcgrad.core.ir import IR, Eqn, ShapedArray, Var, check_ir
 
 
 def loss(w, x, y):

@@ -22,6 +22,7 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
+from funcgrad.core.ir import check_ir
 from funcgrad.tree_util import register_dataclass, tree_leaves, tree_map, tree_structure
 
 RNG = np.random.default_rng(0)
@@ -468,7 +469,7 @@ def test_lower_ir_and_source() -> None:
     assert "def " in src and "weights" in src and "inputs" in src
     assert "np." in src
     compile(src, "<generated>", "exec")  # it is valid Python
-    fg.ir.check_ir(lowered.ir)
+    check_ir(lowered.ir)
     # The optimized IR computes the same thing.
     np.testing.assert_allclose(fg.eval_ir(lowered.ir, w, xs), model(w, xs))
     assert repr(lowered)

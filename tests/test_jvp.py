@@ -581,7 +581,7 @@ def _find_interval(prim: Any, nin: int) -> tuple[float, float] | None:
 
 
 def _auto_elementwise(prim: Any, nin: int, interval: tuple[float, float]) -> Any:
-    from funcgrad.tracer import bind
+    from funcgrad.core.tracer import bind
 
     def build(data: Any, rng: Any) -> Any:
         shapes = _bshapes(data, nin) if nin > 1 else (_shape(data),)
@@ -604,7 +604,7 @@ for _name in sorted(registry):
     _p = registry[_name]
     if _name in _explicit or not _p.differentiable or _p.jvp_full is not None:
         continue
-    from funcgrad.primitives.batching_util import batch_elementwise as _bew
+    from funcgrad.primitives.elementwise import batch_elementwise as _bew
 
     if _p.batch is not _bew or _p.multiple_results:
         continue

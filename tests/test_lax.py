@@ -607,7 +607,7 @@ class TestIRAndErrors:
 
     def test_sub_irs_type_check(self):
         # every IR produced by the rules (jvp, vjp, batching) passes the type checker
-        from funcgrad.ir import check_ir
+        from funcgrad.core.ir import check_ir
 
         xs = np.linspace(-1, 1, 3)
 

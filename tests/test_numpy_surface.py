@@ -22,7 +22,8 @@ from hypothesis.extra import numpy as hnp
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.ir import ShapedArray, eval_ir
+from funcgrad.core.ir import ShapedArray
+from funcgrad.core.tracing import eval_ir
 from funcgrad.primitives import numpy_extra as nx
 from funcgrad.test_util import check_grads
 from funcgrad.tree_util import tree_flatten, tree_map
@@ -759,7 +760,7 @@ SAMPLES = _prim_samples()
 @pytest.mark.parametrize("sample", SAMPLES, ids=[f"{s[0]}-{i}" for i, s in enumerate(SAMPLES)])
 def test_shape_rule_matches_impl(sample: Any) -> None:
     name, prim, args, params = sample
-    from funcgrad.tracer import aval_of
+    from funcgrad.core.tracer import aval_of
 
     with np.errstate(all="ignore"):
         try:

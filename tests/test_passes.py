@@ -1,5 +1,5 @@
-"""Tests for the IR optimization passes (``funcgrad.passes``) and jit's buffer planning
-(``funcgrad.codegen``): each pass on hand-built IRs, result preservation on traced IRs of
+"""Tests for the IR optimization passes (``funcgrad.transforms.passes``) and jit's buffer planning
+(``funcgrad.transforms.codegen``): each pass on hand-built IRs, result preservation on traced IRs of
 real programs (gradients, Hessians, vmapped gradients), and linear-time behaviour."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad import passes
-from funcgrad.ir import IR, Eqn, Literal, ShapedArray, Var, check_ir, eval_ir
+from funcgrad.core.ir import IR, Eqn, Literal, ShapedArray, Var, check_ir
+from funcgrad.core.tracing import eval_ir
 from funcgrad.primitives.base import registry as P
+from funcgrad.transforms import passes
 
 RNG = np.random.default_rng(1)
 

@@ -18,11 +18,11 @@ from hypothesis.extra import numpy as hnp
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.ir import ShapedArray, check_ir
-from funcgrad.primitives import Primitive, elementwise, linalg, registry, structural
+from funcgrad.core.ir import ShapedArray, check_ir
+from funcgrad.core.tracer import aval_of
+from funcgrad.primitives import Primitive, elementwise, linalg, reductions, registry, structural
 from funcgrad.primitives.structural import Index, Slice
 from funcgrad.test_util import check_grads
-from funcgrad.tracer import aval_of
 
 SETTINGS = settings(max_examples=25, deadline=None)
 FEW = settings(max_examples=10, deadline=None)
@@ -793,7 +793,7 @@ NON_DIFFERENTIABLE_TESTED = {
 def _core_primitives():
     return {
         v.name: v
-        for m in (elementwise, structural, linalg)
+        for m in (elementwise, structural, reductions, linalg)
         for v in vars(m).values()
         if isinstance(v, Primitive)
     }

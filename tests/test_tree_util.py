@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funcgrad import tree_util as tu
+from funcgrad.core.pytree import broadcast_prefix
 
 Pair = namedtuple("Pair", ["first", "second"])
 Triple = namedtuple("Triple", ["a", "b", "c"])
@@ -242,26 +243,26 @@ def test_tree_map_mismatch_in_registered_aux_data():
 # --- broadcast_prefix -----------------------------------------------------------------------
 def test_broadcast_prefix():
     args = ([1, 2], {"a": 3, "b": (4, 5)})
-    assert tu.broadcast_prefix(0, args) == [0] * 5
-    assert tu.broadcast_prefix(None, args) == [None] * 5
-    assert tu.broadcast_prefix((0, None), args) == [0, 0, None, None, None]
-    assert tu.broadcast_prefix((1, {"a": 0, "b": None}), args) == [1, 1, 0, None, None]
-    assert tu.broadcast_prefix(([0, 1], {"a": 2, "b": (3, None)}), args) == [0, 1, 2, 3, None]
-    assert tu.broadcast_prefix((0,), ((),)) == []
+    assert broadcast_prefix(0, args) == [0] * 5
+    assert broadcast_prefix(None, args) == [None] * 5
+    assert broadcast_prefix((0, None), args) == [0, 0, None, None, None]
+    assert broadcast_prefix((1, {"a": 0, "b": None}), args) == [1, 1, 0, None, None]
+    assert broadcast_prefix(([0, 1], {"a": 2, "b": (3, None)}), args) == [0, 1, 2, 3, None]
+    assert broadcast_prefix((0,), ((),)) == []
 
 
 def test_broadcast_prefix_errors_name_the_place():
     args = ([1, 2], {"a": 3})
     with pytest.raises(ValueError, match=r"top level: 3 entries vs 2"):
-        tu.broadcast_prefix((0, None, 1), args)
+        broadcast_prefix((0, None, 1), args)
     with pytest.raises(
         ValueError, match=r"at \[0\] it has a tuple where the arguments have a list"
     ):
-        tu.broadcast_prefix(((0, 0), None), args)
+        broadcast_prefix(((0, 0), None), args)
     with pytest.raises(ValueError, match=r"in_axes .* not a tree prefix"):
-        tu.broadcast_prefix((0, [0]), args, what="in_axes")
+        broadcast_prefix((0, [0]), args, what="in_axes")
     with pytest.raises(ValueError, match=r"at \[1\]"):
-        tu.broadcast_prefix((0, {"b": 0}), args)
+        broadcast_prefix((0, {"b": 0}), args)
 
 
 # --- deep trees -----------------------------------------------------------------------------

@@ -501,7 +501,7 @@ def _find_interval(prim: Any, nin: int) -> tuple[float, float] | None:
 
 
 def _auto_elementwise(prim: Any, nin: int, interval: tuple[float, float]) -> Any:
-    from funcgrad.tracer import bind
+    from funcgrad.core.tracer import bind
 
     def build(data: Any) -> Any:
         shapes = _bshapes(data, nin) if nin > 1 else (_shape(data),)
@@ -514,7 +514,7 @@ def _auto_elementwise(prim: Any, nin: int, interval: tuple[float, float]) -> Any
 
 _explicit = {c.prim for c in CASES} | ALSO_COVERED
 for _name in sorted(registry):
-    from funcgrad.primitives.batching_util import batch_elementwise as _bew
+    from funcgrad.primitives.elementwise import batch_elementwise as _bew
 
     _p = registry[_name]
     if _name in _explicit or _p.batch is not _bew or _p.multiple_results:

@@ -36,13 +36,14 @@ from numpy import (  # re-exported dtypes and constants
     uint8,
 )
 
-from funcgrad.errors import ConcretizationError, TracerConversionError
+from funcgrad.core.errors import ConcretizationError, TracerConversionError
+from funcgrad.core.tracer import Tracer, bind
 from funcgrad.primitives import elementwise as _ew
 from funcgrad.primitives import linalg as _la
 from funcgrad.primitives import numpy_extra as _nx
+from funcgrad.primitives import reductions as _red
 from funcgrad.primitives import structural as _st
 from funcgrad.primitives.structural import Index, Slice
-from funcgrad.tracer import Tracer, bind
 
 ndarray = _np.ndarray
 dtype = _np.dtype
@@ -256,11 +257,11 @@ def _extremum(prim: Any, a: Any, axis: Any, keepdims: bool, name: str) -> Any:
 
 
 def max(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return _extremum(_st.reduce_max_p, a, axis, keepdims, "maximum")
+    return _extremum(_red.reduce_max_p, a, axis, keepdims, "maximum")
 
 
 def min(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return _extremum(_st.reduce_min_p, a, axis, keepdims, "minimum")
+    return _extremum(_red.reduce_min_p, a, axis, keepdims, "minimum")
 
 
 amax, amin = max, min
@@ -292,11 +293,11 @@ def _argext(prim: Any, a: Any, axis: Any, keepdims: bool) -> Any:
 
 
 def argmax(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return _argext(_st.argmax_p, a, axis, keepdims)
+    return _argext(_red.argmax_p, a, axis, keepdims)
 
 
 def argmin(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return _argext(_st.argmin_p, a, axis, keepdims)
+    return _argext(_red.argmin_p, a, axis, keepdims)
 
 
 # --- shapes ----------------------------------------------------------------------------
@@ -904,13 +905,13 @@ def _bool_reduce(
 def all(  # noqa: A001 - numpy's name
     a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, *, where: Any = None
 ) -> Any:
-    return _bool_reduce(_st.reduce_min_p, a, axis, out, keepdims, where, True, "all")
+    return _bool_reduce(_red.reduce_min_p, a, axis, out, keepdims, where, True, "all")
 
 
 def any(  # noqa: A001 - numpy's name
     a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, *, where: Any = None
 ) -> Any:
-    return _bool_reduce(_st.reduce_max_p, a, axis, out, keepdims, where, False, "any")
+    return _bool_reduce(_red.reduce_max_p, a, axis, out, keepdims, where, False, "any")
 
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
@@ -2060,7 +2061,7 @@ def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any)
 
 def _no_array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
     if not self._trace.alive:
-        from funcgrad.tracer import _leak_error
+        from funcgrad.core.tracer import _leak_error
 
         raise _leak_error(self)
     raise TracerConversionError(

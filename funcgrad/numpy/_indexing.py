@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.errors import ConcretizationError
-from funcgrad.ir import ShapedArray
+from funcgrad.core.errors import ConcretizationError
+from funcgrad.core.ir import ShapedArray
+from funcgrad.core.tracer import Tracer
 from funcgrad.primitives import indexing as _ix
 from funcgrad.primitives import structural as _st
 from funcgrad.primitives.indexing import AdvIndex, ArrayRef
 from funcgrad.primitives.structural import Index, Slice
-from funcgrad.tracer import Tracer
 
 __all__ = ["is_advanced", "getitem", "IndexUpdateHelper", "IndexUpdateRef", "parse_index"]
 

@@ -1,17 +1,25 @@
-"""The primitive table. Each primitive is declared once (see :mod:`.base`), grouped by family:
+"""The primitive table. Each primitive is declared once (see :mod:`.base`), grouped by family;
+a family imports only the families listed before it:
 
+* :mod:`.structural` — broadcast, reshape, transpose, basic indexing, concatenate, reduce_sum
 * :mod:`.elementwise` — arithmetic, transcendental, comparisons, select, casts, stop_gradient
-* :mod:`.structural` — broadcast, reshape, transpose, indexing, concatenate, reductions
+* :mod:`.reductions` — reduce_max/min, argmax/argmin
 * :mod:`.linalg` — matmul
+* :mod:`.indexing` — gather/scatter for integer-array and mask indexing, ``x.at[...]``
+* :mod:`.numpy_extra` — the rest of the numpy surface (cumsum, sort, einsum, ...)
+* :mod:`.linalg_extra` — numpy.linalg decompositions and solvers
+
+Primitives that carry sub-IRs (control flow, custom rules) are declared in
+:mod:`funcgrad.transforms`, since their rules apply transforms to their bodies.
 """
 
-from funcgrad.primitives import (  # noqa: F401  (registers)  # noqa: F401  (numpy surface, part B)
-    control_flow,  # noqa: F401  (registers: cond, scan, while)
+from funcgrad.primitives import (  # noqa: F401  (importing a family registers its primitives)
     elementwise,
     indexing,
     linalg,
     linalg_extra,
-    numpy_extra,  # noqa: F401  (registers: numpy surface, part A)
+    numpy_extra,
+    reductions,
     structural,
 )
 from funcgrad.primitives.base import Primitive, registry

@@ -30,10 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.errors import format_src
-from funcgrad.ir import ShapedArray
+from funcgrad.core.errors import format_src
+from funcgrad.core.ir import Literal, ShapedArray, Var
 
 __all__ = ["Primitive", "registry", "define"]
+
+# Folding a constant bigger than this would bloat the compiled function's memory; simplify
+# rules look inside constants only up to this size.
+MAX_FOLDED_SIZE = 1 << 16
 
 registry: dict[str, Primitive] = {}
 
@@ -187,3 +191,33 @@ def ufunc_dtype(fn: Callable[..., Any], *avals: ShapedArray) -> np.dtype:
             d = np.asarray(fn(*samples)).dtype
         _dtype_cache[key] = d
     return d
+
+
+def batch_size(args: Any, dims: Any) -> int:
+    """The batch size of a batching rule's arguments (the first batched one's axis length)."""
+    for a, d in zip(args, dims):
+        if d is not None:
+            return int(np.shape(a)[d])
+    raise ValueError("batching rule called without a batched argument")
+
+
+# Helpers for simplify rules (jit's optimizer): is an operand a known constant 0 or 1?
+
+
+def is_literal(x: Any, value: float) -> bool:
+    """True if ``x`` is a literal equal to ``value`` (helper for simplification rules)."""
+    return type(x) is Literal and not isinstance(x.val, (bool, np.bool_)) and x.val == value
+
+
+def is_zero_const(x: Any, consts: dict[Var, Any]) -> bool:
+    if is_literal(x, 0):
+        return True
+    c = consts.get(x) if type(x) is Var else None
+    return isinstance(c, np.ndarray) and c.size <= MAX_FOLDED_SIZE and not np.any(c)
+
+
+def is_one_const(x: Any, consts: dict[Var, Any]) -> bool:
+    if is_literal(x, 1):
+        return True
+    c = consts.get(x) if type(x) is Var else None
+    return isinstance(c, np.ndarray) and c.size <= MAX_FOLDED_SIZE and bool(np.all(c == 1))

@@ -12,11 +12,36 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import ShapedArray
-from funcgrad.passes import is_one_const, is_zero_const
-from funcgrad.primitives.base import Primitive, broadcast_shapes, define, ufunc_dtype
-from funcgrad.primitives.batching_util import batch_elementwise
-from funcgrad.tracer import bind
+from funcgrad.core.ir import ShapedArray
+from funcgrad.core.tracer import bind
+from funcgrad.primitives.base import (
+    Primitive,
+    broadcast_shapes,
+    define,
+    is_one_const,
+    is_zero_const,
+    ufunc_dtype,
+)
+from funcgrad.primitives.structural import moveaxis_to_front, reshape
+
+
+def batch_elementwise(prim: Any, args: Any, dims: Any, **params: Any) -> tuple[Any, int]:
+    """Move batch axes to the front; give lower-rank batched operands singleton axes after the
+    batch axis so that numpy broadcasting lines the per-example axes up."""
+    ranks = [np.ndim(a) - (d is not None) for a, d in zip(args, dims)]
+    rank = max(ranks)
+    new = []
+    for a, d, r in zip(args, dims, ranks):
+        if d is None:
+            new.append(a)
+            continue
+        a = moveaxis_to_front(a, d)
+        if r < rank:
+            shape = np.shape(a)
+            a = reshape(a, (shape[0],) + (1,) * (rank - r) + tuple(shape[1:]))
+        new.append(a)
+    return bind(prim, *new, **params), 0
+
 
 Lin = Callable[..., Any]
 
@@ -163,7 +188,7 @@ def _as_float(mask: Any, like: Any) -> Any:
     return convert_element_type(mask, like.dtype if like.dtype.kind == "f" else np.float64)
 
 
-# --- algebraic identities for jit's simplifier (see funcgrad.passes.simplify) -------------
+# --- algebraic identities for jit's simplifier (see funcgrad.transforms.passes.simplify) ---
 def _same_type(x: Any, e: Any) -> bool:
     return x.aval == e.outputs[0].aval
 

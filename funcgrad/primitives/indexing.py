@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from funcgrad.ir import ShapedArray
-from funcgrad.primitives.base import define
-from funcgrad.primitives.batching_util import batch_size, moveaxis_to_front
+from funcgrad.core.ir import ShapedArray
+from funcgrad.core.tracer import bind
+from funcgrad.primitives.base import batch_size, define
 from funcgrad.primitives.elementwise import (
     convert_element_type,
     div,
@@ -37,8 +37,13 @@ from funcgrad.primitives.elementwise import (
     mul,
     select,
 )
-from funcgrad.primitives.structural import Slice, broadcast_in_dim, reshape, transpose
-from funcgrad.tracer import bind
+from funcgrad.primitives.structural import (
+    Slice,
+    broadcast_in_dim,
+    moveaxis_to_front,
+    reshape,
+    transpose,
+)
 
 __all__ = [
     "ArrayRef",

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import ShapedArray
-from funcgrad.primitives.base import define, ufunc_dtype
-from funcgrad.primitives.batching_util import batch_size
+from funcgrad.core.ir import ShapedArray
+from funcgrad.core.tracer import bind
+from funcgrad.primitives.base import batch_size, define, ufunc_dtype
+from funcgrad.primitives.elementwise import mul
 from funcgrad.primitives.structural import _front, reshape, transpose
-from funcgrad.tracer import bind
 
 
 def matmul(x: Any, y: Any) -> Any:
@@ -45,8 +45,6 @@ def _swap(a: Any) -> Any:
 
 
 def _vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    from funcgrad.primitives.elementwise import mul
-
     xn, yn = np.ndim(x), np.ndim(y)
     if yn == 1:
         # out[..., i] = sum_k x[..., i, k] y[k]  ->  ct_x[..., i, k] = g[..., i] y[k]
@@ -64,8 +62,6 @@ def _vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    from funcgrad.primitives.elementwise import mul
-
     xn, yn = np.ndim(x), np.ndim(y)
     if xn == 1:
         if yn == 1:

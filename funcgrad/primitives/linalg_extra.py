@@ -28,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import ShapedArray
+from funcgrad.core.ir import ShapedArray
+from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import define
-from funcgrad.primitives.batching_util import moveaxis_to_front
 from funcgrad.primitives.elementwise import (
     add,
+    batch_elementwise,
     div,
     eq,
     mul,
@@ -41,8 +42,7 @@ from funcgrad.primitives.elementwise import (
     sub,
 )
 from funcgrad.primitives.linalg import matmul
-from funcgrad.primitives.structural import reduce_sum, reshape, transpose
-from funcgrad.tracer import bind
+from funcgrad.primitives.structural import moveaxis_to_front, reduce_sum, reshape, transpose
 
 __all__ = [
     "solve",
@@ -214,7 +214,6 @@ def _solve_vjp(g: Any, ans: Any, args: Any, params: Any, needs: Any) -> list[Any
 
 
 def _solve_batch(prim: Any, args: Any, dims: Any) -> tuple[Any, int]:
-    from funcgrad.primitives.batching_util import batch_elementwise
 
     return batch_elementwise(prim, args, dims)
 

@@ -24,14 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import ShapedArray
-from funcgrad.primitives.base import define
-from funcgrad.primitives.batching_util import batch_elementwise, batch_size, moveaxis_to_front
+from funcgrad.core.ir import ShapedArray
+from funcgrad.core.tracer import bind
+from funcgrad.primitives.base import batch_size, define
 from funcgrad.primitives.elementwise import (
     _as_float,
     _binary,
     _unary,
     add,
+    batch_elementwise,
     cos,
     div,
     eq,
@@ -53,11 +54,11 @@ from funcgrad.primitives.structural import (
     broadcast_in_dim,
     concatenate,
     getitem,
+    moveaxis_to_front,
     reduce_sum,
     reshape,
     transpose,
 )
-from funcgrad.tracer import bind
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)

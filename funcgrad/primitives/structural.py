@@ -8,17 +8,24 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from funcgrad.ir import ShapedArray
-from funcgrad.primitives.base import define
-from funcgrad.primitives.batching_util import batch_size, moveaxis_to_front
-from funcgrad.tracer import bind
+from funcgrad.core.ir import Literal, ShapedArray
+from funcgrad.core.tracer import bind
+from funcgrad.primitives.base import batch_size, define, registry, ufunc_dtype
+
+
+def moveaxis_to_front(x: Any, d: int) -> Any:
+    """Move axis ``d`` of ``x`` to the front (for batching rules)."""
+    if d == 0:
+        return x
+    perm = (d,) + tuple(i for i in range(np.ndim(x)) if i != d)
+    return transpose(x, perm)
 
 
 def _front(x: Any, d: int | None) -> Any:
     return x if d is None else moveaxis_to_front(x, d)
 
 
-# --- algebraic identities for jit's simplifier (see funcgrad.passes.simplify) -------------
+# --- algebraic identities for jit's simplifier (see funcgrad.transforms.passes.simplify) ---
 def _simplify_transpose(e: Any, producer: Any, consts: Any) -> Any:
     x = e.inputs[0]
     perm = e.params["permutation"]
@@ -39,34 +46,6 @@ def _simplify_reshape(e: Any, producer: Any, consts: Any) -> Any:
     if p is not None and p.prim in (reshape_p, squeeze_p, expand_dims_p):
         return (reshape_p, [p.inputs[0]], e.params)
     return None
-
-
-def _simplify_reduce_sum(e: Any, producer: Any, consts: Any) -> Any:
-    """sum(broadcast(x), new axes) = x · (number of copies) — the pair reverse mode makes."""
-    from funcgrad.ir import Literal
-    from funcgrad.primitives.elementwise import mul_p
-
-    x = e.inputs[0]
-    axes = e.params["axes"]
-    if not axes and x.aval == e.outputs[0].aval:
-        return x
-    p = producer.get(x)
-    if p is None or p.prim is not broadcast_in_dim_p:
-        return None
-    src = p.inputs[0]
-    shape, bdims = p.params["shape"], p.params["broadcast_dimensions"]
-    if set(axes) != set(range(len(shape))) - set(bdims):
-        return None
-    if any(src.aval.shape[i] != shape[d] for i, d in enumerate(bdims)):
-        return None
-    if src.aval.dtype != e.outputs[0].aval.dtype or src.aval.dtype.kind not in "fc":
-        return None
-    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
-    if n == 1:
-        return src
-    from funcgrad.ir import ShapedArray as _SA
-
-    return (mul_p, [src, Literal(float(n), _SA((), np.float64, weak=True))], {})
 
 
 def _simplify_broadcast(e: Any, producer: Any, consts: Any) -> Any:
@@ -357,8 +336,6 @@ def concatenate(xs: Any, axis: int) -> Any:
 
 
 def _concat_shape(*xs: ShapedArray, axis: int) -> ShapedArray:
-    from funcgrad.primitives.base import ufunc_dtype
-
     first = xs[0]
     for x in xs[1:]:
         if x.ndim != first.ndim or any(
@@ -437,7 +414,31 @@ concatenate_p = define(
 )
 
 
-# --- reductions (here because their rules are broadcasts) -------------------------------
+# --- reduce_sum: the transpose of broadcast_in_dim -----------------------------------------
+def _simplify_reduce_sum(e: Any, producer: Any, consts: Any) -> Any:
+    """sum(broadcast(x), new axes) = x · (number of copies) — the pair reverse mode makes."""
+    x = e.inputs[0]
+    axes = e.params["axes"]
+    if not axes and x.aval == e.outputs[0].aval:
+        return x
+    p = producer.get(x)
+    if p is None or p.prim is not broadcast_in_dim_p:
+        return None
+    src = p.inputs[0]
+    shape, bdims = p.params["shape"], p.params["broadcast_dimensions"]
+    if set(axes) != set(range(len(shape))) - set(bdims):
+        return None
+    if any(src.aval.shape[i] != shape[d] for i, d in enumerate(bdims)):
+        return None
+    if src.aval.dtype != e.outputs[0].aval.dtype or src.aval.dtype.kind not in "fc":
+        return None
+    n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    if n == 1:
+        return src
+    # mul is an elementwise primitive (a family above this one): found through the table.
+    return (registry["mul"], [src, Literal(float(n), ShapedArray((), np.float64, weak=True))], {})
+
+
 def reduce_sum(x: Any, axes: tuple[int, ...]) -> Any:
     return bind(reduce_sum_p, x, axes=tuple(axes))
 
@@ -487,70 +488,4 @@ reduce_sum_p = define(
     ),
     simplify=_simplify_reduce_sum,
     fresh=True,
-)
-
-
-def _extremum_lin_vjp(g: Any, ans: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
-    # Ties share the gradient equally (as JAX does).
-    from funcgrad.primitives.elementwise import convert_element_type, div, eq, mul
-
-    mask = convert_element_type(eq(x, _expand_reduced(ans, x, axes)), np.result_type(g))
-    count = _expand_reduced(reduce_sum(mask, axes), x, axes)
-    return mul(_expand_reduced(g, x, axes), div(mask, count))
-
-
-def _extremum_jvp(t: Any, ans: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
-    from funcgrad.primitives.elementwise import convert_element_type, div, eq, mul
-
-    mask = convert_element_type(eq(x, _expand_reduced(ans, x, axes)), np.result_type(t))
-    return div(reduce_sum(mul(t, mask), axes), reduce_sum(mask, axes))
-
-
-reduce_max_p = define(
-    "reduce_max",
-    lambda x, *, axes: np.max(x, axis=axes),
-    _reduce_shape("reduce_max"),
-    vjp=(_extremum_lin_vjp,),
-    jvp=(_extremum_jvp,),
-    batch=_reduce_batch,
-    emit="np.maximum.reduce({0}, axis={axes})",
-    fresh=True,
-)
-reduce_min_p = define(
-    "reduce_min",
-    lambda x, *, axes: np.min(x, axis=axes),
-    _reduce_shape("reduce_min"),
-    vjp=(_extremum_lin_vjp,),
-    jvp=(_extremum_jvp,),
-    batch=_reduce_batch,
-    emit="np.minimum.reduce({0}, axis={axes})",
-    fresh=True,
-)
-
-
-def _argext_shape(x: ShapedArray, *, axis: int) -> ShapedArray:
-    if not 0 <= axis < x.ndim:
-        raise ValueError(f"argmax/argmin: axis {axis} is out of range for {x}")
-    return ShapedArray(x.shape[:axis] + x.shape[axis + 1 :], np.intp)
-
-
-def _argext_batch(prim: Any, args: Any, dims: Any, *, axis: int) -> Any:
-    return bind(prim, _front(args[0], dims[0]), axis=axis + 1), 0
-
-
-argmax_p = define(
-    "argmax",
-    lambda x, *, axis: np.argmax(x, axis=axis),
-    _argext_shape,
-    batch=_argext_batch,
-    emit="np.argmax({0}, axis={axis})",
-    differentiable=False,
-)
-argmin_p = define(
-    "argmin",
-    lambda x, *, axis: np.argmin(x, axis=axis),
-    _argext_shape,
-    batch=_argext_batch,
-    emit="np.argmin({0}, axis={axis})",
-    differentiable=False,
 )

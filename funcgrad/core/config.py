@@ -17,22 +17,23 @@ __all__ = ["config", "update", "raise_if_nonfinite"]
 
 
 class _Config:
-    __slots__ = ("debug_nans", "debug_infs")
+    __slots__ = ("debug_nans", "debug_infs", "check_finite")
+    _OPTIONS = ("debug_nans", "debug_infs")
 
     def __init__(self) -> None:
         self.debug_nans = False
         self.debug_infs = False
+        # derived: True when any output check is on; read by the tracer on every bind
+        self.check_finite = False
 
     def update(self, name: str, value: Any) -> None:
         """Set a switch by name."""
-        if name not in self.__slots__:
-            raise ValueError(f"unknown config option {name!r}; options: {list(self.__slots__)}")
+        if name not in self._OPTIONS:
+            raise ValueError(f"unknown config option {name!r}; options: {list(self._OPTIONS)}")
         if not isinstance(value, bool):
             raise TypeError(f"config option {name} takes a bool, got {value!r}")
         setattr(self, name, value)
-        from funcgrad import tracer
-
-        tracer._set_debug(self.debug_nans or self.debug_infs)
+        self.check_finite = self.debug_nans or self.debug_infs
 
     def __repr__(self) -> str:
         return f"config(debug_nans={self.debug_nans}, debug_infs={self.debug_infs})"

@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import IR, ShapedArray, Var
-from funcgrad.primitives.batching_util import moveaxis_to_front
-from funcgrad.primitives.structural import broadcast_in_dim, transpose
-from funcgrad.tracer import Tracer, bind, source_context
-from funcgrad.tracing import as_array_leaf, ids, to_user, trace_to_ir
-from funcgrad.tree_util import broadcast_prefix, tree_flatten, tree_unflatten
+from funcgrad.core.ir import IR, ShapedArray, Var
+from funcgrad.core.pytree import broadcast_prefix, tree_flatten, tree_unflatten
+from funcgrad.core.tracer import Tracer, bind, source_context
+from funcgrad.core.tracing import as_array_leaf, ids, to_user, trace_to_ir
+from funcgrad.primitives.structural import broadcast_in_dim, moveaxis_to_front, transpose
 
 __all__ = ["vmap", "batch_ir", "move_batch_axis"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ShapedArray", "Var", "Literal", "Eqn", "IR", "check_ir", "eval_ir", "dtype_str"]
+__all__ = ["ShapedArray", "Var", "Literal", "Eqn", "IR", "check_ir", "dtype_str"]
 
 
 _DTYPE_SHORT = {
@@ -257,35 +257,6 @@ class _Namer:
             self.names[v] = n
             self.used.add(n)
         return n
-
-
-def eval_ir(ir: IR, *args: Any) -> list[Any]:
-    """Run ``ir`` on ``args`` (one value per input var); returns the list of outputs.
-
-    Values may be numpy arrays or tracers of an enclosing transform, in which case the
-    equations are re-emitted into that transform (this is how IRs compose).
-
-    >>> import funcgrad as fg, numpy as np
-    >>> ir = fg.make_ir(lambda x: x * 2.0)(np.ones(2))
-    >>> fg.eval_ir(ir, np.arange(2.0))
-    [array([0., 2.])]
-    """
-    from funcgrad.tracer import bind, source_context
-
-    if len(args) != len(ir.invars):
-        raise TypeError(f"eval_ir: the IR takes {len(ir.invars)} inputs, got {len(args)}")
-    env: dict[Var, Any] = dict(zip(ir.constvars, ir.consts))
-    env.update(zip(ir.invars, args))
-    with source_context() as src:
-        for e in ir.eqns:
-            src.loc = e.src
-            ins = [env[x] if type(x) is Var else x.val for x in e.inputs]
-            out = bind(e.prim, *ins, **e.params)
-            if e.prim.multiple_results:
-                env.update(zip(e.outputs, out))
-            else:
-                env[e.outputs[0]] = out
-    return [env[x] if type(x) is Var else x.val for x in ir.outvars]
 
 
 def check_ir(ir: IR) -> None:

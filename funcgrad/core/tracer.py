@@ -1,4 +1,4 @@
-"""Tracers and traces: how a Python function becomes an :class:`~funcgrad.ir.IR`.
+"""Tracers and traces: how a Python function becomes an :class:`~funcgrad.core.ir.IR`.
 
 A :class:`Trace` records equations. A :class:`Tracer` stands for one value inside a trace: it
 carries the value's abstract type (shape, dtype) and, when the inputs were concrete, the
@@ -22,28 +22,23 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.errors import TracerLeakError, format_src
-from funcgrad.ir import IR, Eqn, Literal, ShapedArray, Var
+from funcgrad.core.config import config as _cfg
+from funcgrad.core.config import raise_if_nonfinite
+from funcgrad.core.errors import TracerLeakError, format_src
+from funcgrad.core.ir import IR, Eqn, Literal, ShapedArray, Var
 
 __all__ = ["Trace", "Tracer", "bind", "source_context", "aval_of", "is_tracer"]
 
 _levels = itertools.count(1)
-_DEBUG = False  # set by funcgrad.config: check every primitive's output for NaN/inf
-
-
-def _set_debug(on: bool) -> None:
-    global _DEBUG
-    _DEBUG = on
 
 
 def _debug_check(prim: Any, out: Any, src: Any) -> None:
-    from funcgrad.config import raise_if_nonfinite
-
     for o in out if prim.multiple_results else (out,):
         raise_if_nonfinite(o, prim.name, src)
 
 
-_PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# the funcgrad package directory (this file is funcgrad/core/tracer.py): frames under it are ours
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _tls = threading.local()
 
 
@@ -251,7 +246,7 @@ class Trace:
                 # Prefer the shape rule's message (it says what is wrong and what to do).
                 prim.abstract_eval([x.aval for x in ins], params, src)
                 raise type(e)(f"{format_src(src)}{prim.name}: {e}") from e
-            if _DEBUG:
+            if _cfg.check_finite:
                 _debug_check(prim, out, src)
             if prim.multiple_results:
                 outs = list(out)
@@ -316,7 +311,7 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
                 trace = t
     if trace is None:
         out = prim.impl(*args, **params)
-        if _DEBUG:
+        if _cfg.check_finite:
             _debug_check(prim, out, _user_src())
         return out
     if not trace.alive:

@@ -17,14 +17,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from funcgrad import tracer as _tracer_mod
-from funcgrad.codegen import compile_ir
-from funcgrad.config import config as _cfg
-from funcgrad.ir import IR, ShapedArray, eval_ir
-from funcgrad.passes import optimize
-from funcgrad.tracer import Tracer
-from funcgrad.tracing import _param_names, trace_to_ir
-from funcgrad.tree_util import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
+from funcgrad.core.config import config as _cfg
+from funcgrad.core.ir import IR, ShapedArray
+from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
+from funcgrad.core.tracer import Tracer
+from funcgrad.core.tracing import _param_names, eval_ir, trace_to_ir
+from funcgrad.transforms.codegen import compile_ir
+from funcgrad.transforms.passes import optimize
 
 __all__ = ["jit", "Lowered", "CacheInfo"]
 
@@ -126,7 +125,7 @@ class JitFunction:
 
     # -- calling --------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._simple and not kwargs and not _tracer_mod._DEBUG:
+        if self._simple and not kwargs and not _cfg.check_finite:
             leaves: list[Any] = []
             key: list[Any] = []
             if _fast_flatten(args, leaves, key, 0):
@@ -205,7 +204,7 @@ class JitFunction:
         else:
             self._hits += 1
         simple_key = None
-        if self._simple and not entry.closes_over_tracers and not _tracer_mod._DEBUG and not kwargs:
+        if self._simple and not entry.closes_over_tracers and not _cfg.check_finite and not kwargs:
             fast_leaves: list[Any] = []
             fast_key: list[Any] = []
             if _fast_flatten(args, fast_leaves, fast_key, 0):
@@ -268,7 +267,7 @@ class JitFunction:
         >>> import funcgrad as fg, numpy as np
         >>> print(fg.jit(lambda x: x * 2.0).lower(np.ones(3)).source)
         def _lambda(x):
-            a = (x * 2.0)  # <doctest funcgrad.jit.JitFunction.lower[1]>:1
+            a = (x * 2.0)  # <doctest funcgrad.transforms.jit.JitFunction.lower[1]>:1
             return a
         <BLANKLINE>
         """

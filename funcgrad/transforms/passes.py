@@ -8,7 +8,7 @@ left untouched), one linear walk over the equations, no recursion:
 * :func:`dce` — dead-code elimination.
 
 :func:`optimize` runs them in that order. Buffer planning is part of code generation
-(:mod:`funcgrad.codegen`), since it is about how equations are written, not which.
+(:mod:`funcgrad.transforms.codegen`), since it is about how equations are written, not which.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import IR, Eqn, Literal, Var
+from funcgrad.core.ir import IR, Eqn, Var
+from funcgrad.core.tracer import Tracer
+from funcgrad.primitives.base import MAX_FOLDED_SIZE
 
 __all__ = ["dce", "cse", "fold_constants", "simplify", "optimize"]
-
-# Folding a constant bigger than this would bloat the compiled function's memory.
-MAX_FOLDED_SIZE = 1 << 16
 
 
 def _sub(x: Any, rename: dict[Var, Any]) -> Any:
@@ -113,8 +112,6 @@ def fold_constants(ir: IR) -> IR:
 
 
 def _is_tracer(x: Any) -> bool:
-    from funcgrad.tracer import Tracer
-
     return type(x) is Tracer
 
 
@@ -157,22 +154,3 @@ def simplify(ir: IR) -> IR:
 def optimize(ir: IR) -> IR:
     """The jit pipeline: simplify, fold constants, CSE, DCE — each one linear pass."""
     return dce(cse(fold_constants(simplify(ir))))
-
-
-def is_literal(x: Any, value: float) -> bool:
-    """True if ``x`` is a literal equal to ``value`` (helper for simplification rules)."""
-    return type(x) is Literal and not isinstance(x.val, (bool, np.bool_)) and x.val == value
-
-
-def is_zero_const(x: Any, consts: dict[Var, Any]) -> bool:
-    if is_literal(x, 0):
-        return True
-    c = consts.get(x) if type(x) is Var else None
-    return isinstance(c, np.ndarray) and c.size <= MAX_FOLDED_SIZE and not np.any(c)
-
-
-def is_one_const(x: Any, consts: dict[Var, Any]) -> bool:
-    if is_literal(x, 1):
-        return True
-    c = consts.get(x) if type(x) is Var else None
-    return isinstance(c, np.ndarray) and c.size <= MAX_FOLDED_SIZE and bool(np.all(c == 1))

@@ -40,16 +40,18 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.codegen import compile_ir_cached
-from funcgrad.ir import IR, Literal, ShapedArray, Var, eval_ir
-from funcgrad.passes import dce
+from funcgrad.core.ir import IR, Literal, ShapedArray, Var
+from funcgrad.core.pytree import tree_structure
+from funcgrad.core.tracer import aval_of, bind
+from funcgrad.core.tracing import closure_convert, eval_ir, eval_ir_env, trace_to_ir
 from funcgrad.primitives import elementwise as ew
 from funcgrad.primitives import structural as st
-from funcgrad.primitives.base import Primitive, define
-from funcgrad.primitives.batching_util import batch_size
-from funcgrad.tracer import aval_of, bind
-from funcgrad.tracing import closure_convert, eval_ir_env, trace_to_ir
-from funcgrad.tree_util import tree_structure
+from funcgrad.primitives.base import Primitive, batch_size, define
+from funcgrad.transforms.batching import batch_ir, move_batch_axis
+from funcgrad.transforms.codegen import compile_ir_cached
+from funcgrad.transforms.forward import jvp_ir
+from funcgrad.transforms.passes import dce
+from funcgrad.transforms.reverse import backward_pass
 
 __all__ = [
     "cond_p",
@@ -200,8 +202,6 @@ def _jvp_traced(
 ) -> tuple[IR, list[Any]]:
     """Trace the JVP of ``ir``: inputs ``(*primals, *tangents[nz_in])``, outputs
     ``(*primal_outs[keep_primal], *tangent_outs[nz_out])`` (zero tangents instantiated)."""
-    from funcgrad.forward import jvp_ir
-
     avals = ir.in_avals
     n = len(avals)
     t_avals = [a for a, nz in zip(avals, nz_in) if nz]
@@ -225,8 +225,6 @@ def _vjp_traced(
     """Trace the VJP of ``ir``: inputs ``(*primals, *out_cts[ct_mask])``, outputs the
     cotangents of the inputs marked in ``need`` (zeros instantiated). The forward values are
     recomputed inside."""
-    from funcgrad.reverse import backward_pass
-
     n = len(ir.invars)
     avals = list(ir.in_avals) + [a for a, m in zip(ir.out_avals, ct_mask) if m]
     wrt = [v for v, nd in zip(ir.invars, need) if nd]
@@ -247,8 +245,6 @@ def _batch_traced(
     """Trace the batched version of ``ir``: inputs marked in ``in_b`` carry a leading batch
     axis of ``size``; outputs marked in ``out_b`` are returned batched on axis 0 (broadcast if
     needed), the others unbatched (``out_b`` must cover every batched output)."""
-    from funcgrad.batching import batch_ir, move_batch_axis
-
     avals = [ShapedArray((size,) + a.shape, a.dtype) if b else a for a, b in zip(ir.in_avals, in_b)]
 
     def f(*args: Any) -> list[Any]:
@@ -353,8 +349,6 @@ def _cond_vjp(
 def _cond_batch(
     prim: Primitive, args: list[Any], dims: list[int | None], **params: Any
 ) -> tuple[list[Any], list[int | None]]:
-    from funcgrad.batching import batch_ir, move_batch_axis
-
     branches = branches_of(params)
     size = batch_size(args, dims)
     index, idim = args[0], dims[0]
@@ -630,8 +624,6 @@ def _scan_vjp_bwd(
 
 
 def _backward(ir: IR, env: dict[Var, Any], cts: list[Any], wrt: list[Var]) -> list[Any]:
-    from funcgrad.reverse import backward_pass
-
     return backward_pass(ir, env, cts, wrt)
 
 
@@ -646,8 +638,6 @@ def _scan_batch(
     num_consts: int,
     num_carry: int,
 ) -> tuple[list[Any], list[int | None]]:
-    from funcgrad.batching import move_batch_axis
-
     k, c = num_consts, num_carry
     size = batch_size(args, dims)
     b = [d is not None for d in dims]
@@ -794,8 +784,6 @@ def _while_batch(
     cond_nconsts: int,
     body_nconsts: int,
 ) -> tuple[list[Any], list[int | None]]:
-    from funcgrad.batching import batch_ir, move_batch_axis
-
     nc, nb = cond_nconsts, body_nconsts
     size = batch_size(args, dims)
     args = [x if d is None else move_batch_axis(x, d, 0, size) for x, d in zip(args, dims)]

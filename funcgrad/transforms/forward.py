@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import IR, ShapedArray, Var
+from funcgrad.core.ir import IR, ShapedArray, Var
+from funcgrad.core.pytree import tree_flatten, tree_unflatten
+from funcgrad.core.tracer import Tracer, bind, source_context
+from funcgrad.core.tracing import check_diff_leaf, ids, to_user, trace_to_ir
 from funcgrad.primitives.elementwise import add, convert_element_type
 from funcgrad.primitives.structural import broadcast_to, reshape
-from funcgrad.reverse import _argnums_tuple, _vjp_flat
-from funcgrad.tracer import Tracer, bind, source_context
-from funcgrad.tracing import check_diff_leaf, ids, to_user, trace_to_ir
-from funcgrad.tree_util import tree_flatten, tree_unflatten
+from funcgrad.transforms.batching import vmap
+from funcgrad.transforms.reverse import _argnums_tuple, _vjp_flat
 
 __all__ = ["jvp", "jvp_ir", "jacfwd", "jacrev", "hessian", "fit_tangent"]
 
@@ -176,7 +177,6 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
     array([[2., 0.],
            [0., 4.]])
     """
-    from funcgrad.batching import vmap
 
     @functools.wraps(fun)
     def jac(*args: Any) -> Any:
@@ -223,7 +223,6 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
     array([[2., 0.],
            [0., 4.]])
     """
-    from funcgrad.batching import vmap
 
     @functools.wraps(fun)
     def jac(*args: Any) -> Any:

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import IR, ShapedArray, Var
+from funcgrad.core.ir import IR, ShapedArray, Var
+from funcgrad.core.pytree import tree_flatten, tree_unflatten
+from funcgrad.core.tracer import Tracer, bind, source_context
+from funcgrad.core.tracing import check_diff_leaf, ids, to_user, trace_to_ir
 from funcgrad.primitives.elementwise import add, convert_element_type
 from funcgrad.primitives.structural import broadcast_to, reduce_sum, reshape
-from funcgrad.tracer import Tracer, bind, source_context
-from funcgrad.tracing import check_diff_leaf, ids, to_user, trace_to_ir
-from funcgrad.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["vjp", "grad", "value_and_grad", "backward_pass", "fit_cotangent"]
 

@@ -14,11 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import IR, eval_ir
+from funcgrad.core.ir import IR
+from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_unflatten
+from funcgrad.core.tracer import Tracer, aval_of, bind
+from funcgrad.core.tracing import as_array_leaf, eval_ir, eval_ir_env, trace_sub_ir
 from funcgrad.primitives.base import define
-from funcgrad.tracer import aval_of, bind
-from funcgrad.tracing import as_array_leaf, eval_ir_env, trace_sub_ir
-from funcgrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
+from funcgrad.transforms.batching import vmap
+from funcgrad.transforms.codegen import compile_ir_cached
+from funcgrad.transforms.forward import jvp_ir
+from funcgrad.transforms.reverse import _vjp_flat, backward_pass
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
 
@@ -32,8 +36,6 @@ def _call_impl(*ops: Any, fun_ir: IR, **_: Any) -> list[Any]:
 
 
 def _compiled_call(fun_ir: IR, **_: Any) -> Callable[..., Any]:
-    from funcgrad.codegen import compile_ir_cached
-
     return compile_ir_cached(fun_ir)
 
 
@@ -60,8 +62,6 @@ def _batched_call(
 ) -> tuple[list[Any], list[int]]:
     """Batch a call primitive by re-tracing its sub-IR under vmap (all outputs batched at 0);
     user rules are vmapped the same way by the caller."""
-    from funcgrad.batching import vmap
-
     bfun = vmap(lambda *ops: tuple(eval_ir(fun_ir, *ops)), in_axes=tuple(dims))
     avals = [aval_of(a) for a in args]
     _, tree = tree_flatten(tuple(range(len(args))))
@@ -147,8 +147,6 @@ def _no_batched_closure(dims: Any, params: dict[str, Any], kind: str) -> tuple[A
 
 
 def _custom_vjp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
-    from funcgrad.batching import vmap
-
     arg_axes = _no_batched_closure(dims, params, "custom_vjp")
     in_tree = params["in_tree"]
 
@@ -288,8 +286,6 @@ def _custom_jvp_jvp(ins: Any, ts: Any, outs: Any, params: dict[str, Any]) -> lis
 def _custom_jvp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: Any) -> list[Any]:
     """Reverse mode from the JVP rule: the rule is linear in the tangents, so the VJP of
     t ↦ rule(primals, t) (taken at t = 0) is its transpose."""
-    from funcgrad.reverse import _vjp_flat
-
     n = params["num_consts"]
     _check_no_traced_closure(needs, n, "custom_jvp")
     fun_ir, in_tree, out_tree = params["fun_ir"], params["in_tree"], params["out_tree"]
@@ -317,8 +313,6 @@ def _custom_jvp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
 
 
 def _custom_jvp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
-    from funcgrad.batching import vmap
-
     arg_axes = _no_batched_closure(dims, params, "custom_jvp")
     in_tree, rule = params["in_tree"], params["rule"]
 
@@ -394,9 +388,6 @@ class custom_jvp:
 
 # --- checkpoint ----------------------------------------------------------------------------
 def _remat_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: Any) -> list[Any]:
-    from funcgrad.reverse import backward_pass
-    from funcgrad.tracer import Tracer
-
     fun_ir = params["fun_ir"]
     if not any(type(x) is Tracer for x in (*args, *g)):
         env = eval_ir_env(fun_ir, args)  # recompute the forward intermediates now
@@ -418,8 +409,6 @@ def _remat_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: Any) 
 
 
 def _remat_jvp(ins: Any, ts: Any, outs: Any, params: dict[str, Any]) -> list[Any]:
-    from funcgrad.forward import jvp_ir
-
     return jvp_ir(params["fun_ir"], ins, ts)[1]
 
 

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.ir import IR, Var, _letters
-from funcgrad.tree_util import PyTreeDef, tree_unflatten
+from funcgrad.core.config import raise_if_nonfinite
+from funcgrad.core.ir import IR, Var, _letters
+from funcgrad.core.pytree import PyTreeDef, tree_unflatten
 
 __all__ = ["generate", "compile_ir", "compile_ir_cached", "Compiled"]
 
@@ -270,8 +271,6 @@ def generate(
 
 
 def _check_nan(x: Any, where: tuple[str, Any]) -> None:
-    from funcgrad.config import raise_if_nonfinite
-
     raise_if_nonfinite(x, where[0], where[1])
 
 
