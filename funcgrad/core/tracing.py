@@ -154,7 +154,7 @@ def eval_ir(ir: IR, *args: Any) -> list[Any]:
 
     >>> import funcgrad as fg, numpy as np
     >>> ir = fg.make_ir(lambda x: x * 2.0)(np.ones(2))
-    >>> fg.eval_ir(ir, np.arange(2.0))
+    >>> eval_ir(ir, np.arange(2.0))
     [array([0., 2.])]
     """
     if len(args) != len(ir.invars):
@@ -226,7 +226,7 @@ def make_ir(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -
 
     >>> import funcgrad as fg, numpy as np
     >>> print(fg.make_ir(lambda x: fg.numpy.sin(x) * 2.0)(np.ones(3)))
-    { lambda  ; x:f64[3] .
+    { lambda ; x:f64[3] .
         a:f64[3] = sin x
         b:f64[3] = mul a 2.0
       return b }

@@ -29,6 +29,8 @@ import numpy as np
 from funcgrad.core.errors import ConcretizationError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import Tracer
+from funcgrad.numpy import _core, _elementwise
+from funcgrad.numpy import _shape as _shape_fns
 from funcgrad.primitives import indexing as _ix
 from funcgrad.primitives import structural as _st
 from funcgrad.primitives.indexing import AdvIndex, ArrayRef
@@ -97,9 +99,7 @@ def _classify(i: Any) -> tuple[str, Any, Any]:
     if isinstance(i, (int, np.integer)):
         return ("int", int(i), int(i))
     if isinstance(i, (list, tuple)) and _contains_tracer(i):
-        import funcgrad.numpy as fnp
-
-        i = fnp.asarray(i)
+        i = _core.asarray(i)
     if _is_tracer(i):
         kind = i.dtype.kind
         if kind == "b":
@@ -257,16 +257,15 @@ class IndexUpdateRef:
         return f"_IndexUpdateRef({self.x!r}, {self.idx!r})"
 
     def _prepare(self, v: Any, name: str) -> tuple[Any, AdvIndex, list[Any], bool, Any]:
-        import funcgrad.numpy as fnp
 
         x = self.x
         shape = _shape(x)
         template, ops, unique = parse_index(shape, self.idx)
         gshape = _ix._index_dummy(shape, template, _avals(ops))
-        v = fnp.asarray(v)
+        v = _core.asarray(v)
         xdt = x.dtype
         if v.dtype != xdt:
-            v = fnp.astype(v, xdt)
+            v = _core.astype(v, xdt)
         vshape = _shape(v)
         try:
             ok = np.broadcast_shapes(vshape, gshape) == tuple(gshape)
@@ -278,7 +277,7 @@ class IndexUpdateRef:
                 f"indexed shape {tuple(gshape)}"
             )
         if vshape != tuple(gshape):
-            v = fnp.broadcast_to(v, tuple(gshape))
+            v = _shape_fns.broadcast_to(v, tuple(gshape))
         return v, template, ops, unique, shape
 
     def get(self) -> Any:
@@ -292,42 +291,37 @@ class IndexUpdateRef:
 
     def add(self, v: Any) -> Any:
         """A copy of ``x`` with ``v`` added at ``idx`` (repeated indices accumulate)."""
-        import funcgrad.numpy as fnp
 
         v, template, ops, _, shape = self._prepare(v, "add")
-        return fnp.add(self.x, _ix.index_add(v, ops, template, shape))
+        return _elementwise.add(self.x, _ix.index_add(v, ops, template, shape))
 
     def multiply(self, v: Any) -> Any:
         """A copy of ``x`` with ``x[idx]`` multiplied by ``v`` (repeats multiply again)."""
-        import funcgrad.numpy as fnp
 
         v, template, ops, unique, shape = self._prepare(v, "multiply")
-        return fnp.multiply(self.x, _ix.index_mul(v, ops, template, shape, unique))
+        return _elementwise.multiply(self.x, _ix.index_mul(v, ops, template, shape, unique))
 
     mul = multiply
 
     def divide(self, v: Any) -> Any:
         """A copy of ``x`` with ``x[idx]`` divided by ``v``."""
-        import funcgrad.numpy as fnp
 
         x = self.x
         if x.dtype.kind != "f":
             raise TypeError("x.at[...].divide needs a floating-point x")
-        return self.multiply(fnp.divide(1.0, fnp.astype(fnp.asarray(v), x.dtype)))
+        return self.multiply(_elementwise.divide(1.0, _core.astype(_core.asarray(v), x.dtype)))
 
     def min(self, v: Any) -> Any:  # noqa: A003
         """A copy of ``x`` with ``x[idx] = minimum(x[idx], v)``."""
-        import funcgrad.numpy as fnp
 
         v, template, ops, _, shape = self._prepare(v, "min")
-        return fnp.minimum(self.x, _ix.index_min(v, ops, template, shape))
+        return _elementwise.minimum(self.x, _ix.index_min(v, ops, template, shape))
 
     def max(self, v: Any) -> Any:  # noqa: A003
         """A copy of ``x`` with ``x[idx] = maximum(x[idx], v)``."""
-        import funcgrad.numpy as fnp
 
         v, template, ops, _, shape = self._prepare(v, "max")
-        return fnp.maximum(self.x, _ix.index_max(v, ops, template, shape))
+        return _elementwise.maximum(self.x, _ix.index_max(v, ops, template, shape))
 
 
 class IndexUpdateHelper:

@@ -349,7 +349,7 @@ class custom_jvp:
     >>> @fg.custom_jvp
     ... def log1pexp(x):
     ...     return fnp.log1p(fnp.exp(x))
-    >>> log1pexp.defjvp(lambda p, t: (log1pexp(p[0]), t[0] / (1.0 + fnp.exp(-p[0]))))
+    >>> _ = log1pexp.defjvp(lambda p, t: (log1pexp(p[0]), t[0] / (1.0 + fnp.exp(-p[0]))))
     >>> fg.grad(log1pexp)(100.0)
     np.float64(1.0)
     """

@@ -266,7 +266,7 @@ class JitFunction:
 
         >>> import funcgrad as fg, numpy as np
         >>> print(fg.jit(lambda x: x * 2.0).lower(np.ones(3)).source)
-        def _lambda(x):
+        def _lambda_(x):
             a = (x * 2.0)  # <doctest funcgrad.transforms.jit.JitFunction.lower[1]>:1
             return a
         <BLANKLINE>

@@ -1,4 +1,4 @@
-"""Testing helpers: compare autodiff with central finite differences."""
+"""Implementation of :mod:`funcgrad.test_util`; the public names are gathered there."""
 
 from __future__ import annotations
 

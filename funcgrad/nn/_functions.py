@@ -1,22 +1,4 @@
-"""Neural-network building blocks: activations, losses and initializers (as ``jax.nn`` / optax).
-
-Everything here is written with :mod:`funcgrad.numpy`, so it works on plain numpy arrays and
-under every transform (``grad``, ``vmap``, ``jvp``, ``jit``), and is numerically stable:
-``log_softmax``, ``logsumexp``, ``sigmoid`` and ``softplus`` give finite values *and* finite
-gradients at inputs like ``±1e4``. Floating dtypes are preserved (float32 in, float32 out);
-integer inputs are computed in float64, as numpy does.
-
->>> import numpy as np, funcgrad as fg
->>> from funcgrad import nn
->>> nn.log_softmax(np.array([1e4, 0.0]))
-array([     0., -10000.])
->>> fg.grad(lambda x: nn.logsumexp(x))(np.array([1e4, 1e4]))
-array([0.5, 0.5])
-
-Losses follow optax: :func:`softmax_cross_entropy` and :func:`sigmoid_binary_cross_entropy`
-return one loss per example (take ``fnp.mean`` of them for a training objective), while
-:func:`mse` is a mean (over all elements, or over ``axis``).
-"""
+"""Implementation of :mod:`funcgrad.nn`; the public names are gathered there."""
 
 from __future__ import annotations
 

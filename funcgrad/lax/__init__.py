@@ -1,0 +1,22 @@
+"""Structured control flow, as in ``jax.lax``: ``cond``, ``switch``, ``while_loop``,
+``fori_loop``, ``scan``.
+
+Unlike Python ``if``/``for``, these stay in the IR as single primitives carrying their bodies
+as sub-IRs, so they work under ``jit`` and ``vmap`` (where values are abstract), and a loop of
+``n`` steps is one equation rather than ``n`` copies of its body. Every function traces its
+Python callables once, abstractly (shapes and dtypes only), even when called eagerly — so
+value-dependent Python control flow inside a body raises a concretization error, as in JAX.
+
+Differentiation: ``cond``, ``switch``, ``scan`` and ``fori_loop`` with static (Python int)
+bounds work in forward and reverse mode; ``while_loop`` (and ``fori_loop`` with traced bounds)
+in forward mode only. All are batchable: under ``vmap`` a batched predicate of ``cond`` runs
+both branches and selects; a batched ``while_loop`` predicate runs until every example is done.
+
+>>> import numpy as np, funcgrad as fg
+>>> from funcgrad import lax
+>>> lax.fori_loop(0, 5, lambda i, x: x * 2.0, 1.0)
+np.float64(32.0)
+"""
+
+from funcgrad.lax._control_flow import *  # noqa: F403
+from funcgrad.lax._control_flow import __all__ as __all__

@@ -1,0 +1,493 @@
+"""How traced values behave like arrays: operators and methods installed on
+:class:`~funcgrad.core.tracer.Tracer`, and numpy's ``__array_ufunc__`` /
+``__array_function__`` protocols dispatching to this package's functions."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from funcgrad.core.errors import ConcretizationError, TracerConversionError
+from funcgrad.core.tracer import Tracer, _leak_error, bind
+from funcgrad.numpy import (
+    _core,
+    _creation,
+    _elementwise,
+    _linalg,
+    _products,
+    _reductions,
+    _shape,
+    _sorting,
+)
+from funcgrad.numpy._core import _operand, astype
+from funcgrad.numpy._elementwise import (
+    _no_out,
+    abs,
+    add,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    cbrt,
+    ceil,
+    clip,
+    cos,
+    cosh,
+    deg2rad,
+    degrees,
+    divide,
+    divmod,
+    equal,
+    exp,
+    exp2,
+    expm1,
+    fabs,
+    float_power,
+    floor,
+    floor_divide,
+    fmax,
+    fmin,
+    fmod,
+    greater,
+    greater_equal,
+    heaviside,
+    hypot,
+    isfinite,
+    isinf,
+    isnan,
+    less,
+    less_equal,
+    log,
+    log1p,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    positive,
+    power,
+    rad2deg,
+    radians,
+    reciprocal,
+    remainder,
+    rint,
+    round,
+    sign,
+    signbit,
+    sin,
+    sinh,
+    sqrt,
+    square,
+    subtract,
+    tan,
+    tanh,
+    trunc,
+)
+from funcgrad.numpy._getitem import _getitem
+from funcgrad.numpy._indexing import IndexUpdateHelper
+from funcgrad.numpy._products import dot, matmul
+from funcgrad.numpy._reductions import (
+    all,
+    any,
+    argmax,
+    argmin,
+    cumprod,
+    cumsum,
+    max,
+    mean,
+    min,
+    nanmax,
+    nanmin,
+    prod,
+    std,
+    sum,
+    trace,
+    var,
+)
+from funcgrad.numpy._shape import (
+    diagonal,
+    ravel,
+    repeat,
+    reshape,
+    squeeze,
+    swapaxes,
+    take,
+    transpose,
+)
+from funcgrad.numpy._sorting import argsort
+from funcgrad.primitives import elementwise as _ew
+
+__all__ = []
+
+
+def _ufunc_reduce(f: Any) -> Any:
+    def reduce(
+        a: Any, axis: Any = 0, dtype: Any = None, out: Any = None, keepdims: bool = False
+    ) -> Any:
+        _no_out(out, "reduce")
+        if dtype is not None:
+            a = astype(a, dtype)
+        return f(a, axis=axis, keepdims=keepdims)
+
+    return reduce
+
+
+def _ufunc_accumulate(f: Any) -> Any:
+    def accumulate(a: Any, axis: int = 0, dtype: Any = None, out: Any = None) -> Any:
+        return f(a, axis=axis, dtype=dtype, out=out)
+
+    return accumulate
+
+
+def _no_inplace_sort(self: Tracer, *args: Any, **kwargs: Any) -> None:
+    raise TracerConversionError(
+        "x.sort() sorts in place, which traced values cannot do; use x = fnp.sort(x) "
+        "(or np.sort(x))"
+    )
+
+
+def _install_extra_tracer_methods() -> None:
+    """Operators and methods for part A of the numpy surface (kept apart from the core list)."""
+    T = Tracer
+    T.__mod__ = lambda s, o: remainder(s, o)
+    T.__rmod__ = lambda s, o: remainder(o, s)
+    T.__floordiv__ = lambda s, o: floor_divide(s, o)
+    T.__rfloordiv__ = lambda s, o: floor_divide(o, s)
+    T.__divmod__ = lambda s, o: divmod(s, o)
+    T.__rdivmod__ = lambda s, o: divmod(o, s)
+    T.__xor__ = lambda s, o: logical_xor(s, o)
+    T.__rxor__ = lambda s, o: logical_xor(o, s)
+    T.__round__ = lambda s, ndigits=None: round(s, ndigits or 0)
+    T.prod = prod
+    T.cumsum = cumsum
+    T.cumprod = cumprod
+    T.all = all
+    T.any = any
+    T.repeat = repeat
+    T.take = take
+    T.diagonal = diagonal
+    if "trace" not in T.__dict__:  # the tracer's own Trace lives in the `_trace` slot
+        T.trace = trace
+    T.round = round
+    T.argsort = argsort
+    T.sort = _no_inplace_sort
+
+
+# --- numpy protocol dispatch for tracers ------------------------------------------------
+_UFUNCS = {
+    "add": add,
+    "subtract": subtract,
+    "multiply": multiply,
+    "divide": divide,
+    "true_divide": divide,
+    "negative": negative,
+    "positive": positive,
+    "power": power,
+    "exp": exp,
+    "log": log,
+    "log1p": log1p,
+    "expm1": expm1,
+    "sin": sin,
+    "cos": cos,
+    "tan": tan,
+    "tanh": tanh,
+    "arctan": arctan,
+    "sqrt": sqrt,
+    "absolute": abs,
+    "sign": sign,
+    "maximum": maximum,
+    "minimum": minimum,
+    "less": less,
+    "less_equal": less_equal,
+    "greater": greater,
+    "greater_equal": greater_equal,
+    "equal": equal,
+    "not_equal": not_equal,
+    "logical_and": logical_and,
+    "logical_or": logical_or,
+    "logical_not": logical_not,
+    "square": square,
+    "reciprocal": reciprocal,
+    "matmul": matmul,
+}
+
+
+_UFUNC_REDUCE = {"add": sum, "maximum": max, "minimum": min}
+
+
+# numpy surface, part A
+_UFUNCS.update(
+    {
+        "arcsin": arcsin,
+        "arccos": arccos,
+        "arctanh": arctanh,
+        "sinh": sinh,
+        "cosh": cosh,
+        "arcsinh": arcsinh,
+        "arccosh": arccosh,
+        "log2": log2,
+        "log10": log10,
+        "exp2": exp2,
+        "cbrt": cbrt,
+        "logaddexp": logaddexp,
+        "logaddexp2": logaddexp2,
+        "hypot": hypot,
+        "arctan2": arctan2,
+        "reciprocal": reciprocal,
+        "float_power": float_power,
+        "fmax": fmax,
+        "fmin": fmin,
+        "remainder": remainder,
+        "fmod": fmod,
+        "floor_divide": floor_divide,
+        "divmod": divmod,
+        "heaviside": heaviside,
+        "floor": floor,
+        "ceil": ceil,
+        "rint": rint,
+        "trunc": trunc,
+        "isnan": isnan,
+        "isinf": isinf,
+        "isfinite": isfinite,
+        "signbit": signbit,
+        "deg2rad": deg2rad,
+        "rad2deg": rad2deg,
+        "radians": radians,
+        "degrees": degrees,
+        "logical_xor": logical_xor,
+        "fabs": fabs,
+    }
+)
+
+
+_UFUNC_REDUCE = {
+    name: _ufunc_reduce(f)
+    for name, f in {
+        **_UFUNC_REDUCE,
+        "multiply": prod,
+        "logical_and": all,
+        "logical_or": any,
+        "fmax": nanmax,
+        "fmin": nanmin,
+    }.items()
+}
+
+
+_UFUNC_ACCUMULATE = {"add": _ufunc_accumulate(cumsum), "multiply": _ufunc_accumulate(cumprod)}
+
+
+def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    if kwargs.get("out") is not None:
+        raise TracerConversionError(
+            f"numpy.{ufunc.__name__} with out= (or an in-place operator such as +=) would write "
+            "a traced value into a numpy array, which cannot be traced. Write it functionally: "
+            "a = a + x, or use x.at[idx].set(v) for indexed updates."
+        )
+    kwargs.pop("out", None)
+    name = ufunc.__name__
+    if method == "__call__":
+        f = _UFUNCS.get(name)
+        if f is not None and not kwargs:
+            return f(*inputs)
+    elif (
+        method == "reduce"
+        and name in _UFUNC_REDUCE
+        and builtins.set(kwargs) <= {"axis", "keepdims", "dtype"}
+    ):
+        return _UFUNC_REDUCE[name](*inputs, **kwargs)
+    elif (
+        method == "accumulate"
+        and name in _UFUNC_ACCUMULATE
+        and builtins.set(kwargs) <= {"axis", "dtype"}
+    ):
+        return _UFUNC_ACCUMULATE[name](*inputs, **kwargs)
+    raise TypeError(
+        f"numpy.{name}{'' if method == '__call__' else '.' + method} is not supported on "
+        f"funcgrad traced values{' with arguments ' + str(sorted(kwargs)) if kwargs else ''}. "
+        "See funcgrad.numpy for the supported functions."
+    )
+
+
+def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    mod = getattr(func, "__module__", "") or ""
+    name = func.__name__
+    target = None
+    if mod.startswith("numpy.linalg"):
+        target = getattr(_linalg, name, None)
+    elif mod == "numpy" or mod.startswith(("numpy._", "numpy.lib", "numpy.core")):
+        target = _FUNCTIONS.get(name)
+    if target is None:
+        public = "numpy" if mod.startswith(("numpy._", "numpy.lib", "numpy.core")) else mod
+        raise TypeError(
+            f"{public}.{name} is not supported on funcgrad traced values. Use the funcgrad.numpy "
+            "equivalent if there is one (see docs), or restructure the computation."
+        )
+    return target(*args, **kwargs)
+
+
+def _no_array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
+    if not self._trace.alive:
+        raise _leak_error(self)
+    raise TracerConversionError(
+        f"Cannot convert a traced value {self.aval} (traced by {self._trace.kind}) to a numpy "
+        "array: np.array/np.asarray need concrete data, and converting would silently drop "
+        "the derivative. Use funcgrad.numpy instead: fnp.stack([a, b]) instead of "
+        "np.array([a, b]), fnp.asarray(x) instead of np.asarray(x)."
+    )
+
+
+def _setitem(self: Tracer, idx: Any, value: Any) -> None:
+    raise TracerConversionError(
+        "Traced values are immutable: in-place assignment x[idx] = v is not supported. "
+        "Use the functional update x = x.at[idx].set(v) (or .add/.multiply) instead."
+    )
+
+
+def _bool(self: Tracer) -> bool:
+    if self.val is not None:
+        return builtins.bool(self.val)
+    kind = self._trace.kind
+    if kind == "jit":
+        hint = (
+            "Use funcgrad.lax.cond / lax.switch / lax.while_loop (or fnp.where) for "
+            "value-dependent control flow, or mark the argument as static with "
+            "jit(f, static_argnums=...) / static_argnames."
+        )
+    else:
+        hint = "Use fnp.where or funcgrad.lax.cond for value-dependent choices."
+    raise ConcretizationError(
+        f"Value-dependent Python control flow under {kind}: `if`, `while`, `and`/`or` or bool() "
+        f"need a concrete value, but this traced value {self.aval} is abstract. {hint}"
+    )
+
+
+def _float(self: Tracer) -> float:
+    raise TracerConversionError(
+        f"float()/int() of a traced value {self.aval} would drop its derivative. Keep it as an "
+        "array (use it in array operations directly), or use funcgrad.stop_gradient and "
+        "return it as an auxiliary output (has_aux=True) to read its value."
+    )
+
+
+def _index(self: Tracer) -> int:
+    if self.dtype.kind in "iub" and self.shape == () and self.val is not None:
+        return int(self.val)
+    raise TracerConversionError(
+        f"a traced value {self.aval} cannot be used as a Python integer here "
+        "(it is abstract or not an integer); use static_argnums for sizes and indices"
+    )
+
+
+def _format(self: Tracer, spec: str) -> str:
+    if self.val is not None:
+        return format(self.val, spec)
+    return format(repr(self), spec)
+
+
+def _iter(self: Tracer) -> Any:
+    if not self.shape:
+        raise TypeError("iteration over a 0-d traced value")
+    return (self[i] for i in range(self.shape[0]))
+
+
+def _len(self: Tracer) -> int:
+    if not self.shape:
+        raise TypeError("len() of a 0-d traced value")
+    return self.shape[0]
+
+
+def _rpow(self: Tracer, other: Any) -> Any:
+    return bind(_ew.pow_p, _operand(other), self)
+
+
+def _at(self: Tracer) -> Any:
+    return IndexUpdateHelper(self)
+
+
+def _install_tracer_methods() -> None:
+    T = Tracer
+    T.__add__ = lambda s, o: add(s, o)
+    T.__radd__ = lambda s, o: add(o, s)
+    T.__sub__ = lambda s, o: subtract(s, o)
+    T.__rsub__ = lambda s, o: subtract(o, s)
+    T.__mul__ = lambda s, o: multiply(s, o)
+    T.__rmul__ = lambda s, o: multiply(o, s)
+    T.__truediv__ = lambda s, o: divide(s, o)
+    T.__rtruediv__ = lambda s, o: divide(o, s)
+    T.__pow__ = lambda s, o: power(s, o)
+    T.__rpow__ = _rpow
+    T.__matmul__ = lambda s, o: matmul(s, o)
+    T.__rmatmul__ = lambda s, o: matmul(o, s)
+    T.__neg__ = lambda s: negative(s)
+    T.__pos__ = lambda s: s
+    T.__abs__ = lambda s: abs(s)
+    T.__lt__ = lambda s, o: less(s, o)
+    T.__le__ = lambda s, o: less_equal(s, o)
+    T.__gt__ = lambda s, o: greater(s, o)
+    T.__ge__ = lambda s, o: greater_equal(s, o)
+    T.__eq__ = lambda s, o: equal(s, o)  # type: ignore[assignment,method-assign]
+    T.__ne__ = lambda s, o: not_equal(s, o)  # type: ignore[assignment,method-assign]
+    T.__and__ = lambda s, o: logical_and(s, o)
+    T.__or__ = lambda s, o: logical_or(s, o)
+    T.__invert__ = lambda s: logical_not(s)
+    T.__getitem__ = _getitem
+    T.__setitem__ = _setitem
+    T.__bool__ = _bool
+    T.__float__ = _float
+    T.__int__ = _index
+    T.__index__ = _index
+    T.__complex__ = _float
+    T.__format__ = _format
+    T.__iter__ = _iter
+    T.__len__ = _len
+    T.__array__ = _no_array
+    T.__array_ufunc__ = _array_ufunc
+    T.__array_function__ = _array_function
+    T.T = property(lambda s: transpose(s))
+    T.mT = property(lambda s: swapaxes(s, -1, -2))
+    T.reshape = lambda s, *shape, **kw: reshape(s, *shape, **kw)
+    T.transpose = lambda s, *axes: transpose(
+        s, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None)
+    )
+    T.swapaxes = swapaxes
+    T.squeeze = squeeze
+    T.ravel = ravel
+    T.flatten = ravel
+    T.astype = astype
+    T.sum = sum
+    T.mean = mean
+    T.max = max
+    T.min = min
+    T.var = var
+    T.std = std
+    T.argmax = argmax
+    T.argmin = argmin
+    T.clip = clip
+    T.dot = dot
+    T.at = property(_at)
+
+
+_install_tracer_methods()
+
+
+_install_extra_tracer_methods()
+
+
+# numpy function name -> the funcgrad.numpy function that __array_function__ dispatches to
+_FUNCTIONS: dict[str, Any] = {
+    name: obj
+    for m in (_core, _elementwise, _shape, _creation, _sorting, _reductions, _products)
+    for name in m.__all__
+    if callable(obj := getattr(m, name)) and not isinstance(obj, type)
+}

@@ -1,0 +1,23 @@
+"""Optimizers as pure functions, in the style of optax.
+
+A :class:`GradientTransformation` is a pair of pure functions ``init(params) -> state`` and
+``update(grads, state, params=None) -> (updates, new_state)``; :func:`apply_updates` adds the
+updates to the parameters. States are pytrees (NamedTuples) of arrays, with the step count
+stored as a 0-d ``int32`` array, so a whole training step can be traced by ``funcgrad.jit``.
+
+>>> import numpy as np
+>>> opt = adam(0.1)
+>>> params = {"w": np.array([1.0, -2.0])}
+>>> state = opt.init(params)
+>>> updates, state = opt.update({"w": np.array([0.5, -0.5])}, state)
+>>> apply_updates(params, updates)
+{'w': array([ 0.9, -1.9])}
+
+Implementation rule (so that ``update``/``init``/schedules trace under ``jit``/``grad``): leaf
+values are only touched through arithmetic operators, comparisons, numpy ufuncs/functions called
+as functions (``np.sqrt``, ``np.where``, ...) and ``.astype``; never ``np.asarray``, ``float()``,
+in-place ops or Python ``if`` on values. Only shapes and dtypes are inspected in Python.
+"""
+
+from funcgrad.optim._optimizers import *  # noqa: F403
+from funcgrad.optim._optimizers import __all__ as __all__
