@@ -10,8 +10,8 @@ output pytree — no per-call IR walk. Called with tracers of another transform 
 from __future__ import annotations
 
 import functools
-import gc
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
@@ -115,13 +115,15 @@ class JitFunction:
         self._static_pos_from_names = {
             self._names.index(n) for n in static_argnames if n in self._names
         }
-        self._cache: dict[Hashable, _Entry] = {}
+        # signature -> compiled entry, least recently used first; at most config.jit_cache_size
+        self._cache: OrderedDict[Hashable, _Entry] = OrderedDict()
         # Fast path: positional calls whose args are (tuples/lists/dicts of) arrays / floats.
         self._fast: dict[tuple[Any, ...], Callable[..., Any]] = {}
         self._simple = not static_argnums and not static_argnames
         self._hits = 0
         self._misses = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while compiling
+        self._count_lock = threading.Lock()  # cache counters (never held while compiling)
 
     # -- calling --------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -131,7 +133,8 @@ class JitFunction:
             if _fast_flatten(args, leaves, key, 0):
                 fn = self._fast.get(tuple(key))
                 if fn is not None:
-                    self._hits += 1
+                    with self._count_lock:
+                        self._hits += 1
                     return fn(*leaves)
         return self._call_slow(args, kwargs)
 
@@ -189,26 +192,32 @@ class JitFunction:
             with self._lock:
                 entry = self._cache.get(key)
                 if entry is None:
-                    # Tracing allocates many small objects; the cyclic GC would rescan them
-                    # repeatedly and make compile time superlinear in program size.
-                    gc_was_on = gc.isenabled()
-                    gc.disable()
-                    try:
-                        entry = self._compile(args, kwargs, dyn_idx, dyn_kwargs, leaves, tree)
-                    finally:
-                        if gc_was_on:
-                            gc.enable()
-                    self._misses += 1
+                    entry = self._compile(args, kwargs, dyn_idx, dyn_kwargs, leaves, tree)
+                    with self._count_lock:
+                        self._misses += 1
                     if not entry.closes_over_tracers:
                         self._cache[key] = entry
+                        if len(self._cache) > _cfg.jit_cache_size:
+                            self._cache.popitem(last=False)
+                            self._fast.clear()  # may point at the dropped entry; refills
+                else:
+                    with self._count_lock:
+                        self._hits += 1
         else:
-            self._hits += 1
+            with self._count_lock:
+                self._hits += 1
+            try:
+                self._cache.move_to_end(key)
+            except KeyError:  # dropped by another thread meanwhile
+                pass
         simple_key = None
         if self._simple and not entry.closes_over_tracers and not _cfg.check_finite and not kwargs:
             fast_leaves: list[Any] = []
             fast_key: list[Any] = []
             if _fast_flatten(args, fast_leaves, fast_key, 0):
                 simple_key = tuple(fast_key)
+                if len(self._fast) >= _cfg.jit_cache_size:
+                    self._fast.clear()
                 self._fast[simple_key] = entry.fn
         return entry, leaves, dyn_idx, simple_key
 

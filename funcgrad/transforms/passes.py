@@ -46,7 +46,7 @@ def dce(ir: IR) -> IR:
     return IR(constvars, consts, ir.invars, kept, ir.outvars)
 
 
-def _operand_key(x: Any) -> Any:
+def operand_key(x: Any) -> Any:
     if type(x) is Var:
         return x
     v = x.val
@@ -54,7 +54,7 @@ def _operand_key(x: Any) -> Any:
     return ("lit", type(v), v.dtype.str if isinstance(v, np.generic) else None, repr(v))
 
 
-def _params_key(params: dict[str, Any]) -> Any:
+def params_key(params: dict[str, Any]) -> Any:
     try:
         key = tuple(sorted(params.items()))
         hash(key)
@@ -70,9 +70,9 @@ def cse(ir: IR) -> IR:
     eqns: list[Eqn] = []
     for e in ir.eqns:
         inputs = [_sub(x, rename) for x in e.inputs]
-        pk = _params_key(e.params) if e.prim.pure else None
+        pk = params_key(e.params) if e.prim.pure else None
         if pk is not None:
-            key = (e.prim, tuple(_operand_key(x) for x in inputs), pk)
+            key = (e.prim, tuple(operand_key(x) for x in inputs), pk)
             prev = seen.get(key)
             if prev is not None:
                 for o, p in zip(e.outputs, prev):
