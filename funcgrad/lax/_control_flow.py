@@ -47,6 +47,32 @@ def _leaves(tree: Any, name: str, what: str) -> tuple[list[Any], PyTreeDef]:
     return out, treedef
 
 
+def _weak_avals(tree: Any, leaves: Sequence[Any]) -> list[ShapedArray]:
+    """Abstract values of a loop's initial carry; Python scalars are weakly typed, as in JAX."""
+    return [
+        ShapedArray(np.shape(x), np.result_type(x), weak=True)
+        if isinstance(p, (int, float, complex)) and not isinstance(p, (bool, np.generic))
+        else aval_of(x)
+        for p, x in zip(tree_flatten(tree)[0], leaves)
+    ]
+
+
+def _promote_weak_carry(
+    leaves: list[Any], avals: list[ShapedArray], out_avals: Sequence[ShapedArray]
+) -> bool:
+    """JAX's rule for loop carries: a weakly typed initial value (a Python scalar) takes the
+    dtype the body gives it (``scan(lambda c, x: (c + x, c), 0.0, xs_f32)`` carries float32).
+    Updates ``leaves`` and ``avals`` in place; True if anything changed (trace again)."""
+    changed = False
+    for i, (a, o) in enumerate(zip(avals, out_avals)):
+        if a.weak and o.shape == a.shape and o.dtype != a.dtype:
+            dtype = np.result_type(np.asarray(leaves[i]).item(), o.dtype)  # NEP 50, as JAX
+            leaves[i] = np.asarray(leaves[i], dtype)[()]
+            avals[i] = ShapedArray(a.shape, dtype, weak=o.weak)
+            changed = True
+    return changed
+
+
 def _user(outs: Sequence[Any], avals: Sequence[ShapedArray]) -> list[Any]:
     return [to_user(o, a) for o, a in zip(outs, avals)]
 
@@ -284,7 +310,7 @@ def _scan(
         raise ValueError(f"{name}: give length=... when xs is None (or has no array leaves)")
     if length is not None and length != n:
         raise ValueError(f"{name}: length={length} but xs has leading axis length {n}")
-    carry_avals = [aval_of(x) for x in init_leaves]
+    carry_avals = _weak_avals(init, init_leaves)
     x_avals = [ShapedArray(a.shape[1:], a.dtype) for a in map(aval_of, xs_leaves)]
     in_tree = tree_flatten((init, xs))[1]
 
@@ -299,13 +325,15 @@ def _scan(
         return tuple(out)
 
     ir, out_tree, _ = trace_to_ir(body, carry_avals + x_avals, in_tree, name, abstract=True)
+    c = len(init_leaves)
+    if _promote_weak_carry(init_leaves, carry_avals, ir.out_avals[:c]):
+        ir, out_tree, _ = trace_to_ir(body, carry_avals + x_avals, in_tree, name, abstract=True)
     carry_tree, y_tree = out_tree.children
     if carry_tree != init_tree:
         raise TypeError(
             f"{name}: {fname} must return a carry with the same tree structure as {init_name}, "
             f"but {init_name} is {init_tree} and {fname} returned {carry_tree}"
         )
-    c = len(init_leaves)
     fix_weak_literal_outs(ir, carry_avals)
     _type_mismatch(
         name,
@@ -366,7 +394,7 @@ def _while(
     _check_callable(name, cname, cond_fun)
     _check_callable(name, bname, body_fun)
     leaves, tree = _leaves(init_val, name, "init_val")
-    avals = [aval_of(x) for x in leaves]
+    avals = _weak_avals(init_val, leaves)
     in_tree = tree_flatten((init_val,))[1]
 
     def cond_wrapped(val: Any) -> Any:
@@ -397,6 +425,10 @@ def _while(
     cir, _, _ = trace_to_ir(cond_wrapped, avals, in_tree, name, abstract=True)
     fix_weak_literal_outs(cir, [ShapedArray((), np.bool_)])
     bir, btree, _ = trace_to_ir(body_fun, avals, in_tree, name, abstract=True)
+    if btree == tree and _promote_weak_carry(leaves, avals, bir.out_avals):
+        cir, _, _ = trace_to_ir(cond_wrapped, avals, in_tree, name, abstract=True)
+        fix_weak_literal_outs(cir, [ShapedArray((), np.bool_)])
+        bir, btree, _ = trace_to_ir(body_fun, avals, in_tree, name, abstract=True)
     if btree != tree:
         raise TypeError(
             f"{name}: {bname} must return a value with the same tree structure as init_val, "

@@ -7,6 +7,8 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+import numpy as _np
+
 from funcgrad.core.errors import ConcretizationError, TracerConversionError
 from funcgrad.core.tracer import Tracer, _leak_error, bind
 from funcgrad.numpy import (
@@ -312,6 +314,13 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
         and builtins.set(kwargs) <= {"axis", "dtype"}
     ):
         return _UFUNC_ACCUMULATE[name](*inputs, **kwargs)
+    if getattr(_np, name, None) is not ufunc:  # a ufunc compiled by another library
+        raise TypeError(
+            f"the ufunc {name!r} (not numpy's: scipy.special and similar libraries compile their "
+            "own) cannot run on funcgrad traced values, since funcgrad cannot see inside it or "
+            f"differentiate it. Use funcgrad's version (funcgrad.scipy.special.{name} for "
+            "scipy.special) or write it with funcgrad.numpy."
+        )
     raise TypeError(
         f"numpy.{name}{'' if method == '__call__' else '.' + method} is not supported on "
         f"funcgrad traced values{' with arguments ' + str(sorted(kwargs)) if kwargs else ''}. "
@@ -374,9 +383,11 @@ def _bool(self: Tracer) -> bool:
 
 def _float(self: Tracer) -> float:
     raise TracerConversionError(
-        f"float()/int() of a traced value {self.aval} would drop its derivative. Keep it as an "
-        "array (use it in array operations directly), or use funcgrad.stop_gradient and "
-        "return it as an auxiliary output (has_aux=True) to read its value."
+        f"float()/int() of a traced value {self.aval} would drop its derivative (the math "
+        "module's functions, such as math.exp(x), call float(x) too). Keep it as an array: use "
+        "funcgrad.numpy (fnp.exp instead of math.exp) and array operations directly, or use "
+        "funcgrad.stop_gradient and return it as an auxiliary output (has_aux=True) to read "
+        "its value."
     )
 
 
