@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
+
 __all__ = ["config", "update", "raise_if_nonfinite"]
 
 
@@ -44,13 +46,15 @@ class _Config:
         >>> config.update("jit_cache_size", 1024)
         """
         if name not in self._OPTIONS:
-            raise ValueError(f"unknown config option {name!r}; options: {list(self._OPTIONS)}")
+            raise LocatedValueError(
+                f"unknown config option {name!r}; options: {list(self._OPTIONS)}"
+            )
         kind, _ = self._OPTIONS[name]
         if kind is int:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise TypeError(f"config option {name} takes a positive int, got {value!r}")
+                raise LocatedTypeError(f"config option {name} takes a positive int, got {value!r}")
         elif not isinstance(value, kind):
-            raise TypeError(f"config option {name} takes a {kind.__name__}, got {value!r}")
+            raise LocatedTypeError(f"config option {name} takes a {kind.__name__}, got {value!r}")
         setattr(self, name, value)
         self.check_finite = self.debug_nans or self.debug_infs
 

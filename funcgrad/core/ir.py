@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError
+
 __all__ = ["ShapedArray", "Var", "Literal", "Eqn", "IR", "check_ir", "dtype_str"]
 
 
@@ -264,25 +266,27 @@ def check_ir(ir: IR) -> None:
     types equal its primitive's shape rule applied to its input types. Raises TypeError."""
     defined: set[Var] = set(ir.constvars) | set(ir.invars)
     if len(defined) != len(ir.constvars) + len(ir.invars):
-        raise TypeError("check_ir: an input or constant variable appears twice")
+        raise LocatedTypeError("check_ir: an input or constant variable appears twice")
     for i, e in enumerate(ir.eqns):
         for x in e.inputs:
             if type(x) is Var and x not in defined:
-                raise TypeError(f"check_ir: equation {i} ({e.prim.name}) uses an undefined var")
+                raise LocatedTypeError(
+                    f"check_ir: equation {i} ({e.prim.name}) uses an undefined var"
+                )
         in_avals = [x.aval for x in e.inputs]
         out_avals = e.prim.abstract_eval(in_avals, e.params)
         if [a for a in out_avals] != [v.aval for v in e.outputs]:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"check_ir: equation {i} ({e.prim.name}) declares outputs "
                 f"{[v.aval for v in e.outputs]} but its rule gives {out_avals}"
             )
         for v in e.outputs:
             if v in defined:
-                raise TypeError(f"check_ir: equation {i} ({e.prim.name}) redefines a var")
+                raise LocatedTypeError(f"check_ir: equation {i} ({e.prim.name}) redefines a var")
             defined.add(v)
     for x in ir.outvars:
         if type(x) is Var and x not in defined:
-            raise TypeError("check_ir: an output var is never defined")
+            raise LocatedTypeError("check_ir: an output var is never defined")
 
 
 def avals_of(xs: Sequence[Var | Literal]) -> list[ShapedArray]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Tracer, aval_of, bind
@@ -32,7 +33,9 @@ __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan"]
 # ---------------------------------------------------------------------------------------------
 def _check_callable(name: str, what: str, f: Any) -> None:
     if not callable(f):
-        raise TypeError(f"{name}: {what} must be callable, got {type(f).__name__} ({f!r:.60})")
+        raise LocatedTypeError(
+            f"{name}: {what} must be callable, got {type(f).__name__} ({f!r:.60})"
+        )
 
 
 def _leaves(tree: Any, name: str, what: str) -> tuple[list[Any], PyTreeDef]:
@@ -81,10 +84,10 @@ def _scalar(x: Any, name: str, what: str) -> Any:
     if not (type(x) is Tracer or isinstance(x, (np.ndarray, np.generic))):
         arr = np.asarray(x) if isinstance(x, (bool, int, float, list, tuple)) else None
         if arr is None or arr.dtype == object:
-            raise TypeError(f"{name}: {what} must be a scalar, got a {type(x).__name__}")
+            raise LocatedTypeError(f"{name}: {what} must be a scalar, got a {type(x).__name__}")
         x = arr
     if tuple(x.shape) != ():
-        raise TypeError(
+        raise LocatedTypeError(
             f"{name}: {what} must be a scalar (shape ()), got an array of shape "
             f"{tuple(x.shape)}; reduce it (e.g. .any() or .all()), or use fnp.where for an "
             "elementwise choice (under vmap, pass the per-example scalar)"
@@ -109,7 +112,7 @@ def _type_mismatch(
     for p, a, b in zip(paths, a_avals, b_avals):
         if a != b:
             change = "dtype" if a.shape == b.shape else "shape"
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {_path_name(what, p)} has type {a} in {a_name} but {b} in {b_name}; "
                 f"the {change} differs. {hint}"
             )
@@ -138,7 +141,9 @@ def cond(
     kind = pred.dtype.kind
     if kind != "b":
         if kind not in "iuf":
-            raise TypeError(f"lax.cond: pred must be a bool or a number, got dtype {pred.dtype}")
+            raise LocatedTypeError(
+                f"lax.cond: pred must be a bool or a number, got dtype {pred.dtype}"
+            )
         pred = bind(ew.ne_p, pred, 0)
     index = ew.convert_element_type(pred, np.int32)
     return _switch(
@@ -160,18 +165,18 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
     try:
         branches = list(branches)
     except TypeError:
-        raise TypeError(
+        raise LocatedTypeError(
             f"lax.switch: branches must be a sequence of callables, got {type(branches).__name__}"
         ) from None
     if not branches:
-        raise ValueError("lax.switch: branches must contain at least one function")
+        raise LocatedValueError("lax.switch: branches must contain at least one function")
     for i, b in enumerate(branches):
         _check_callable("lax.switch", f"branches[{i}]", b)
     index = _scalar(index, "lax.switch", "index")
     if index.dtype.kind == "b":
         index = ew.convert_element_type(index, np.int32)
     elif index.dtype.kind not in "iu":
-        raise TypeError(
+        raise LocatedTypeError(
             f"lax.switch: index must be an integer scalar, got dtype {index.dtype}; convert it "
             "with .astype(int)"
         )
@@ -201,7 +206,7 @@ def _switch(
     for i in others:
         t = traced[i][1]
         if t != tree0:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {names[ref]} and {names[i]} must return the same tree structure, but "
                 f"{names[ref]} returned {tree0} and {names[i]} returned {t}"
             )
@@ -285,14 +290,14 @@ def _scan(
     for x, p in zip(xs_leaves, xs_paths):
         shape = tuple(np.shape(x)) if type(x) is not Tracer else x.shape
         if not shape:
-            raise ValueError(
+            raise LocatedValueError(
                 f"{name}: {_path_name('xs', p)} is a scalar; every leaf of xs needs a leading "
                 "axis to scan over"
             )
         lengths.append(shape[0])
     if len(set(lengths)) > 1:
         shown = ", ".join(f"{_path_name('xs', p)}: {n}" for p, n in zip(xs_paths, lengths))
-        raise ValueError(
+        raise LocatedValueError(
             f"{name}: the leaves of xs have different leading axis lengths ({shown}); they "
             "must all have the same length"
         )
@@ -300,16 +305,16 @@ def _scan(
         try:
             length = operator.index(length)
         except TypeError:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: length must be a Python int, got {type(length).__name__}"
             ) from None
         if length < 0:
-            raise ValueError(f"{name}: length must be >= 0, got {length}")
+            raise LocatedValueError(f"{name}: length must be >= 0, got {length}")
     n = lengths[0] if lengths else length
     if n is None:
-        raise ValueError(f"{name}: give length=... when xs is None (or has no array leaves)")
+        raise LocatedValueError(f"{name}: give length=... when xs is None (or has no array leaves)")
     if length is not None and length != n:
-        raise ValueError(f"{name}: length={length} but xs has leading axis length {n}")
+        raise LocatedValueError(f"{name}: length={length} but xs has leading axis length {n}")
     carry_avals = _weak_avals(init, init_leaves)
     x_avals = [ShapedArray(a.shape[1:], a.dtype) for a in map(aval_of, xs_leaves)]
     in_tree = tree_flatten((init, xs))[1]
@@ -317,7 +322,7 @@ def _scan(
     def body(carry: Any, x: Any) -> tuple[Any, Any]:
         out = f(carry, x)
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {fname} must return a pair (carry, y), got "
                 f"{type(out).__name__}"
                 + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
@@ -330,7 +335,7 @@ def _scan(
         ir, out_tree, _ = trace_to_ir(body, carry_avals + x_avals, in_tree, name, abstract=True)
     carry_tree, y_tree = out_tree.children
     if carry_tree != init_tree:
-        raise TypeError(
+        raise LocatedTypeError(
             f"{name}: {fname} must return a carry with the same tree structure as {init_name}, "
             f"but {init_name} is {init_tree} and {fname} returned {carry_tree}"
         )
@@ -401,7 +406,7 @@ def _while(
         out = cond_fun(val)
         out_leaves = tree_flatten(out)[0]
         if len(out_leaves) != 1:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {cname} must return a scalar bool, got {type(out).__name__} with "
                 f"{len(out_leaves)} leaves"
             )
@@ -412,13 +417,15 @@ def _while(
             else None
         )
         if a is None or a.shape != ():
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {cname} must return a scalar bool, got "
                 + (f"type {a}" if a is not None else type(p).__name__)
             )
         if a.dtype.kind != "b":
             if a.dtype.kind not in "iuf":
-                raise TypeError(f"{name}: {cname} must return a scalar bool, got dtype {a.dtype}")
+                raise LocatedTypeError(
+                    f"{name}: {cname} must return a scalar bool, got dtype {a.dtype}"
+                )
             p = bind(ew.ne_p, p, 0)
         return p
 
@@ -430,7 +437,7 @@ def _while(
         fix_weak_literal_outs(cir, [ShapedArray((), np.bool_)])
         bir, btree, _ = trace_to_ir(body_fun, avals, in_tree, name, abstract=True)
     if btree != tree:
-        raise TypeError(
+        raise LocatedTypeError(
             f"{name}: {bname} must return a value with the same tree structure as init_val, "
             f"but init_val is {tree} and {bname} returned {btree}"
         )
@@ -499,7 +506,7 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
     lo_a = _scalar(lower if type(lower) is Tracer else np.asarray(lower), "lax.fori_loop", "lower")
     hi_a = _scalar(upper if type(upper) is Tracer else np.asarray(upper), "lax.fori_loop", "upper")
     if lo_a.dtype.kind not in "iu" or hi_a.dtype.kind not in "iu":
-        raise TypeError(
+        raise LocatedTypeError(
             f"lax.fori_loop: lower and upper must be integers, got dtypes {lo_a.dtype} and "
             f"{hi_a.dtype}"
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as _np
 
-from funcgrad.core.errors import ConcretizationError, TracerConversionError
+from funcgrad.core.errors import ConcretizationError, LocatedTypeError, TracerConversionError
 from funcgrad.core.tracer import Tracer, _leak_error, bind
 from funcgrad.numpy import (
     _core,
@@ -315,13 +315,13 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
     ):
         return _UFUNC_ACCUMULATE[name](*inputs, **kwargs)
     if getattr(_np, name, None) is not ufunc:  # a ufunc compiled by another library
-        raise TypeError(
+        raise LocatedTypeError(
             f"the ufunc {name!r} (not numpy's: scipy.special and similar libraries compile their "
             "own) cannot run on funcgrad traced values, since funcgrad cannot see inside it or "
             f"differentiate it. Use funcgrad's version (funcgrad.scipy.special.{name} for "
             "scipy.special) or write it with funcgrad.numpy."
         )
-    raise TypeError(
+    raise LocatedTypeError(
         f"numpy.{name}{'' if method == '__call__' else '.' + method} is not supported on "
         f"funcgrad traced values{' with arguments ' + str(sorted(kwargs)) if kwargs else ''}. "
         "See funcgrad.numpy for the supported functions."
@@ -338,7 +338,7 @@ def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any)
         target = _FUNCTIONS.get(name)
     if target is None:
         public = "numpy" if mod.startswith(("numpy._", "numpy.lib", "numpy.core")) else mod
-        raise TypeError(
+        raise LocatedTypeError(
             f"{public}.{name} is not supported on funcgrad traced values. Use the funcgrad.numpy "
             "equivalent if there is one (see docs), or restructure the computation."
         )
@@ -408,13 +408,13 @@ def _format(self: Tracer, spec: str) -> str:
 
 def _iter(self: Tracer) -> Any:
     if not self.shape:
-        raise TypeError("iteration over a 0-d traced value")
+        raise LocatedTypeError("iteration over a 0-d traced value")
     return (self[i] for i in range(self.shape[0]))
 
 
 def _len(self: Tracer) -> int:
     if not self.shape:
-        raise TypeError("len() of a 0-d traced value")
+        raise LocatedTypeError("len() of a 0-d traced value")
     return self.shape[0]
 
 

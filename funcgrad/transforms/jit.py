@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from funcgrad.core.config import config as _cfg
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Tracer
@@ -70,7 +71,7 @@ def _leaf_sig(x: Any, where: str) -> Hashable:
     t = type(x)
     if t is np.ndarray or t is Tracer:
         if x.dtype.kind not in "biufc":
-            raise TypeError(
+            raise LocatedTypeError(
                 f"jit: {where} has dtype {x.dtype}, which jit cannot trace; pass numeric arrays"
             )
         return (x.shape, x.dtype)
@@ -80,7 +81,7 @@ def _leaf_sig(x: Any, where: str) -> Hashable:
         return ((), x.dtype)
     if isinstance(x, np.ndarray):  # subclasses: treat as arrays
         return (x.shape, x.dtype)
-    raise TypeError(
+    raise LocatedTypeError(
         f"jit: {where} is a {t.__name__}, which jit cannot trace. Pass numpy arrays or scalars, "
         "or mark the argument static (jit(f, static_argnums=...) / static_argnames=...)."
     )
@@ -145,7 +146,7 @@ class JitFunction:
             if not -nargs <= i < nargs:
                 if 0 <= i < len(self._names) and self._names[i] in kwargs:
                     continue  # passed by keyword
-                raise ValueError(
+                raise LocatedValueError(
                     f"jit: static_argnums={self._static_argnums} refers to argument {i}, but "
                     f"the function was called with {nargs} positional arguments"
                 )
@@ -361,7 +362,7 @@ def _hashable(v: Any, what: str) -> Any:
             if isinstance(v, np.ndarray)
             else hint
         )
-        raise TypeError(
+        raise LocatedTypeError(
             f"jit: {what} has unhashable type {type(v).__name__}{hint}. Static arguments are "
             "part of the compilation cache key and must be hashable."
         ) from None
@@ -388,10 +389,10 @@ def jit(
     if fun is None:
         return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames)
     if not callable(fun):
-        raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+        raise LocatedTypeError(f"jit expects a callable, got {type(fun).__name__}")
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     for n in nums:
         if not isinstance(n, int):
-            raise TypeError(f"jit: static_argnums must be ints, got {n!r}")
+            raise LocatedTypeError(f"jit: static_argnums must be ints, got {n!r}")
     return JitFunction(fun, nums, names)
