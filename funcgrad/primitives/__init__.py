@@ -12,6 +12,8 @@ from funcgrad.primitives import (  # noqa: F401  (registers)  # noqa: F401  (num
     linalg,
     linalg_extra,
     numpy_extra,  # noqa: F401  (registers: numpy surface, part A)
+    random_bits,  # noqa: F401  (registers: threefry2x32, random bits/split/fold_in)
+    random_special,  # noqa: F401  (registers: erf_inv, erf, nextafter, random_gamma)
     structural,
 )
 from funcgrad.primitives.base import Primitive, registry
