@@ -50,12 +50,37 @@ _PARITY = np.uint32(0x1BD11BDA)
 
 
 # --- numpy kernels (also used directly by the gamma sampler's loops) ---------------------------
+_ROT_NP = tuple(tuple((np.uint32(r), np.uint32(32 - r)) for r in rs) for rs in _ROTATIONS)
+_SMALL = 8  # up to this many blocks, plain Python integers beat ~110 numpy calls
+
+
+def _threefry_py(k1: int, k2: int, x1: int, x2: int) -> tuple[int, int]:
+    """One Threefry-2x32 block on Python ints (the fast path for a few blocks: split, fold_in)."""
+    m = 0xFFFFFFFF
+    ks = (k1, k2, k1 ^ k2 ^ 0x1BD11BDA)
+    a = (x1 + k1) & m
+    b = (x2 + k2) & m
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            a = (a + b) & m
+            b = (((b << r) & m) | (b >> (32 - r))) ^ a
+        a = (a + ks[(i + 1) % 3]) & m
+        b = (b + ks[(i + 2) % 3] + i + 1) & m
+    return a, b
+
+
 def threefry_np(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndarray]:
     """Threefry-2x32 (20 rounds) of counters ``(x1, x2)`` under keys ``(k1, k2)``; all uint32,
     broadcast together. Returns two new uint32 arrays."""
     k1 = np.asarray(k1, _U32)
     k2 = np.asarray(k2, _U32)
     shape = np.broadcast_shapes(k1.shape, k2.shape, np.shape(x1), np.shape(x2))
+    if int(np.prod(shape)) <= _SMALL:
+        args = [np.broadcast_to(v, shape).ravel().tolist() for v in (k1, k2, x1, x2)]
+        pairs = [_threefry_py(*blk) for blk in zip(*args)]
+        y1 = np.array([p[0] for p in pairs], _U32).reshape(shape)
+        y2 = np.array([p[1] for p in pairs], _U32).reshape(shape)
+        return y1, y2
     ks = (k1, k2, k1 ^ k2 ^ _PARITY)
     a = np.empty(shape, _U32)
     b = np.empty(shape, _U32)
@@ -63,15 +88,14 @@ def threefry_np(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndar
     np.add(x1, k1, out=a)
     np.add(x2, k2, out=b)
     for i in range(5):
-        for r in _ROTATIONS[i % 2]:
+        for r, rr in _ROT_NP[i % 2]:
             np.add(a, b, out=a)
             np.left_shift(b, r, out=t)
-            np.right_shift(b, 32 - r, out=b)
+            np.right_shift(b, rr, out=b)
             np.bitwise_or(b, t, out=b)
             np.bitwise_xor(b, a, out=b)
         np.add(a, ks[(i + 1) % 3], out=a)
-        np.add(b, ks[(i + 2) % 3], out=b)
-        np.add(b, np.uint32(i + 1), out=b)
+        np.add(b, ks[(i + 2) % 3] + np.uint32(i + 1), out=b)
     return a, b
 
 
