@@ -20,6 +20,7 @@ keys and counters at once. The algorithms are those of JAX's default PRNG with
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ _PARITY = np.uint32(0x1BD11BDA)
 
 # --- numpy kernels (also used directly by the gamma sampler's loops) ---------------------------
 _ROT_NP = tuple(tuple((np.uint32(r), np.uint32(32 - r)) for r in rs) for rs in _ROTATIONS)
+_LITTLE = sys.byteorder == "little"
 _SMALL = 8  # up to this many blocks, plain Python integers beat ~110 numpy calls
 
 
@@ -81,7 +83,14 @@ def threefry_np(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndar
         y1 = np.array([p[0] for p in pairs], _U32).reshape(shape)
         y2 = np.array([p[1] for p in pairs], _U32).reshape(shape)
         return y1, y2
+    return _threefry_vec(k1, k2, x1, x2, shape)
+
+
+def _threefry_vec(k1: Any, k2: Any, x1: Any, x2: Any, shape: tuple[int, ...]) -> Any:
+    """The vectorised kernel: ~110 in-place numpy calls on contiguous uint32 arrays (a
+    rotation through a uint64 view needs one call fewer but strided access made it slower)."""
     ks = (k1, k2, k1 ^ k2 ^ _PARITY)
+    inject = [(ks[(i + 1) % 3], ks[(i + 2) % 3] + np.uint32(i + 1)) for i in range(5)]
     a = np.empty(shape, _U32)
     b = np.empty(shape, _U32)
     t = np.empty(shape, _U32)
@@ -94,8 +103,8 @@ def threefry_np(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndar
             np.right_shift(b, rr, out=b)
             np.bitwise_or(b, t, out=b)
             np.bitwise_xor(b, a, out=b)
-        np.add(a, ks[(i + 1) % 3], out=a)
-        np.add(b, ks[(i + 2) % 3] + np.uint32(i + 1), out=b)
+        np.add(a, inject[i][0], out=a)
+        np.add(b, inject[i][1], out=b)
     return a, b
 
 
@@ -119,22 +128,47 @@ def _key_words(keys: np.ndarray, extra: int) -> tuple[np.ndarray, np.ndarray]:
     return k1, k2
 
 
+def _few_blocks_py(keys: np.ndarray, shape: tuple[int, ...]) -> list[tuple[int, int]] | None:
+    """Hashes of counters ``0..n-1`` for one key on Python ints, if that is the fast way."""
+    n = 1
+    for d in shape:
+        n *= d
+    if keys.ndim != 1 or n > _SMALL:
+        return None
+    k1, k2 = int(keys[0]), int(keys[1])
+    return [_threefry_py(k1, k2, 0, i) for i in range(n)]
+
+
 def bits_np(keys: Any, bit_width: int, shape: tuple[int, ...]) -> np.ndarray:
     """``random_bits`` in numpy: uint{bit_width} of shape ``keys.shape[:-1] + shape``."""
     keys = np.asarray(keys, _U32)
+    few = _few_blocks_py(keys, shape)
+    if few is not None:
+        if bit_width == 64:
+            return np.array([(p << 32) | q for p, q in few], np.uint64).reshape(shape)
+        return np.array([p ^ q for p, q in few], _U32).reshape(shape).astype(_UINT[bit_width])
     hi, lo = _counters(shape)
     y1, y2 = threefry_np(*_key_words(keys, len(shape)), hi, lo)
     if bit_width == 64:
-        out = y1.astype(np.uint64)
-        out <<= np.uint64(32)
-        out |= y2
-        return out
+        out = np.empty(y1.shape + (1,), np.uint64)
+        if _LITTLE:
+            words = out.view(_U32)
+            words[..., 0] = y2
+            words[..., 1] = y1
+        else:
+            out[..., 0] = y1
+            out <<= np.uint64(32)
+            out[..., 0] |= y2
+        return out.reshape(y1.shape)
     np.bitwise_xor(y1, y2, out=y1)
     return y1 if bit_width == 32 else y1.astype(_UINT[bit_width])
 
 
 def split_np(keys: Any, shape: tuple[int, ...]) -> np.ndarray:
     keys = np.asarray(keys, _U32)
+    few = _few_blocks_py(keys, shape)
+    if few is not None:
+        return np.array(few, _U32).reshape(shape + (2,))
     hi, lo = _counters(shape)
     y1, y2 = threefry_np(*_key_words(keys, len(shape)), hi, lo)
     return np.stack([y1, y2], axis=-1)
