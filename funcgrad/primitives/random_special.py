@@ -104,6 +104,9 @@ def _erf_inv_branches(x: np.ndarray, w: np.ndarray, main: tuple, cut: float, shi
     far = ~(w < dt(cut))
     if far.any():
         idx = np.nonzero(far)
+        if x.dtype == np.float64 and idx[0].size <= 16:  # a few tail values: Python floats
+            out[idx] = [_tail_py(float(xv), float(wv), tails) for xv, wv in zip(x[idx], w[idx])]
+            return out
         wf = w[idx]
         xf = x[idx]
         sw = np.sqrt(wf)
@@ -116,6 +119,19 @@ def _erf_inv_branches(x: np.ndarray, w: np.ndarray, main: tuple, cut: float, shi
             left &= ~m
         out[idx] = res
     return out
+
+
+def _tail_py(x: float, w: float, tails: list[tuple[float, tuple, float]]) -> float:
+    """One tail value with Python floats (the same IEEE double operations as the array path)."""
+    sw = math.sqrt(w)
+    for bound, coeffs, s in tails:
+        if w < bound:
+            z = sw - s
+            p = coeffs[0]
+            for c in coeffs[1:]:
+                p = p * z + c
+            return p * x
+    return math.nan
 
 
 def erf_inv_np(x: Any) -> np.ndarray:
