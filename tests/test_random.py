@@ -269,6 +269,26 @@ def test_vmap_over_split_keys_matches_a_loop(name, fn):
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
 
 
+VMAP_CASES = [n for n in CASES if not n.startswith("key_")]
+
+
+@pytest.mark.parametrize("name", VMAP_CASES)
+def test_every_recorded_case_under_vmap_and_jit(name):
+    """vmap over two keys equals a loop, and jit equals eager, for every recorded case."""
+
+    def fn(k):
+        return eval(CASES[name], {"R": R, "key": k, "np": np})
+
+    keys = R.split(R.PRNGKey(3), 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = fg.vmap(fn)(keys)
+        want = np.stack([fn(k) for k in keys])
+        jitted = fg.jit(fn)(keys[0])
+    assert got.dtype == want.dtype == jitted.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(jitted, want[0], rtol=1e-13, atol=0)
+
+
 def test_vmap_of_key_constructors_and_jit_of_vmap():
     seeds = np.array([0, 1, 42])
     keys = fg.vmap(R.PRNGKey)(seeds)
