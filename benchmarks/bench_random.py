@@ -11,11 +11,12 @@ import argparse
 import os
 import sys
 
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 sys.path.insert(0, os.path.dirname(__file__))
 
-from run import jax, measure  # noqa: E402  (sets BLAS threads, imports optional JAX)
-
 import numpy as np  # noqa: E402
+from run import jax, measure  # noqa: E402  (sets BLAS threads, imports optional JAX)
 
 import funcgrad as fg  # noqa: E402
 import funcgrad.random as fr  # noqa: E402
@@ -48,17 +49,11 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 100000])
     args = ap.parse_args()
     for n in args.sizes:
-        times = measure_and_print(n)
-        assert times  # printed above
-
-
-def measure_and_print(n: int) -> dict:
-    times = bench_normal(n)
-    base = times["numpy Generator.normal"]
-    print(f"normal, n = {n}:")
-    for k, t in times.items():
-        print(f"  {k:<36} {t * 1e6:10.1f} us  {t / base:7.2f}x")
-    return times
+        times = bench_normal(n)
+        base = times["numpy Generator.normal"]
+        print(f"normal, n = {n}:")
+        for k, t in times.items():
+            print(f"  {k:<36} {t * 1e6:10.1f} us  {t / base:7.2f}x", flush=True)
 
 
 if __name__ == "__main__":
