@@ -12,6 +12,7 @@ from funcgrad import (  # noqa: F401
     nn,
     numpy,  # noqa: F401  (first: installs the tracer's numpy methods)
     optim,
+    random,
     tree_util,
 )
 from funcgrad.batching import vmap

@@ -182,8 +182,12 @@ def _fold_in_np(keys: Any, data: Any) -> np.ndarray:
 
 
 def _seed_np(seed: Any) -> np.ndarray:
+    """64-bit seeds split into two words; seeds of 32 bits or fewer have a zero high word (a
+    negative int32 seed is its two's complement in the low word only, as in JAX)."""
     s = np.asarray(seed)
-    if s.dtype.kind == "u":
+    if s.dtype.itemsize <= 4:
+        s = (s.astype(np.int64) & 0xFFFFFFFF).astype(np.uint64)
+    elif s.dtype.kind == "u":
         s = s.astype(np.uint64)
     else:
         s = s.astype(np.int64).view(np.uint64)

@@ -183,13 +183,15 @@ def _bits(key: Any, nbits: int, shape: tuple[int, ...]) -> Any:
 def _uniform(key: Any, shape: tuple[int, ...], dtype: np.dtype, minval: Any, maxval: Any) -> Any:
     minval = _cast(minval, dtype)
     maxval = _cast(maxval, dtype)
-    for v in (minval, maxval):
-        if len(_shape_of(v)) > len(shape):
-            raise ValueError(
-                f"uniform: minval/maxval of shape {_shape_of(v)} have more dimensions than the "
-                f"sample shape {shape}"
-            )
-    _check_shape("uniform", shape, _shape_of(minval), _shape_of(maxval))
+    mins, maxs = _shape_of(minval), _shape_of(maxval)
+    if mins or maxs:
+        for s in (mins, maxs):
+            if len(s) > len(shape):
+                raise ValueError(
+                    f"uniform: minval/maxval of shape {s} have more dimensions than the "
+                    f"sample shape {shape}"
+                )
+        _check_shape("uniform", shape, mins, maxs)
     floats = _rb.random_unit_float(_bits(key, dtype.itemsize * 8, shape), dtype)
     return fnp.maximum(minval, floats * (maxval - minval) + minval)
 
