@@ -186,10 +186,20 @@ def test_beta_and_dirichlet_gradients_are_unbiased():
     np.testing.assert_allclose(jd, want, atol=0.006)
 
 
-def test_second_derivative_of_gamma_raises():
+def test_second_derivative_of_gamma_samples_along_the_fixed_cdf_path():
+    scipy_special = pytest.importorskip("scipy.special")
     key = R.PRNGKey(0)
-    with pytest.raises(NotImplementedError, match="second derivatives of gamma"):
-        fg.grad(fg.grad(lambda a: R.gamma(key, a)))(2.0)
+    a = np.array([0.4, 2.5, 12.0])
+    x = R.gamma(key, a)
+    d2 = np.diag(fg.jacfwd(fg.jacrev(lambda a: R.gamma(key, a)))(a).sum(0))
+    # x(a) = P^-1(a, u) at the sample's CDF value u: second difference of scipy's inverse
+    u = scipy_special.gammainc(a, x)
+    h = 1e-3 * a
+    xs = [scipy_special.gammaincinv(a + k * h, u) for k in (-1, 0, 1)]
+    np.testing.assert_allclose(xs[1], x, rtol=1e-10)
+    np.testing.assert_allclose(d2, (xs[2] - 2 * xs[1] + xs[0]) / h**2, rtol=1e-4)
+    with pytest.raises(NotImplementedError, match="third derivatives of gamma"):
+        fg.grad(fg.grad(fg.grad(lambda a: R.gamma(key, a))))(2.0)
 
 
 def test_normal_location_scale_gradient_and_uniform_bounds():

@@ -15,7 +15,8 @@
   ``dx/da = -(dF/da) / (dF/dx)`` at fixed CDF ``F(x; a)`` (Figurnov et al. 2018), as in JAX.
 * ``random_gamma_grad(a, x)`` — that ``dx/da``: ``dF/da`` from the series
   ``P(a, x) = x**a e**-x sum_n x**n / Gamma(a + n + 1)`` differentiated term by term, divided by
-  the density; no second derivative (asking for one raises).
+  the density. Its derivative rules use ``random_gamma_grad_partials(a, x)`` (the same series
+  differentiated once more), so second derivatives of samples work; a third raises.
 """
 
 from __future__ import annotations
@@ -361,46 +362,71 @@ random_gamma_p = define(
 
 
 # --- random_gamma_grad ---------------------------------------------------------------------------
-def _digamma_np(z: np.ndarray) -> np.ndarray:
-    """Digamma for z > 0: recurrence up to z >= 6, then the asymptotic series."""
+def _digamma_trigamma_np(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Digamma and trigamma for z > 0: recurrence up to z >= 10, then asymptotic series
+    (truncation error < 1e-14 there)."""
     z = np.array(z, np.float64)
-    acc = np.zeros_like(z)
-    for _ in range(6):
-        small = z < 6
+    psi = np.zeros_like(z)
+    tri = np.zeros_like(z)
+    for _ in range(10):
+        small = z < 10
         if not small.any():
             break
-        acc[small] -= 1.0 / z[small]
+        zs = z[small]
+        psi[small] -= 1.0 / zs
+        tri[small] += 1.0 / (zs * zs)
         z[small] += 1.0
     r = 1.0 / (z * z)
-    series = r * (1 / 12 - r * (1 / 120 - r * (1 / 252 - r * (1 / 240 - r * (1 / 132)))))
-    return acc + np.log(z) - 0.5 / z - series
+    psi += np.log(z) - 0.5 / z
+    psi -= r * (1 / 12 - r * (1 / 120 - r * (1 / 252 - r * (1 / 240 - r * (1 / 132)))))
+    tri += 1 / z + r / 2 + r / z * (1 / 6 - r * (1 / 30 - r * (1 / 42 - r * (1 / 30 - r * 5 / 66))))
+    return psi, tri
 
 
-def _gamma_grad_np(a: Any, x: Any) -> np.ndarray:
-    """d x / d a at fixed ``P(a, x)``: ``-x/a * sum_n r_n (log x - psi(a + n + 1))`` with
-    ``r_0 = 1``, ``r_{n+1} = r_n x / (a + n + 1)`` (the common factor of ``dP/da`` and ``dP/dx``
-    cancels)."""
+def _gamma_grad_series(a: Any, x: Any, partials: bool) -> tuple[np.ndarray, ...]:
+    """``g = dx/da`` at fixed ``P(a, x)`` and, if ``partials``, ``dg/da`` and ``dg/dx``.
+
+    ``g = -x/a * S`` with ``S = sum_n r_n (log x - psi(a + n + 1))``, ``r_0 = 1``,
+    ``r_{n+1} = r_n x / (a + n + 1)`` (``dP/da`` over the density; their common factor
+    ``x**a e**-x / Gamma(a + 1)`` cancels). Term by term: ``dr_n/dx = n r_n / x``,
+    ``dr_n/da = r_n (psi(a + 1) - psi(a + n + 1))``, ``d psi(a + n + 1)/da`` = trigamma."""
     a, x = np.broadcast_arrays(np.asarray(a), np.asarray(x))
     dt = np.result_type(a.dtype, x.dtype, np.float32)
     af = a.astype(np.float64).ravel()
     xf = x.astype(np.float64).ravel()
     with np.errstate(all="ignore"):
         logx = np.log(xf)
-        psi = _digamma_np(af + 1.0)
+        psi0, tri = _digamma_trigamma_np(af + 1.0)
+        psi = psi0.copy()
         r = np.ones_like(af)
-        s = logx - psi
-        n_min = np.maximum(xf - af, 0.0)
-        for n in range(100000):
-            denom = af + n + 1.0
+        lp = logx - psi
+        s = lp.copy()
+        sx = np.ones_like(af)  # x * dS/dx
+        sa = -tri  # dS/da
+        n_min = float(np.max(xf - af, initial=0.0))
+        for n in range(1, 100000):
+            denom = af + n
             psi = psi + 1.0 / denom
             r = r * xf / denom
-            term = r * (logx - psi)
+            lp = logx - psi
+            term = r * lp
             s = s + term
-            if n > n_min.max() and np.all(np.abs(term) <= 1e-17 * np.abs(s)):
+            if partials:
+                tri = tri - 1.0 / (denom * denom)
+                sx = sx + r * (n * lp + 1.0)
+                sa = sa + r * ((psi0 - psi) * lp - tri)
+            if n > n_min and np.all(np.abs(term) <= 1e-17 * np.abs(s)):
                 break
-        out = -s * xf / af
-    out = np.where(xf == 0, 0.0, out)
-    return out.reshape(a.shape).astype(dt)
+        g = -s * xf / af
+        out = [np.where(xf == 0, 0.0, g)]
+        if partials:
+            out.append(np.where(xf == 0, 0.0, (s / af - sa) * xf / af))  # dg/da
+            out.append(np.where(xf == 0, 0.0, -(sx + s) / af))  # dg/dx
+    return tuple(o.reshape(a.shape).astype(dt) for o in out)
+
+
+def _gamma_grad_np(a: Any, x: Any) -> np.ndarray:
+    return _gamma_grad_series(a, x, False)[0]
 
 
 def random_gamma_grad(a: Any, x: Any) -> Any:
@@ -418,19 +444,42 @@ def _gamma_grad_shape(a: ShapedArray, x: ShapedArray) -> ShapedArray:
     )
 
 
-def _no_second_derivative(*_: Any, **__: Any) -> Any:
+def _no_third_derivative(*_: Any, **__: Any) -> Any:
     raise NotImplementedError(
-        "random_gamma_grad has no derivative: second derivatives of gamma, beta and dirichlet "
-        "samples with respect to their parameters are not implemented"
+        "random_gamma_grad_partials has no derivative: third derivatives of gamma, beta and "
+        "dirichlet samples with respect to their parameters are not implemented"
     )
+
+
+def _partials_shape(a: ShapedArray, x: ShapedArray) -> list[ShapedArray]:
+    return [_gamma_grad_shape(a, x)] * 2
+
+
+random_gamma_grad_partials_p = define(
+    "random_gamma_grad_partials",
+    lambda a, x: list(_gamma_grad_series(a, x, True)[1:]),
+    _partials_shape,
+    vjp=(_no_third_derivative, _no_third_derivative),
+    jvp=(_no_third_derivative, _no_third_derivative),
+    batch=lambda prim, args, dims: (batch_elementwise(prim, args, dims)[0], [0, 0]),
+    multiple_results=True,
+    fresh=True,
+)
+
+
+def _partial(i: int) -> Any:
+    def rule(t: Any, ans: Any, a: Any, x: Any) -> Any:
+        return mul(t, bind(random_gamma_grad_partials_p, a, x)[i])
+
+    return rule
 
 
 random_gamma_grad_p = define(
     "random_gamma_grad",
     _gamma_grad_np,
     _gamma_grad_shape,
-    vjp=(_no_second_derivative, _no_second_derivative),
-    jvp=(_no_second_derivative, _no_second_derivative),
+    vjp=(_partial(0), _partial(1)),
+    jvp=(_partial(0), _partial(1)),
     batch=batch_elementwise,
     fresh=True,
 )
