@@ -188,7 +188,7 @@ erf_inv_p = define(
     _float_unary_shape("erf_inv"),
     vjp=(_erf_inv_lin,),
     jvp=(_erf_inv_lin,),
-    batch=lambda prim, args, dims: (bind(prim, args[0]), dims[0]),
+    batch=batch_elementwise,
     fresh=True,
 )
 
@@ -218,7 +218,7 @@ erf_p = define(
     _float_unary_shape("erf"),
     vjp=(_erf_lin,),
     jvp=(_erf_lin,),
-    batch=lambda prim, args, dims: (bind(prim, args[0]), dims[0]),
+    batch=batch_elementwise,
     fresh=True,
 )
 
