@@ -28,6 +28,7 @@ import numpy as np
 from funcgrad.ir import ShapedArray
 from funcgrad.primitives.base import define
 from funcgrad.primitives.batching_util import batch_size, moveaxis_to_front
+from funcgrad.primitives.structural import broadcast_in_dim, reshape
 from funcgrad.tracer import bind
 
 __all__ = [
@@ -240,8 +241,6 @@ def _front_batch(prim: Any, args: Any, dims: Any, **params: Any) -> tuple[Any, i
     moved = []
     for a, d in zip(args, dims):
         if d is None:
-            from funcgrad.primitives.structural import broadcast_in_dim
-
             s = tuple(np.shape(a))
             a = broadcast_in_dim(a, (size, *s), tuple(range(1, len(s) + 1)))
         else:
@@ -272,8 +271,6 @@ def _threefry_shape(*avals: ShapedArray) -> list[ShapedArray]:
 
 
 def _threefry_batch(prim: Any, args: Any, dims: Any) -> tuple[Any, list[int]]:
-    from funcgrad.primitives.structural import reshape
-
     ranks = [np.ndim(a) - (d is not None) for a, d in zip(args, dims)]
     rank = max(ranks)
     new = []

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from funcgrad.ir import ShapedArray
-from funcgrad.primitives.base import define, ufunc_dtype
+from funcgrad.primitives.base import broadcast_shapes, define, ufunc_dtype
 from funcgrad.primitives.batching_util import batch_elementwise
-from funcgrad.primitives.elementwise import div, exp, mul, select
+from funcgrad.primitives.elementwise import div, eq, exp, mul, select
 from funcgrad.primitives.random_bits import (
     _front_batch,
     bits_np,
@@ -230,8 +230,6 @@ def nextafter(x: Any, y: Any) -> Any:
 
 
 def _nextafter_shape(x: ShapedArray, y: ShapedArray) -> ShapedArray:
-    from funcgrad.primitives.base import broadcast_shapes
-
     return ShapedArray(broadcast_shapes("nextafter", x, y), ufunc_dtype(np.nextafter, x, y))
 
 
@@ -339,8 +337,6 @@ def _gamma_grad_of(ans: Any, a: Any, log_space: bool) -> Any:
     """``d sample / d a``; in log space ``(dx/da) / x`` with ``x = exp(log sample)`` (0 -> tiny)."""
     if not log_space:
         return random_gamma_grad(a, ans)
-    from funcgrad.primitives.elementwise import eq
-
     x = exp(ans)
     x = select(eq(x, 0.0), np.finfo(np.dtype(x.dtype)).tiny, x)
     return div(random_gamma_grad(a, x), x)
@@ -435,8 +431,6 @@ def random_gamma_grad(a: Any, x: Any) -> Any:
 
 
 def _gamma_grad_shape(a: ShapedArray, x: ShapedArray) -> ShapedArray:
-    from funcgrad.primitives.base import broadcast_shapes
-
     if a.dtype.kind != "f" or x.dtype.kind != "f":
         raise TypeError(f"random_gamma_grad: expected float arrays, got {a} and {x}")
     return ShapedArray(

@@ -3,6 +3,7 @@ primitives, following JAX's algorithms step by step so that the numbers are JAX'
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -69,7 +70,6 @@ _ONE32 = np.float32(1)  # JAX's default sigma for lognormal
 def _quiet(fn: Any) -> Any:
     """Run a sampler with numpy's floating-point warnings off: JAX's rejection samplers compute
     ``log(0)`` and ``x / 0`` in lanes whose results are then discarded by a select."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
