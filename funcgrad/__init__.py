@@ -13,6 +13,7 @@ from funcgrad import (  # noqa: F401  (public submodules, reachable as attribute
     nn,
     numpy,
     optim,
+    random,
     test_util,
     tree_util,
 )
