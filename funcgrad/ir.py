@@ -120,9 +120,10 @@ def _fmt_literal(v: Any) -> str:
 
 
 class Eqn:
-    """``outputs = prim[params](*inputs)``; ``src`` is the user's (file, line) that created it."""
+    """``outputs = prim[params](*inputs)``; ``src`` is the user's (file, line) that created it;
+    ``phase`` is ``"backward"`` for equations emitted by reverse mode's backward pass, else None."""
 
-    __slots__ = ("prim", "inputs", "params", "outputs", "src")
+    __slots__ = ("prim", "inputs", "params", "outputs", "src", "phase")
 
     def __init__(
         self,
@@ -131,12 +132,14 @@ class Eqn:
         params: dict[str, Any],
         outputs: list[Var],
         src: tuple[str, int] | None = None,
+        phase: str | None = None,
     ) -> None:
         self.prim = prim
         self.inputs = inputs
         self.params = params
         self.outputs = outputs
         self.src = src
+        self.phase = phase
 
     def __repr__(self) -> str:
         return f"Eqn({self.prim.name}, {len(self.inputs)} in, {len(self.outputs)} out)"
@@ -178,6 +181,40 @@ class IR:
 
     def __repr__(self) -> str:
         return self.pretty()
+
+    def to_dot(self, max_nodes: int = 300, group_by: str = "line") -> str:
+        """Graphviz DOT text of this IR: a left-to-right graph of inputs, equations (with
+        output shapes) and outputs; backward-pass equations of a gradient's IR in another
+        colour. Past ``max_nodes`` equations they are folded per source line (``group_by=
+        "none"`` never folds). Needs numpy only; render it with ``dot`` or :meth:`draw`.
+
+        >>> import funcgrad as fg
+        >>> print(fg.make_ir(lambda x: x * 2.0)(1.0).to_dot().splitlines()[0])
+        digraph IR {
+        """
+        # ir_dot builds on this module; importing it here (not at the top) avoids the cycle.
+        from funcgrad.ir_dot import to_dot
+
+        return to_dot(self, max_nodes, group_by)
+
+    def draw(self, path: str, max_nodes: int = 300, engine: str = "auto") -> str:
+        """Draw this IR to ``path`` (.png, .svg or .pdf); needs ``pip install 'funcgrad[viz]'``.
+        Returns ``path``. See :func:`funcgrad.viz.draw`."""
+        # The one upward import from core: drawing lives in the optional viz layer, which
+        # core must not import at module level (it needs the [viz] extra).
+        from funcgrad.viz import draw
+
+        return draw(self, path, max_nodes=max_nodes, engine=engine)
+
+    def _repr_svg_(self) -> str | None:
+        """Notebook display: an SVG picture when the [viz] extra is installed, else None
+        (the notebook then shows the text listing)."""
+        try:
+            # Upward import on purpose, see draw(); a missing extra means no picture.
+            from funcgrad.viz import svg
+        except ImportError:
+            return None
+        return svg(self)
 
     def pretty(self, show_src: bool = False, indent: int = 0) -> str:
         """Readable listing. ``show_src=True`` appends each equation's source line."""

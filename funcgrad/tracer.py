@@ -25,7 +25,7 @@ import numpy as np
 from funcgrad.errors import TracerLeakError, format_src
 from funcgrad.ir import IR, Eqn, Literal, ShapedArray, Var
 
-__all__ = ["Trace", "Tracer", "bind", "source_context", "aval_of", "is_tracer"]
+__all__ = ["Trace", "Tracer", "bind", "source_context", "emit_phase", "aval_of", "is_tracer"]
 
 _levels = itertools.count(1)
 _DEBUG = False  # set by funcgrad.config: check every primitive's output for NaN/inf
@@ -83,6 +83,25 @@ class source_context:
 
     def __exit__(self, *exc: Any) -> None:
         _tls.loc = self._saved
+
+
+class emit_phase:
+    """Context manager: equations recorded inside ``with emit_phase("backward"):`` carry
+    ``eqn.phase == "backward"`` (reverse mode marks its backward pass this way, so pictures of
+    a gradient's IR can tell the two passes apart). Outside, ``eqn.phase`` is ``None``."""
+
+    __slots__ = ("_phase", "_saved")
+
+    def __init__(self, phase: str | None) -> None:
+        self._phase = phase
+
+    def __enter__(self) -> emit_phase:
+        self._saved = getattr(_tls, "phase", None)
+        _tls.phase = self._phase
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _tls.phase = self._saved
 
 
 class Tracer:
@@ -266,7 +285,7 @@ class Trace:
             outs = None
             avals = prim.abstract_eval([x.aval for x in ins], params, src)
         outvars = [Var(a) for a in avals]
-        self.eqns.append(Eqn(prim, ins, params, outvars, src))
+        self.eqns.append(Eqn(prim, ins, params, outvars, src, getattr(_tls, "phase", None)))
         if outs is None:
             tracers = [Tracer(self, v, None, src) for v in outvars]
         else:

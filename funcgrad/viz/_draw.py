@@ -1,0 +1,200 @@
+"""Rendering of :class:`funcgrad.ir_dot.Graph`: Graphviz ``dot`` when installed, else networkx's
+layered (multipartite) layout drawn with matplotlib. No layout algorithm is written here."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from typing import Any
+
+try:
+    import matplotlib  # noqa: F401  (checked here so the error names the extra)
+    import networkx as nx
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+except ImportError as _e:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        f"funcgrad.viz needs matplotlib and networkx ({_e.name} is missing): "
+        "pip install 'funcgrad[viz]'"
+    ) from _e
+
+from funcgrad.ir import IR
+from funcgrad.ir_dot import COLORS, EDGE_COLORS, Graph, graph_to_dot, ir_graph
+
+__all__ = ["draw", "svg", "to_networkx"]
+
+_FORMATS = ("png", "svg", "pdf")
+_ENGINES = ("auto", "graphviz", "matplotlib")
+
+
+def _as_graph(obj: Any, max_nodes: int) -> Graph:
+    if isinstance(obj, Graph):
+        return obj
+    if isinstance(obj, IR):
+        return ir_graph(obj, max_nodes=max_nodes)
+    graph_of = getattr(obj, "graph", None)  # e.g. an Explanation
+    if callable(graph_of):
+        return graph_of(max_nodes=max_nodes)
+    raise TypeError(
+        f"funcgrad.viz draws an IR (from funcgrad.make_ir or jit(f).lower(...).ir) or an "
+        f"explanation (funcgrad.explain), got {type(obj).__name__}"
+    )
+
+
+def to_networkx(obj: Any, max_nodes: int = 300) -> nx.DiGraph:
+    """The graph as a ``networkx.DiGraph``; nodes carry ``label`` and ``kind``, edges ``kind``."""
+    g = _as_graph(obj, max_nodes)
+    G = nx.DiGraph()
+    for nid, label, kind, tip in g.nodes:
+        G.add_node(nid, label=label, kind=kind, tooltip=tip)
+    for src, dst, kind in g.edges:
+        G.add_edge(src, dst, kind=kind)
+    G.graph["caption"] = g.caption
+    G.graph["has_backward"] = g.has_backward
+    return G
+
+
+def _engine(engine: str) -> str:
+    if engine not in _ENGINES:
+        raise ValueError(f"engine must be one of {_ENGINES}, got {engine!r}")
+    if engine == "auto":
+        return "graphviz" if shutil.which("dot") else "matplotlib"
+    if engine == "graphviz" and not shutil.which("dot"):
+        raise RuntimeError(
+            "engine='graphviz' needs Graphviz's `dot` program on PATH (Debian/Ubuntu: "
+            "apt-get install graphviz; macOS: brew install graphviz); engine='matplotlib' "
+            "needs only the [viz] extra"
+        )
+    return engine
+
+
+def _run_dot(g: Graph, fmt: str) -> bytes:
+    res = subprocess.run(
+        ["dot", f"-T{fmt}"], input=graph_to_dot(g).encode(), capture_output=True, check=False
+    )
+    if res.returncode != 0:
+        raise RuntimeError(f"Graphviz dot failed: {res.stderr.decode(errors='replace')}")
+    return res.stdout
+
+
+def _layers(G: nx.DiGraph) -> None:
+    """Set each node's ``layer``: topological generations (of the condensation when grouping
+    made cycles), so multipartite_layout places the graph left to right."""
+    if nx.is_directed_acyclic_graph(G):
+        gens = nx.topological_generations(G)
+        for i, gen in enumerate(gens):
+            for n in gen:
+                G.nodes[n]["layer"] = i
+        return
+    C = nx.condensation(G)
+    for i, gen in enumerate(nx.topological_generations(C)):
+        for c in gen:
+            for n in C.nodes[c]["members"]:
+                G.nodes[n]["layer"] = i
+
+
+def _figure(g: Graph) -> Figure:
+    G = to_networkx(g)
+    _layers(G)
+    pos = nx.multipartite_layout(G, subset_key="layer", align="vertical")
+    n_layers = 1 + max((d["layer"] for _, d in G.nodes(data=True)), default=0)
+    widest = max(
+        (sum(1 for _, d in G.nodes(data=True) if d["layer"] == i) for i in range(n_layers)),
+        default=1,
+    )
+    width = min(max(6.0, 1.9 * n_layers), 80.0)
+    height = min(max(3.5, 0.95 * widest + 1.5), 80.0)
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    for kind, color in EDGE_COLORS.items():
+        edges = [(u, v) for u, v, d in G.edges(data=True) if d["kind"] == kind]
+        if edges:
+            nx.draw_networkx_edges(
+                G,
+                pos,
+                edgelist=edges,
+                ax=ax,
+                edge_color=color,
+                style="dashed" if kind == "uses" else "solid",
+                arrows=True,
+                arrowstyle="-|>",
+                arrowsize=12,
+                node_size=2600,
+                connectionstyle="arc3,rad=0.08",
+            )
+    for n, d in G.nodes(data=True):
+        x, y = pos[n]
+        box = "round,pad=0.35" if d["kind"] not in ("input", "output") else "circle,pad=0.2"
+        if d["kind"] in ("input", "output") and len(d["label"]) > 14:
+            box = "round4,pad=0.35"
+        ax.text(
+            x,
+            y,
+            d["label"],
+            ha="center",
+            va="center",
+            fontsize=7,
+            family="monospace",
+            bbox={"boxstyle": box, "fc": COLORS[d["kind"]], "ec": "#555555", "lw": 0.8},
+            zorder=3,
+        )
+    kinds = {d["kind"] for _, d in G.nodes(data=True)}
+    names = {
+        "input": "input",
+        "const": "constant",
+        "forward": "forward pass",
+        "backward": "backward pass",
+        "output": "output",
+    }
+    handles: list[Any] = [
+        Patch(facecolor=COLORS[k], edgecolor="#555555", label=names[k]) for k in names if k in kinds
+    ]
+    if g.has_backward:
+        handles.append(
+            Line2D([], [], color=EDGE_COLORS["uses"], ls="--", label="forward value used backward")
+        )
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=len(handles),
+        fontsize=8,
+        frameon=False,
+    )
+    if g.caption:
+        ax.set_title(g.caption, fontsize=9, loc="left")
+    ax.margins(x=0.08, y=0.15)
+    fig.tight_layout()
+    return fig
+
+
+def draw(obj: Any, path: str | os.PathLike[str], max_nodes: int = 300, engine: str = "auto") -> str:
+    """Draw an IR (or a :func:`funcgrad.explain` result) to ``path``; the format follows the
+    suffix (.png, .svg, .pdf). ``engine``: ``"graphviz"`` (the ``dot`` program),
+    ``"matplotlib"`` (networkx layered layout) or ``"auto"`` (dot when installed). Returns the
+    path as a string."""
+    path = os.fspath(path)
+    fmt = os.path.splitext(path)[1].lower().lstrip(".")
+    if fmt not in _FORMATS:
+        raise ValueError(f"draw: cannot tell the format of {path!r}; use a .png, .svg or .pdf name")
+    g = _as_graph(obj, max_nodes)
+    if _engine(engine) == "graphviz":
+        with open(path, "wb") as f:
+            f.write(_run_dot(g, fmt))
+    else:
+        _figure(g).savefig(path, format=fmt, dpi=110)
+    return path
+
+
+def svg(obj: Any, max_nodes: int = 300, engine: str = "auto") -> str:
+    """SVG text of the picture :func:`draw` would make (for notebooks)."""
+    g = _as_graph(obj, max_nodes)
+    if _engine(engine) == "graphviz":
+        return _run_dot(g, "svg").decode()
+    buf = io.StringIO()
+    _figure(g).savefig(buf, format="svg")
+    return buf.getvalue()
