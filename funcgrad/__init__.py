@@ -18,6 +18,7 @@ from funcgrad.batching import vmap
 from funcgrad.config import config
 from funcgrad.custom import checkpoint, custom_jvp, custom_vjp
 from funcgrad.errors import ConcretizationError, TracerConversionError, TracerLeakError
+from funcgrad.explain import explain
 from funcgrad.forward import hessian, jacfwd, jacrev, jvp
 from funcgrad.ir import IR, ShapedArray
 from funcgrad.ir import eval_ir as _eval_ir_list
@@ -53,6 +54,7 @@ __all__ = [
     "custom_jvp",
     "custom_vjp",
     "eval_ir",
+    "explain",
     "grad",
     "hessian",
     "jacfwd",
