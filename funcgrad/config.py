@@ -4,6 +4,9 @@
   naming the primitive and the user's source line (eagerly, under every transform, and in
   ``jit``-compiled code).
 * ``debug_infs`` — the same for ±inf.
+* ``log_compiles`` — log (Python ``logging``, logger ``funcgrad.jit``, level WARNING) each jit
+  trace/compile: the function, its abstract signature, the reason for the cache miss (which
+  argument's shape, dtype, weak type or static value changed) and the time it took.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ __all__ = ["config", "update", "raise_if_nonfinite"]
 
 
 class _Config:
-    __slots__ = ("debug_nans", "debug_infs")
+    __slots__ = ("debug_nans", "debug_infs", "log_compiles")
 
     def __init__(self) -> None:
         self.debug_nans = False
         self.debug_infs = False
+        self.log_compiles = False
 
     def update(self, name: str, value: Any) -> None:
         """Set a switch by name."""
@@ -35,7 +39,10 @@ class _Config:
         tracer._set_debug(self.debug_nans or self.debug_infs)
 
     def __repr__(self) -> str:
-        return f"config(debug_nans={self.debug_nans}, debug_infs={self.debug_infs})"
+        return (
+            f"config(debug_nans={self.debug_nans}, debug_infs={self.debug_infs}, "
+            f"log_compiles={self.log_compiles})"
+        )
 
 
 config = _Config()

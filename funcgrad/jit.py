@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 import threading
+import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
@@ -19,6 +21,7 @@ import numpy as np
 
 from funcgrad import tracer as _tracer_mod
 from funcgrad.codegen import compile_ir
+from funcgrad.compile_log import log_miss
 from funcgrad.config import config as _cfg
 from funcgrad.ir import IR, ShapedArray, eval_ir
 from funcgrad.passes import optimize
@@ -29,6 +32,7 @@ from funcgrad.tree_util import PyTreeDef, tree_flatten, tree_paths, tree_unflatt
 __all__ = ["jit", "Lowered", "CacheInfo"]
 
 _SCALAR_TYPES = (float, int, bool, complex)
+_log = logging.getLogger("funcgrad.jit")  # config.update("log_compiles", True) writes here
 
 
 class CacheInfo(NamedTuple):
@@ -190,6 +194,16 @@ class JitFunction:
             with self._lock:
                 entry = self._cache.get(key)
                 if entry is None:
+                    if _cfg.log_compiles:
+                        t0 = time.perf_counter()
+                        log_miss(
+                            _log,
+                            self._display_name(),
+                            key,
+                            list(self._cache),
+                            self._readable_paths(dyn_idx, dyn_args, dyn_kwargs),
+                            self._names,
+                        )
                     # Tracing allocates many small objects; the cyclic GC would rescan them
                     # repeatedly and make compile time superlinear in program size.
                     gc_was_on = gc.isenabled()
@@ -200,6 +214,15 @@ class JitFunction:
                         if gc_was_on:
                             gc.enable()
                     self._misses += 1
+                    if _cfg.log_compiles:
+                        _log.warning(
+                            "jit: compiled %s in %.1f ms (%d equations traced, %d after "
+                            "optimization)",
+                            self._display_name(),
+                            1e3 * (time.perf_counter() - t0),
+                            len(entry.traced_ir.eqns),
+                            len(entry.ir.eqns),
+                        )
                     if not entry.closes_over_tracers:
                         self._cache[key] = entry
         else:
@@ -212,6 +235,11 @@ class JitFunction:
                 simple_key = tuple(fast_key)
                 self._fast[simple_key] = entry.fn
         return entry, leaves, dyn_idx, simple_key
+
+    def _display_name(self) -> str:
+        return _identifier(
+            getattr(self._fun, "_funcgrad_name", None) or getattr(self._fun, "__name__", "f")
+        )
 
     def _readable_paths(
         self, dyn_idx: list[int], dyn_args: tuple[Any, ...], dyn_kwargs: dict[str, Any]
@@ -255,7 +283,7 @@ class JitFunction:
         )
         del dyn_args
         ir = optimize(traced)
-        name = _identifier(getattr(self._fun, "__name__", "f"))
+        name = self._display_name()
         fn, source = compile_ir(
             ir, name, out_tree, None, check_nans=_cfg.debug_nans or _cfg.debug_infs
         )
