@@ -288,7 +288,7 @@ def _preview(c: Any) -> str:
     text = np.array2string(
         np.asarray(c), threshold=6, edgeitems=2, precision=4, max_line_width=10_000
     )
-    text = " ".join(text.split())
+    text = " ".join(text.split()).replace("[ ", "[")
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -186,13 +186,15 @@ class Explanation:
         """Graphviz DOT text of :meth:`graph`."""
         return graph_to_dot(self.graph(max_nodes))
 
-    def draw(self, path: str, max_nodes: int = 300, engine: str = "auto") -> str:
+    def draw(
+        self, path: str, max_nodes: int = 300, engine: str = "auto", dpi: int | None = None
+    ) -> str:
         """Draw the graph with values and cotangents to ``path`` (.png/.svg/.pdf); needs
         ``pip install 'funcgrad[viz]'``."""
         # Upward import on purpose: drawing is the optional viz layer (the [viz] extra).
         from funcgrad.viz import draw
 
-        return draw(self, path, max_nodes=max_nodes, engine=engine)
+        return draw(self, path, max_nodes=max_nodes, engine=engine, dpi=dpi)
 
 
 def _eqn_text(e: Eqn, names: _Namer) -> str:

@@ -197,14 +197,16 @@ class IR:
 
         return to_dot(self, max_nodes, group_by)
 
-    def draw(self, path: str, max_nodes: int = 300, engine: str = "auto") -> str:
+    def draw(
+        self, path: str, max_nodes: int = 300, engine: str = "auto", dpi: int | None = None
+    ) -> str:
         """Draw this IR to ``path`` (.png, .svg or .pdf); needs ``pip install 'funcgrad[viz]'``.
         Returns ``path``. See :func:`funcgrad.viz.draw`."""
         # The one upward import from core: drawing lives in the optional viz layer, which
         # core must not import at module level (it needs the [viz] extra).
         from funcgrad.viz import draw
 
-        return draw(self, path, max_nodes=max_nodes, engine=engine)
+        return draw(self, path, max_nodes=max_nodes, engine=engine, dpi=dpi)
 
     def _repr_svg_(self) -> str | None:
         """Notebook display: an SVG picture when the [viz] extra is installed, else None

@@ -71,9 +71,12 @@ def _engine(engine: str) -> str:
     return engine
 
 
-def _run_dot(g: Graph, fmt: str) -> bytes:
+def _run_dot(g: Graph, fmt: str, extra: list[str] | None = None) -> bytes:
     res = subprocess.run(
-        ["dot", f"-T{fmt}"], input=graph_to_dot(g).encode(), capture_output=True, check=False
+        ["dot", f"-T{fmt}", *(extra or [])],
+        input=graph_to_dot(g).encode(),
+        capture_output=True,
+        check=False,
     )
     if res.returncode != 0:
         raise RuntimeError(f"Graphviz dot failed: {res.stderr.decode(errors='replace')}")
@@ -172,11 +175,17 @@ def _figure(g: Graph) -> Figure:
     return fig
 
 
-def draw(obj: Any, path: str | os.PathLike[str], max_nodes: int = 300, engine: str = "auto") -> str:
+def draw(
+    obj: Any,
+    path: str | os.PathLike[str],
+    max_nodes: int = 300,
+    engine: str = "auto",
+    dpi: int | None = None,
+) -> str:
     """Draw an IR (or a :func:`funcgrad.explain` result) to ``path``; the format follows the
     suffix (.png, .svg, .pdf). ``engine``: ``"graphviz"`` (the ``dot`` program),
-    ``"matplotlib"`` (networkx layered layout) or ``"auto"`` (dot when installed). Returns the
-    path as a string."""
+    ``"matplotlib"`` (networkx layered layout) or ``"auto"`` (dot when installed); ``dpi``
+    sets the resolution of a .png. Returns the path as a string."""
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lower().lstrip(".")
     if fmt not in _FORMATS:
@@ -184,9 +193,9 @@ def draw(obj: Any, path: str | os.PathLike[str], max_nodes: int = 300, engine: s
     g = _as_graph(obj, max_nodes)
     if _engine(engine) == "graphviz":
         with open(path, "wb") as f:
-            f.write(_run_dot(g, fmt))
+            f.write(_run_dot(g, fmt, [f"-Gdpi={int(dpi)}"] if dpi else []))
     else:
-        _figure(g).savefig(path, format=fmt, dpi=110)
+        _figure(g).savefig(path, format=fmt, dpi=dpi or 110)
     return path
 
 
