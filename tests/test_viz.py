@@ -75,9 +75,7 @@ def test_grad_of_grad_outer_backward_is_the_second_order_part() -> None:
     inner = fg.make_ir(fg.grad(f))(0.3)
     outer = fg.make_ir(fg.grad(fg.grad(f)))(0.3)
     # The outer forward pass replays the whole first-order gradient (forward + backward).
-    assert [e.prim.name for e in outer.eqns[: len(inner.eqns)]] == [
-        e.prim.name for e in inner.eqns
-    ]
+    assert [e.prim.name for e in outer.eqns[: len(inner.eqns)]] == [e.prim.name for e in inner.eqns]
     assert all(e.phase is None for e in outer.eqns[: len(inner.eqns)])
     assert {e.phase for e in outer.eqns[len(inner.eqns) :]} == {"backward"}
     np.testing.assert_allclose(

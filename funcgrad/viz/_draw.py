@@ -108,8 +108,8 @@ def _figure(g: Graph) -> Figure:
         (sum(1 for _, d in G.nodes(data=True) if d["layer"] == i) for i in range(n_layers)),
         default=1,
     )
-    width = min(max(6.0, 1.9 * n_layers), 80.0)
-    height = min(max(3.5, 0.95 * widest + 1.5), 80.0)
+    width = min(max(6.0, 1.9 * n_layers), 50.0)
+    height = min(max(3.5, 0.95 * widest + 1.5), 50.0)
     fig = Figure(figsize=(width, height))
     ax = fig.add_subplot()
     ax.set_axis_off()
