@@ -177,6 +177,7 @@ class Explanation:
 
         return ir_graph(
             self.ir,
+            _Namer(self.ir),
             max_nodes=max_nodes,
             notes=note,
             title=f"explain({self.name}): values (=) and cotangents (dL/d)",

@@ -20,6 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.ir_dot import graph_to_dot as _graph_to_dot
+from funcgrad.ir_dot import ir_graph as _ir_graph
+
 __all__ = ["ShapedArray", "Var", "Literal", "Eqn", "IR", "check_ir", "eval_ir", "dtype_str"]
 
 
@@ -192,10 +195,7 @@ class IR:
         >>> print(fg.make_ir(lambda x: x * 2.0)(1.0).to_dot().splitlines()[0])
         digraph IR {
         """
-        # ir_dot builds on this module; importing it here (not at the top) avoids the cycle.
-        from funcgrad.ir_dot import to_dot
-
-        return to_dot(self, max_nodes, group_by)
+        return _graph_to_dot(_ir_graph(self, _Namer(self), max_nodes, group_by))
 
     def draw(
         self, path: str, max_nodes: int = 300, engine: str = "auto", dpi: int | None = None

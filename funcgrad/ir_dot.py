@@ -1,8 +1,10 @@
 """An IR as a graph: nodes for inputs, constants, equations and outputs; edges for data flow.
 
-:func:`ir_graph` builds a small renderer-neutral :class:`Graph` (numpy-free, plain data) and
-:func:`to_dot` writes it as Graphviz DOT text. Drawing (Graphviz's ``dot`` program, or
-networkx + matplotlib) lives in :mod:`funcgrad.viz`, behind the optional ``[viz]`` extra.
+:func:`ir_graph` builds a small renderer-neutral :class:`Graph` (plain data) and
+:func:`graph_to_dot` writes it as Graphviz DOT text (``IR.to_dot`` does both). This module
+imports nothing at run time (``ir.py`` imports it), so it can sit in core next to the IR.
+Drawing (Graphviz's ``dot`` program, or networkx + matplotlib) lives in :mod:`funcgrad.viz`,
+behind the optional ``[viz]`` extra.
 
 For the IR of a ``grad`` / ``vjp``, equations emitted by the backward pass
 (``eqn.phase == "backward"``) are coloured differently, and every edge from a forward value
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from funcgrad.ir import IR, Eqn, Var
+if TYPE_CHECKING:  # types only: ir.py imports this module, not the other way round
+    from funcgrad.ir import IR, Eqn, Var
 
-__all__ = ["Graph", "ir_graph", "to_dot", "COLORS"]
+__all__ = ["Graph", "ir_graph", "graph_to_dot", "COLORS", "EDGE_COLORS"]
 
 #: Fill colours per node kind, shared by every renderer (DOT and matplotlib).
 COLORS = {
@@ -62,7 +65,7 @@ def _short_params(params: Mapping[str, Any]) -> tuple[str, str]:
     """(short text for the node label, full text for the tooltip)."""
     short, full = [], []
     for k, v in params.items():
-        if isinstance(v, IR):
+        if _is_ir(v):
             s = f"{k}=<{len(v.eqns)} eqns>"
         elif callable(v):
             s = f"{k}={getattr(v, '__name__', type(v).__name__)}"
@@ -81,7 +84,7 @@ def _src_text(src: tuple[str, int] | None) -> str:
 def _eqn_label(e: Eqn) -> tuple[str, str]:
     short, full = _short_params(e.params)
     head = e.prim.name + (f" {short}" if short else "")
-    lits = [repr(x) for x in e.inputs if type(x) is not Var]
+    lits = [repr(x) for x in e.inputs if _is_literal(x)]
     if lits:
         head += " (" + ", ".join(lits) + ")"
     avals = " ".join(str(o.aval) for o in e.outputs)
@@ -89,23 +92,30 @@ def _eqn_label(e: Eqn) -> tuple[str, str]:
     return f"{head}\n{avals}", tip
 
 
+def _is_literal(x: Any) -> bool:
+    return hasattr(x, "val")  # a Literal operand (a Var has no value)
+
+
+def _is_ir(x: Any) -> bool:
+    return hasattr(x, "eqns") and hasattr(x, "outvars")
+
+
 def ir_graph(
     ir: IR,
+    names: Callable[[Var], str],
     max_nodes: int = 300,
     group_by: str = "line",
     notes: Callable[[Var], str | None] | None = None,
     title: str | None = None,
 ) -> Graph:
-    """Build the :class:`Graph` of ``ir``. ``notes(var)`` may add a line of text (e.g. a value)
-    under the node that produces ``var``. ``group_by`` is ``"line"`` (fold equations per user
-    source line when there are more than ``max_nodes``) or ``"none"`` (never fold)."""
+    """Build the :class:`Graph` of ``ir``; ``names(var)`` gives variables their printed names
+    (``funcgrad.ir._Namer(ir)``, as ``str(ir)`` uses). ``notes(var)`` may add a line of text
+    (e.g. a value) under the node that produces ``var``. ``group_by`` is ``"line"`` (fold
+    equations per user source line when there are more than ``max_nodes``) or ``"none"``."""
     if group_by not in ("line", "none"):
         raise ValueError(f"group_by must be 'line' or 'none', got {group_by!r}")
     if not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
-    from funcgrad.ir import _Namer
-
-    names = _Namer(ir)
     g = Graph()
     g.title = title
     g.has_backward = any(e.phase == "backward" for e in ir.eqns)
@@ -172,13 +182,13 @@ def ir_graph(
 
     for e, nid in zip(ir.eqns, eqn_node):
         for x in e.inputs:
-            if type(x) is Var:
+            if not _is_literal(x):
                 add_edge(producer[x], nid)
         for o in e.outputs:
             producer[o] = nid
     for i, x in enumerate(ir.outvars):
         nid = f"out{i}"
-        if type(x) is Var:
+        if not _is_literal(x):
             add_node(nid, f"output {i}\n{x.aval}", "output")
             add_edge(producer[x], nid)
         else:
@@ -219,11 +229,6 @@ def _fold(ir: IR, max_nodes: int, add_node: Callable[..., None]) -> tuple[list[s
 
 def _q(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def to_dot(ir: IR, max_nodes: int = 300, group_by: str = "line", **kw: Any) -> str:
-    """Graphviz DOT text of ``ir`` (left to right); see :func:`ir_graph` for the options."""
-    return graph_to_dot(ir_graph(ir, max_nodes, group_by, **kw))
 
 
 def graph_to_dot(g: Graph) -> str:

@@ -21,7 +21,7 @@ except ImportError as _e:  # pragma: no cover - exercised only without the extra
         "pip install 'funcgrad[viz]'"
     ) from _e
 
-from funcgrad.ir import IR
+from funcgrad.ir import IR, _Namer
 from funcgrad.ir_dot import COLORS, EDGE_COLORS, Graph, graph_to_dot, ir_graph
 
 __all__ = ["draw", "svg", "to_networkx"]
@@ -34,7 +34,7 @@ def _as_graph(obj: Any, max_nodes: int) -> Graph:
     if isinstance(obj, Graph):
         return obj
     if isinstance(obj, IR):
-        return ir_graph(obj, max_nodes=max_nodes)
+        return ir_graph(obj, _Namer(obj), max_nodes=max_nodes)
     graph_of = getattr(obj, "graph", None)  # e.g. an Explanation
     if callable(graph_of):
         return graph_of(max_nodes=max_nodes)
