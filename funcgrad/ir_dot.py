@@ -96,6 +96,10 @@ def _is_literal(x: Any) -> bool:
     return hasattr(x, "val")  # a Literal operand (a Var has no value)
 
 
+def _kind(e: Eqn) -> str:
+    return "backward" if e.phase == "backward" else "forward"
+
+
 def _is_ir(x: Any) -> bool:
     return hasattr(x, "eqns") and hasattr(x, "outvars")
 
@@ -155,7 +159,7 @@ def ir_graph(
             label, tip = _eqn_label(e)
             outs = " ".join(names(o) for o in e.outputs)
             extra = "".join(note(o) for o in e.outputs)
-            add_node(nid, f"{outs} = {label}{extra}", e.phase or "forward", tip)
+            add_node(nid, f"{outs} = {label}{extra}", _kind(e), tip)
             eqn_node.append(nid)
     else:
         eqn_node, n_groups, how = _fold(ir, max_nodes, add_node)
@@ -205,7 +209,7 @@ def _fold(ir: IR, max_nodes: int, add_node: Callable[..., None]) -> tuple[list[s
             where: tuple[Any, ...] = (
                 () if src is None else (src[0], src[1]) if how == "source line" else (src[0],)
             )
-            keys.append((e.phase or "forward", *where))
+            keys.append((_kind(e), *where))
         if len(set(keys)) <= max_nodes or how == "source file":
             break
     members: dict[tuple[Any, ...], list[Eqn]] = {}
