@@ -14,6 +14,7 @@ from funcgrad import (  # noqa: F401
     optim,
     tree_util,
 )
+from funcgrad import ir as _ir_module
 from funcgrad.batching import vmap
 from funcgrad.config import config
 from funcgrad.custom import checkpoint, custom_jvp, custom_vjp
@@ -28,6 +29,15 @@ from funcgrad.reverse import grad, value_and_grad, vjp
 from funcgrad.tracing import make_ir
 
 __version__ = "0.1.0"
+
+
+def _load_viz():  # type: ignore[no-untyped-def]
+    import funcgrad.viz  # the drawing layer (extra [viz]); imported on first ir.draw(...)
+
+    return funcgrad.viz
+
+
+_ir_module._viz_loaders.append(_load_viz)
 
 
 def eval_ir(ir: IR, *args):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from funcgrad.ir import IR, Eqn, Literal, Var, _fmt_params, _Namer
+from funcgrad.ir import IR, Eqn, Literal, Var, _fmt_params, _Namer, load_viz
 from funcgrad.ir_dot import Graph, graph_to_dot, ir_graph
 from funcgrad.reverse import _argnums_tuple, backward_pass
 from funcgrad.tracer import Tracer
@@ -192,10 +192,7 @@ class Explanation:
     ) -> str:
         """Draw the graph with values and cotangents to ``path`` (.png/.svg/.pdf); needs
         ``pip install 'funcgrad[viz]'``."""
-        # Upward import on purpose: drawing is the optional viz layer (the [viz] extra).
-        from funcgrad.viz import draw
-
-        return draw(self, path, max_nodes=max_nodes, engine=engine, dpi=dpi)
+        return load_viz().draw(self, path, max_nodes=max_nodes, engine=engine, dpi=dpi)
 
 
 def _eqn_text(e: Eqn, names: _Namer) -> str:

@@ -202,21 +202,16 @@ class IR:
     ) -> str:
         """Draw this IR to ``path`` (.png, .svg or .pdf); needs ``pip install 'funcgrad[viz]'``.
         Returns ``path``. See :func:`funcgrad.viz.draw`."""
-        # The one upward import from core: drawing lives in the optional viz layer, which
-        # core must not import at module level (it needs the [viz] extra).
-        from funcgrad.viz import draw
-
-        return draw(self, path, max_nodes=max_nodes, engine=engine, dpi=dpi)
+        return load_viz().draw(self, path, max_nodes=max_nodes, engine=engine, dpi=dpi)
 
     def _repr_svg_(self) -> str | None:
         """Notebook display: an SVG picture when the [viz] extra is installed, else None
         (the notebook then shows the text listing)."""
         try:
-            # Upward import on purpose, see draw(); a missing extra means no picture.
-            from funcgrad.viz import svg
+            viz = load_viz()
         except ImportError:
             return None
-        return svg(self)
+        return viz.svg(self)
 
     def pretty(self, show_src: bool = False, indent: int = 0) -> str:
         """Readable listing. ``show_src=True`` appends each equation's source line."""
@@ -246,6 +241,19 @@ class IR:
         outs = " ".join(use(x) for x in self.outvars)
         lines.append(f"{pad}  return {outs} }}" if outs else f"{pad}  return () }}")
         return "\n".join(lines)
+
+
+# Pictures are drawn by funcgrad.viz: a higher layer, behind the optional [viz] extra. Core
+# never imports upward; the top-level package puts a loader here (funcgrad/__init__.py).
+_viz_loaders: list[Any] = []
+
+
+def load_viz() -> Any:
+    """The ``funcgrad.viz`` module, imported on first use. Raises ImportError naming
+    ``pip install 'funcgrad[viz]'`` when the extra is missing."""
+    if not _viz_loaders:
+        raise ImportError("drawing needs funcgrad.viz: pip install 'funcgrad[viz]'")
+    return _viz_loaders[0]()
 
 
 def _fmt_params(params: dict[str, Any], indent: int) -> str:
