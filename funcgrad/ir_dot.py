@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # types only: ir.py imports this module, not the other way round
-    from funcgrad.ir import IR, Eqn, Var
+# funcgrad.ir imports this module, so it must not import funcgrad.ir back (not even for
+# type checking): the IR types are described here only by name.
+IR = Any  # funcgrad.ir.IR
+Eqn = Any  # funcgrad.ir.Eqn
+Var = Any  # funcgrad.ir.Var
 
 __all__ = ["Graph", "ir_graph", "graph_to_dot", "COLORS", "EDGE_COLORS"]
 
