@@ -187,6 +187,14 @@ class Explanation:
         """Graphviz DOT text of :meth:`graph`."""
         return graph_to_dot(self.graph(max_nodes))
 
+    def _repr_svg_(self) -> str | None:
+        """Notebook display: the picture with values (None without the [viz] extra)."""
+        try:
+            viz = load_viz()
+        except ImportError:
+            return None
+        return viz.svg(self)
+
     def draw(
         self, path: str, max_nodes: int = 300, engine: str = "auto", dpi: int | None = None
     ) -> str:

@@ -16,6 +16,7 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
+from funcgrad import lax
 from funcgrad.ir import IR, Var
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -25,6 +26,14 @@ HAVE_DOT = shutil.which("dot") is not None
 def loss(w: Any, x: Any, y: Any) -> Any:
     h = fnp.tanh(x @ w)
     return ((h - y) ** 2).mean()
+
+
+def scan_loss(x: Any) -> Any:
+    def step(c: Any, xi: Any) -> Any:
+        return fnp.sin(c * xi), c
+
+    c, ys = lax.scan(step, x, np.arange(3.0))
+    return c + fnp.sum(ys)
 
 
 W, X, Y = np.ones(3) * 0.1, np.arange(12.0).reshape(4, 3) / 10, np.ones(4)
@@ -63,6 +72,17 @@ def test_backward_equations_are_tagged_and_forward_ones_are_not() -> None:
     assert all(e.phase is None for e in fwd.eqns)
 
 
+def test_vjp_and_jacrev_tag_their_backward_passes() -> None:
+    f = lambda x: fnp.sin(x) * x
+    ir = fg.make_ir(lambda x, ct: fg.vjp(f, x)[1](ct)[0])(np.ones(3), np.ones(3))
+    assert [e.phase for e in ir.eqns[:2]] == [None, None]  # sin, mul
+    assert len(ir.eqns) > 2 and {e.phase for e in ir.eqns[2:]} == {"backward"}
+    ir = fg.make_ir(fg.jacrev(f))(np.ones(3))
+    assert {e.phase for e in ir.eqns} == {None, "backward"}
+    ir = fg.make_ir(lambda x: fg.jvp(f, (x,), (x,))[1])(np.ones(3))
+    assert {e.phase for e in ir.eqns} == {None}  # forward mode has no backward pass
+
+
 def test_tag_survives_jit_optimization_and_shows_in_source() -> None:
     lowered = fg.jit(fg.grad(loss)).lower(W, X, Y)
     assert any(e.phase == "backward" for e in lowered.ir.eqns)
@@ -91,6 +111,7 @@ def test_grad_of_grad_outer_backward_is_the_second_order_part() -> None:
         lambda: fg.make_ir(fg.grad(loss))(W, X, Y),
         lambda: fg.make_ir(lambda x: (x, x * 2.0, 3.0))(1.0),  # literal and input as outputs
         lambda: fg.jit(fg.grad(loss)).lower(W, X, Y).ir,
+        lambda: fg.make_ir(fg.grad(scan_loss))(0.5),  # scan: sub-IRs as params
     ],
 )
 def test_dot_parses_back_with_the_irs_node_and_edge_counts(make: Any) -> None:
@@ -203,6 +224,8 @@ def test_draw_with_graphviz(tmp_path: Any, viz: Any) -> None:
 def test_repr_svg_for_notebooks_is_valid_svg(viz: Any) -> None:
     out = fg.make_ir(loss)(W, X, Y)._repr_svg_()
     assert isinstance(out, str)
+    assert ET.fromstring(out.encode()).tag.endswith("svg")
+    out = fg.explain(loss)(W, X, Y)._repr_svg_()
     assert ET.fromstring(out.encode()).tag.endswith("svg")
 
 
