@@ -108,33 +108,22 @@ def _figure(g: Graph) -> Figure:
         (sum(1 for _, d in G.nodes(data=True) if d["layer"] == i) for i in range(n_layers)),
         default=1,
     )
-    width = min(max(6.0, 1.9 * n_layers), 50.0)
-    height = min(max(3.5, 0.95 * widest + 1.5), 50.0)
+    width = min(max(5.0, 1.9 * n_layers), 50.0)
+    height = min(max(2.2, 0.9 * widest + 1.2), 50.0)
     fig = Figure(figsize=(width, height))
     ax = fig.add_subplot()
     ax.set_axis_off()
-    for kind, color in EDGE_COLORS.items():
-        edges = [(u, v) for u, v, d in G.edges(data=True) if d["kind"] == kind]
-        if edges:
-            nx.draw_networkx_edges(
-                G,
-                pos,
-                edgelist=edges,
-                ax=ax,
-                edge_color=color,
-                style="dashed" if kind == "uses" else "solid",
-                arrows=True,
-                arrowstyle="-|>",
-                arrowsize=12,
-                node_size=2600,
-                connectionstyle="arc3,rad=0.08",
-            )
+    xs = [p[0] for p in pos.values()] or [0.0]
+    ys = [p[1] for p in pos.values()] or [0.0]
+    dx = max(max(xs) - min(xs), 1e-9) / max(n_layers - 1, 1)
+    dy = max(max(ys) - min(ys), 1e-9) / max(widest - 1, 1)
+    ax.set_xlim(min(xs) - 0.6 * dx, max(xs) + 0.6 * dx)
+    ax.set_ylim(min(ys) - 0.6 * dy, max(ys) + 0.6 * dy)
+    boxes = {}
     for n, d in G.nodes(data=True):
         x, y = pos[n]
-        box = "round,pad=0.35" if d["kind"] not in ("input", "output") else "circle,pad=0.2"
-        if d["kind"] in ("input", "output") and len(d["label"]) > 14:
-            box = "round4,pad=0.35"
-        ax.text(
+        box = "round,pad=0.35" if d["kind"] not in ("input", "output") else "round4,pad=0.35"
+        t = ax.text(
             x,
             y,
             d["label"],
@@ -144,6 +133,26 @@ def _figure(g: Graph) -> Figure:
             family="monospace",
             bbox={"boxstyle": box, "fc": COLORS[d["kind"]], "ec": "#555555", "lw": 0.8},
             zorder=3,
+        )
+        boxes[n] = t.get_bbox_patch()
+    # Arrows from box edge to box edge: matplotlib clips each one to the two text boxes.
+    for u, v, d in G.edges(data=True):
+        ax.annotate(
+            "",
+            xy=pos[v],
+            xytext=pos[u],
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": EDGE_COLORS[d["kind"]],
+                "ls": "--" if d["kind"] == "uses" else "-",
+                "lw": 0.9,
+                "patchA": boxes[u],
+                "patchB": boxes[v],
+                "shrinkA": 1,
+                "shrinkB": 1,
+                "connectionstyle": "arc3,rad=0.06",
+            },
+            zorder=2,
         )
     kinds = {d["kind"] for _, d in G.nodes(data=True)}
     names = {
@@ -170,7 +179,6 @@ def _figure(g: Graph) -> Figure:
     )
     if g.caption:
         ax.set_title(g.caption, fontsize=9, loc="left")
-    ax.margins(x=0.08, y=0.15)
     fig.tight_layout()
     return fig
 
