@@ -4,6 +4,9 @@
   naming the primitive and the user's source line (eagerly, under every transform, and in
   ``jit``-compiled code).
 * ``debug_infs`` — the same for ±inf.
+* ``log_compiles`` — log (Python ``logging``, logger ``funcgrad.jit``, level WARNING) each jit
+  trace/compile: the function, its abstract signature, the reason for the cache miss (which
+  argument's shape, dtype, weak type or static value changed) and the time it took.
 * ``jit_cache_size`` — how many compiled signatures each ``jit`` function keeps (least
   recently used ones are dropped; default 1024).
 """
@@ -21,17 +24,19 @@ __all__ = ["config", "update", "raise_if_nonfinite"]
 
 
 class _Config:
-    __slots__ = ("debug_nans", "debug_infs", "jit_cache_size", "check_finite")
+    __slots__ = ("debug_nans", "debug_infs", "log_compiles", "jit_cache_size", "check_finite")
     # option name -> (type, default)
     _OPTIONS: dict[str, tuple[type, Any]] = {
         "debug_nans": (bool, False),
         "debug_infs": (bool, False),
+        "log_compiles": (bool, False),
         "jit_cache_size": (int, 1024),
     }
 
     def __init__(self) -> None:
         self.debug_nans = False
         self.debug_infs = False
+        self.log_compiles = False
         # compiled signatures kept per jit function (least recently used ones are dropped)
         self.jit_cache_size = 1024
         # derived: True when any output check is on; read by the tracer on every bind

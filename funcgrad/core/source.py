@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["user_src", "source_context", "format_src", "PKG_DIR"]
+__all__ = ["user_src", "source_context", "emit_phase", "current_phase", "format_src", "PKG_DIR"]
 
 # the funcgrad package directory (this file is funcgrad/core/source.py): frames under it are ours
 PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -63,3 +63,27 @@ class source_context:
 
     def __exit__(self, *exc: Any) -> None:
         _tls.loc = self._saved
+
+
+def current_phase() -> str | None:
+    """The phase set by the innermost :class:`emit_phase` (``"backward"``), else None."""
+    return getattr(_tls, "phase", None)
+
+
+class emit_phase:
+    """Context manager: equations recorded inside ``with emit_phase("backward"):`` carry
+    ``eqn.phase == "backward"`` (reverse mode marks its backward pass this way, so pictures of
+    a gradient's IR can tell the two passes apart). Outside, ``eqn.phase`` is ``None``."""
+
+    __slots__ = ("_phase", "_saved")
+
+    def __init__(self, phase: str | None) -> None:
+        self._phase = phase
+
+    def __enter__(self) -> emit_phase:
+        self._saved = getattr(_tls, "phase", None)
+        _tls.phase = self._phase
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _tls.phase = self._saved

@@ -23,9 +23,9 @@ from funcgrad.core.config import config as _cfg
 from funcgrad.core.config import raise_if_nonfinite
 from funcgrad.core.errors import LocatedTypeError, TracerLeakError, format_src
 from funcgrad.core.ir import IR, Eqn, Literal, ShapedArray, Var
-from funcgrad.core.source import source_context, user_src
+from funcgrad.core.source import current_phase, emit_phase, source_context, user_src
 
-__all__ = ["Trace", "Tracer", "bind", "source_context", "aval_of", "is_tracer"]
+__all__ = ["Trace", "Tracer", "bind", "source_context", "emit_phase", "aval_of", "is_tracer"]
 
 _levels = itertools.count(1)
 
@@ -216,7 +216,7 @@ class Trace:
             outs = None
             avals = prim.abstract_eval([x.aval for x in ins], params, src)
         outvars = [Var(a) for a in avals]
-        self.eqns.append(Eqn(prim, ins, params, outvars, src))
+        self.eqns.append(Eqn(prim, ins, params, outvars, src, current_phase()))
         if outs is None:
             tracers = [Tracer(self, v, None, src) for v in outvars]
         else:

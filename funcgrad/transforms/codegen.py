@@ -158,7 +158,11 @@ def generate(
         g[cname] = c
     lines = [f"def {name}({', '.join(params)}):"]
     if ir.constvars:
-        lines.append("    # constants: " + ", ".join(f"{names[v]}:{v.aval}" for v in ir.constvars))
+        lines.append("    # constants:")
+        lines += [
+            f"    #   {names[v]}: {v.aval} = {_preview(c)}" for v, c in zip(ir.constvars, ir.consts)
+        ]
+    subs: list[tuple[str, str, str, IR]] = []  # sub-IRs (scan/cond bodies) shown after the function
     for p, v, kind in zip(params, ir.invars, input_kinds or [None] * len(params)):
         if kind is not None:
             lines.append(f"    {p} = np.{v.aval.dtype.name}({p})")
@@ -203,6 +207,7 @@ def generate(
             else:
                 g[fname] = functools.partial(prim.impl, **e.params) if e.params else prim.impl
             expr = f"{fname}({', '.join(ins)})"
+            subs += [(fname, prim.name, k, v) for k, v in e.params.items() if isinstance(v, IR)]
         # Only weakly typed Python scalars in: evaluate with numpy's scalar semantics (inf on
         # division by zero, numpy dtype out), not Python arithmetic.
         if not prim.multiple_results and e.inputs and all(x.aval.weak for x in e.inputs):
@@ -231,6 +236,8 @@ def generate(
         comment = ""
         if e.src is not None:
             comment = f"  # {os.path.basename(e.src[0])}:{e.src[1]}"
+        if e.phase is not None:  # e.g. "backward": equations of a gradient's backward pass
+            comment = (comment or "  #") + f" ({e.phase})"
         # Free intermediates after their last use, so memory stays what eager mode needs.
         dead = [
             names[x]
@@ -281,7 +288,23 @@ def generate(
             g["_unflatten"] = functools.partial(tree_unflatten, out_tree)
             built = f"_unflatten({built})"
     lines.append(f"    return {built}")
+    for fname, pname, key, sub in subs:
+        # Shown for the reader only (comments): what the call runs, generated the same way.
+        lines.append(f"# {fname} runs {pname} with {key} =")
+        sub_src = generate(sub, f"{fname}_{key}", internal=True)[0]
+        lines += ["#   " + ln for ln in sub_src.splitlines()]
     return "\n".join(lines) + "\n", g
+
+
+def _preview(c: Any) -> str:
+    """A one-line look at a constant for the generated source's header."""
+    if not isinstance(c, (np.ndarray, np.generic)):
+        return f"<{type(c).__name__}>"
+    text = np.array2string(
+        np.asarray(c), threshold=6, edgeitems=2, precision=4, max_line_width=10_000
+    )
+    text = " ".join(text.split()).replace("[ ", "[")
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_nan(x: Any, where: tuple[str, Any]) -> None:

@@ -10,7 +10,9 @@ output pytree — no per-call IR walk. Called with tracers of another transform 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
@@ -24,11 +26,13 @@ from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unfla
 from funcgrad.core.tracer import Tracer
 from funcgrad.core.tracing import _param_names, eval_ir, trace_to_ir
 from funcgrad.transforms.codegen import compile_ir
+from funcgrad.transforms.compile_log import log_miss
 from funcgrad.transforms.passes import optimize
 
 __all__ = ["jit", "Lowered", "CacheInfo"]
 
 _SCALAR_TYPES = (float, int, bool, complex)
+_log = logging.getLogger("funcgrad.jit")  # config.update("log_compiles", True) writes here
 
 
 class CacheInfo(NamedTuple):
@@ -193,9 +197,28 @@ class JitFunction:
             with self._lock:
                 entry = self._cache.get(key)
                 if entry is None:
+                    if _cfg.log_compiles:
+                        t0 = time.perf_counter()
+                        log_miss(
+                            _log,
+                            self._display_name(),
+                            key,
+                            list(self._cache),
+                            self._readable_paths(dyn_idx, dyn_args, dyn_kwargs),
+                            self._names,
+                        )
                     entry = self._compile(args, kwargs, dyn_idx, dyn_kwargs, leaves, tree)
                     with self._count_lock:
                         self._misses += 1
+                    if _cfg.log_compiles:
+                        _log.warning(
+                            "jit: compiled %s in %.1f ms (%d equations traced, %d after "
+                            "optimization)",
+                            self._display_name(),
+                            1e3 * (time.perf_counter() - t0),
+                            len(entry.traced_ir.eqns),
+                            len(entry.ir.eqns),
+                        )
                     if not entry.closes_over_tracers:
                         self._cache[key] = entry
                         if len(self._cache) > _cfg.jit_cache_size:
@@ -221,6 +244,11 @@ class JitFunction:
                     self._fast.clear()
                 self._fast[simple_key] = entry.fn
         return entry, leaves, dyn_idx, simple_key
+
+    def _display_name(self) -> str:
+        return _identifier(
+            getattr(self._fun, "_funcgrad_name", None) or getattr(self._fun, "__name__", "f")
+        )
 
     def _readable_paths(
         self, dyn_idx: list[int], dyn_args: tuple[Any, ...], dyn_kwargs: dict[str, Any]
@@ -264,7 +292,7 @@ class JitFunction:
         )
         del dyn_args
         ir = optimize(traced)
-        name = _identifier(getattr(self._fun, "__name__", "f"))
+        name = self._display_name()
         fn, source = compile_ir(
             ir, name, out_tree, None, check_nans=_cfg.debug_nans or _cfg.debug_infs
         )

@@ -79,7 +79,7 @@ def cse(ir: IR) -> IR:
                     rename[o] = p
                 continue
             seen[key] = e.outputs
-        eqns.append(Eqn(e.prim, inputs, e.params, e.outputs, e.src))
+        eqns.append(Eqn(e.prim, inputs, e.params, e.outputs, e.src, e.phase))
     outvars = [_sub(x, rename) for x in ir.outvars]
     return IR(ir.constvars, ir.consts, ir.invars, eqns, outvars)
 
@@ -127,7 +127,7 @@ def simplify(ir: IR) -> IR:
     eqns: list[Eqn] = []
     const_vals = {v: c for v, c in zip(ir.constvars, ir.consts) if not _is_tracer(c)}
     for e in ir.eqns:
-        e = Eqn(e.prim, [_sub(x, rename) for x in e.inputs], e.params, e.outputs, e.src)
+        e = Eqn(e.prim, [_sub(x, rename) for x in e.inputs], e.params, e.outputs, e.src, e.phase)
         for _ in range(4):  # a replacement may simplify further; bounded
             rule = getattr(e.prim, "simplify", None)
             if rule is None or e.prim.multiple_results:
@@ -137,7 +137,7 @@ def simplify(ir: IR) -> IR:
                 break
             if isinstance(r, tuple):
                 prim, inputs, params = r
-                e = Eqn(prim, inputs, params, e.outputs, e.src)
+                e = Eqn(prim, inputs, params, e.outputs, e.src, e.phase)
                 continue
             rename[e.outputs[0]] = r
             e = None  # type: ignore[assignment]

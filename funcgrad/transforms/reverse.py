@@ -19,7 +19,7 @@ import numpy as np
 from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
-from funcgrad.core.tracer import Tracer, bind, source_context
+from funcgrad.core.tracer import Tracer, bind, emit_phase, source_context
 from funcgrad.core.tracing import check_diff_leaf, ids, to_user, trace_to_ir
 from funcgrad.primitives.elementwise import add, convert_element_type
 from funcgrad.primitives.structural import broadcast_to, reduce_sum, reshape
@@ -109,11 +109,14 @@ def backward_pass(
     out_cts: Sequence[Any],
     wrt: Sequence[Var],
     residuals: dict[Any, Any] | None = None,
+    record: dict[Var, Any] | None = None,
 ) -> list[Any]:
     """Cotangents of ``wrt`` given output cotangents (``None`` = zero), by one reverse walk.
 
     ``env`` holds every variable's forward value. Only equations on a path from ``wrt`` to
     a differentiable output are visited; cotangents are freed as soon as they are consumed.
+    Equations it emits into an enclosing trace are marked ``phase="backward"``. With
+    ``record`` (a dict), each equation output's total cotangent is stored there (explain).
     """
     dep = _depends(ir, wrt)
     ct_env: dict[Var, Any] = {}
@@ -125,7 +128,7 @@ def backward_pass(
     for v, ct in zip(ir.outvars, out_cts):
         if ct is not None and type(v) is Var and v in dep:
             accumulate(v, fit_cotangent(ct, v.aval))
-    with source_context() as sc:
+    with source_context() as sc, emit_phase("backward"):
         for e in reversed(ir.eqns):
             prim = e.prim
             if prim.multiple_results:
@@ -134,11 +137,15 @@ def backward_pass(
                     continue
                 g: Any = cts
                 ans: Any = [env[o] for o in e.outputs]
+                if record is not None:
+                    record.update((o, c) for o, c in zip(e.outputs, cts) if c is not None)
             else:
                 g = ct_env.pop(e.outputs[0], None)
                 if g is None:
                     continue
                 ans = env[e.outputs[0]]
+                if record is not None:
+                    record[e.outputs[0]] = g
             sc.loc = e.src
             args = [env[x] if type(x) is Var else x.val for x in e.inputs]
             if prim.vjp_full is not None:
@@ -353,4 +360,7 @@ def _grad_impl(
             return ((out, aux) if has_aux else out), g
         return (g, aux) if has_aux else g
 
+    # jit names its generated code after this, so jit(grad(f)) reads `def grad_f(...)`.
+    base = getattr(fun, "_funcgrad_name", None) or getattr(fun, "__name__", "f")
+    wrapped._funcgrad_name = f"{name}_{base}"  # type: ignore[attr-defined]
     return wrapped
