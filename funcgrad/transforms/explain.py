@@ -20,10 +20,10 @@ import numpy as np
 from funcgrad.core.errors import LocatedTypeError
 from funcgrad.core.ir import IR, Eqn, Literal, Var, _fmt_params, _Namer, load_viz
 from funcgrad.core.ir_dot import Graph, graph_to_dot, ir_graph
+from funcgrad.core.pytree import tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Tracer
 from funcgrad.core.tracing import _param_names, check_diff_leaf, trace_to_ir
 from funcgrad.transforms.reverse import _argnums_tuple, backward_pass
-from funcgrad.core.pytree import tree_flatten, tree_paths, tree_unflatten
 
 __all__ = ["explain", "Explanation", "Step"]
 
