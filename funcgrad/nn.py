@@ -149,8 +149,8 @@ def gelu(x: Any, approximate: bool = True) -> Any:
 
     ``approximate=True`` (the default, as in JAX) uses the tanh approximation
     ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``. ``approximate=False`` is the exact
-    ``0.5 x (1 + erf(x / sqrt(2)))``; it needs ``funcgrad.numpy.erf`` and raises
-    ``NotImplementedError`` while funcgrad has no differentiable ``erf`` primitive.
+    ``0.5 x (1 + erf(x / sqrt(2)))``, with ``erf`` from scipy (the optional extra
+    ``pip install 'funcgrad[scipy]'``); without scipy it raises ``ImportError`` saying so.
 
     >>> np.round(gelu(np.array([-1.0, 0.0, 1.0])), 6)
     array([-0.158808,  0.      ,  0.841192])
@@ -159,12 +159,14 @@ def gelu(x: Any, approximate: bool = True) -> Any:
     if approximate:
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
         return 0.5 * x * (1.0 + fnp.tanh(inner))
-    erf = getattr(fnp, "erf", None)
-    if erf is None:
-        raise NotImplementedError(
-            "gelu(approximate=False) needs an erf primitive, which funcgrad.numpy does not have "
-            "yet; use the tanh approximation gelu(x) (approximate=True, JAX's default)"
-        )
+    try:
+        from funcgrad.primitives.special import erf
+    except ImportError as e:
+        raise ImportError(
+            "gelu(approximate=False) needs erf from scipy, an optional extra: "
+            "pip install 'funcgrad[scipy]' (or use the tanh approximation, approximate=True, "
+            f"JAX's default); import failed: {e}"
+        ) from e
     return 0.5 * x * (1.0 + erf(x * _SQRT_HALF))
 
 

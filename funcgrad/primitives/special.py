@@ -1,0 +1,418 @@
+"""Special-function primitives (values from ``scipy.special``), elementwise with broadcasting.
+
+This family is *not* imported by :mod:`funcgrad.primitives` (the core stays numpy-only): it
+imports scipy at the top and registers its primitives when first imported — by
+``funcgrad.scipy`` (which first checks that scipy is installed and otherwise raises an
+``ImportError`` naming ``pip install 'funcgrad[scipy]'``) or by ``nn.gelu(approximate=False)``.
+
+Each primitive is elementwise, so one rule per operand ``lin(c, ans, *args)`` ("multiply ``c``
+by ∂ans/∂arg") is both its VJP and its JVP. The rules are written with other primitives
+(``erf' = 2/√π·exp(-x²)``, ``gammaln' = digamma``, ``digamma' = polygamma(1, ·)``,
+``polygamma(n, ·)' = polygamma(n + 1, ·)``, ...), so derivatives of every order work. Where
+JAX has no derivative for an argument (``betainc`` in ``a``/``b``, ``gammainc`` in ``a``,
+``zeta`` in ``x``, ``polygamma`` in ``n``) the rule raises ``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.special as _sc
+
+from funcgrad.ir import ShapedArray
+from funcgrad.primitives.base import Primitive, broadcast_shapes, define, ufunc_dtype
+from funcgrad.primitives.batching_util import batch_elementwise
+from funcgrad.primitives.elementwise import (
+    add,
+    div,
+    eq,
+    exp,
+    log1p_p,
+    log,
+    mul,
+    neg,
+    select,
+    sign,
+    sub,
+)
+from funcgrad.tracer import bind
+
+__all__ = [
+    "erf",
+    "erfc",
+    "erfinv",
+    "erfcx",
+    "gammaln",
+    "gamma",
+    "digamma",
+    "polygamma",
+    "betaln",
+    "beta",
+    "betainc",
+    "gammainc",
+    "gammaincc",
+    "expit",
+    "xlogy",
+    "xlog1py",
+    "entr",
+    "ndtri",
+    "log_ndtr",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "zeta",
+    "spence",
+    "expi",
+    "exp1",
+]
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+Lin = Callable[..., Any]
+
+
+def _special(name: str, fn: Callable[..., Any], lins: tuple[Lin | None, ...]) -> Primitive:
+    def shape_rule(*avals: ShapedArray) -> ShapedArray:
+        for a in avals:
+            if a.dtype.kind == "c":
+                raise TypeError(
+                    f"{name}: complex inputs are not supported (got {a}); pass real floats"
+                )
+        shape = avals[0].shape if len(avals) == 1 else broadcast_shapes(name, *avals)
+        return ShapedArray(shape, ufunc_dtype(fn, *avals))
+
+    def impl(*args: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return fn(*args)
+
+    return define(
+        name,
+        impl,
+        shape_rule,
+        vjp=lins,
+        jvp=lins,
+        batch=batch_elementwise,
+        emit=None,
+        fresh=True,
+    )
+
+
+def _no_derivative(fname: str, arg: str) -> Lin:
+    def rule(c: Any, ans: Any, *args: Any) -> Any:
+        if isinstance(c, (np.ndarray, np.generic, float, int)) and not np.any(c):
+            return None  # a concrete zero tangent (jvp of the other arguments) contributes 0
+        raise NotImplementedError(
+            f"{fname}: the derivative with respect to {arg!r} is not implemented (JAX has none "
+            f"either); differentiate only with respect to the other arguments, or wrap {arg} "
+            "in stop_gradient"
+        )
+
+    return rule
+
+
+def _sq(x: Any) -> Any:
+    return mul(x, x)
+
+
+# --- error functions ---------------------------------------------------------------------
+def erf(x: Any) -> Any:
+    return bind(erf_p, x)
+
+
+def erfc(x: Any) -> Any:
+    return bind(erfc_p, x)
+
+
+def erfinv(x: Any) -> Any:
+    return bind(erfinv_p, x)
+
+
+def erfcx(x: Any) -> Any:
+    return bind(erfcx_p, x)
+
+
+def _gauss(x: Any) -> Any:
+    """2/√π · exp(-x²)"""
+    return mul(exp(neg(_sq(x))), _TWO_OVER_SQRT_PI)
+
+
+erf_p = _special("erf", _sc.erf, (lambda c, ans, x: mul(c, _gauss(x)),))
+erfc_p = _special("erfc", _sc.erfc, (lambda c, ans, x: neg(mul(c, _gauss(x))),))
+erfinv_p = _special(
+    "erfinv", _sc.erfinv, (lambda c, ans, x: mul(c, mul(exp(_sq(ans)), _SQRT_PI_OVER_2)),)
+)
+# erfcx(x) = exp(x²) erfc(x);  erfcx' = 2x·erfcx(x) - 2/√π
+erfcx_p = _special(
+    "erfcx",
+    _sc.erfcx,
+    (lambda c, ans, x: mul(c, sub(mul(mul(x, ans), 2.0), _TWO_OVER_SQRT_PI)),),
+)
+
+
+# --- gamma family ------------------------------------------------------------------------
+def gammaln(x: Any) -> Any:
+    return bind(gammaln_p, x)
+
+
+def gamma(x: Any) -> Any:
+    return bind(gamma_p, x)
+
+
+def digamma(x: Any) -> Any:
+    return bind(digamma_p, x)
+
+
+def polygamma(n: Any, x: Any) -> Any:
+    return bind(polygamma_p, n, x)
+
+
+def betaln(a: Any, b: Any) -> Any:
+    return bind(betaln_p, a, b)
+
+
+def beta(a: Any, b: Any) -> Any:
+    return bind(beta_p, a, b)
+
+
+def betainc(a: Any, b: Any, x: Any) -> Any:
+    return bind(betainc_p, a, b, x)
+
+
+def gammainc(a: Any, x: Any) -> Any:
+    return bind(gammainc_p, a, x)
+
+
+def gammaincc(a: Any, x: Any) -> Any:
+    return bind(gammaincc_p, a, x)
+
+
+gammaln_p = _special("gammaln", _sc.gammaln, (lambda c, ans, x: mul(c, digamma(x)),))
+gamma_p = _special("gamma", _sc.gamma, (lambda c, ans, x: mul(c, mul(ans, digamma(x))),))
+digamma_p = _special("digamma", _sc.digamma, (lambda c, ans, x: mul(c, polygamma(1.0, x)),))
+polygamma_p = _special(
+    "polygamma",
+    _sc.polygamma,
+    (
+        _no_derivative("polygamma", "n"),
+        lambda c, ans, n, x: mul(c, polygamma(add(n, 1.0), x)),
+    ),
+)
+
+
+def _dbetaln(a: Any, b: Any) -> Any:
+    return sub(digamma(a), digamma(add(a, b)))
+
+
+betaln_p = _special(
+    "betaln",
+    _sc.betaln,
+    (
+        lambda c, ans, a, b: mul(c, _dbetaln(a, b)),
+        lambda c, ans, a, b: mul(c, _dbetaln(b, a)),
+    ),
+)
+beta_p = _special(
+    "beta",
+    _sc.beta,
+    (
+        lambda c, ans, a, b: mul(c, mul(ans, _dbetaln(a, b))),
+        lambda c, ans, a, b: mul(c, mul(ans, _dbetaln(b, a))),
+    ),
+)
+
+
+def _log1m(x: Any) -> Any:
+    """log(1 - x)"""
+    return bind(log1p_p, neg(x))
+
+
+def _dbetainc_dx(a: Any, b: Any, x: Any) -> Any:
+    # x^(a-1) (1-x)^(b-1) / B(a, b)
+    lg = add(mul(sub(a, 1.0), log(x)), mul(sub(b, 1.0), _log1m(x)))
+    return exp(sub(lg, betaln(a, b)))
+
+
+betainc_p = _special(
+    "betainc",
+    _sc.betainc,
+    (
+        _no_derivative("betainc", "a"),
+        _no_derivative("betainc", "b"),
+        lambda c, ans, a, b, x: mul(c, _dbetainc_dx(a, b, x)),
+    ),
+)
+
+
+def _dgammainc_dx(a: Any, x: Any) -> Any:
+    # x^(a-1) e^(-x) / Γ(a)
+    return exp(sub(sub(mul(sub(a, 1.0), log(x)), x), gammaln(a)))
+
+
+gammainc_p = _special(
+    "gammainc",
+    _sc.gammainc,
+    (
+        _no_derivative("gammainc", "a"),
+        lambda c, ans, a, x: mul(c, _dgammainc_dx(a, x)),
+    ),
+)
+gammaincc_p = _special(
+    "gammaincc",
+    _sc.gammaincc,
+    (
+        _no_derivative("gammaincc", "a"),
+        lambda c, ans, a, x: neg(mul(c, _dgammainc_dx(a, x))),
+    ),
+)
+
+
+# --- logistic, x log y, entropy -----------------------------------------------------------
+def expit(x: Any) -> Any:
+    return bind(expit_p, x)
+
+
+def xlogy(x: Any, y: Any) -> Any:
+    return bind(xlogy_p, x, y)
+
+
+def xlog1py(x: Any, y: Any) -> Any:
+    return bind(xlog1py_p, x, y)
+
+
+def entr(x: Any) -> Any:
+    return bind(entr_p, x)
+
+
+expit_p = _special("expit", _sc.expit, (lambda c, ans, x: mul(c, mul(ans, sub(1.0, ans))),))
+
+
+def _x_over(x: Any, y: Any) -> Any:
+    """x / y, and 0 where x == 0 (so that 0·log 0 has derivative 0 in y, as JAX's xlogy)."""
+    zero = eq(x, 0.0)
+    return select(zero, mul(x, 0.0), div(x, select(zero, add(mul(y, 0.0), 1.0), y)))
+
+
+xlogy_p = _special(
+    "xlogy",
+    _sc.xlogy,
+    (
+        lambda c, ans, x, y: mul(c, log(y)),
+        lambda c, ans, x, y: mul(c, _x_over(x, y)),
+    ),
+)
+xlog1py_p = _special(
+    "xlog1py",
+    _sc.xlog1py,
+    (
+        lambda c, ans, x, y: mul(c, _log1m(neg(y))),
+        lambda c, ans, x, y: mul(c, _x_over(x, add(y, 1.0))),
+    ),
+)
+# entr(x) = -x log x;  entr' = -(1 + log x)
+entr_p = _special("entr", _sc.entr, (lambda c, ans, x: neg(mul(c, add(log(x), 1.0))),))
+
+
+# --- normal distribution ------------------------------------------------------------------
+def ndtri(p: Any) -> Any:
+    return bind(ndtri_p, p)
+
+
+def log_ndtr(x: Any) -> Any:
+    return bind(log_ndtr_p, x)
+
+
+# ndtri' = √(2π) exp(ndtri²/2);  log_ndtr' = φ(x) / Φ(x) = exp(-x²/2 - log Φ(x)) / √(2π)
+ndtri_p = _special(
+    "ndtri", _sc.ndtri, (lambda c, ans, p: mul(c, mul(exp(mul(_sq(ans), 0.5)), _SQRT_2PI)),)
+)
+log_ndtr_p = _special(
+    "log_ndtr",
+    _sc.log_ndtr,
+    (
+        lambda c, ans, x: mul(
+            c, div(exp(sub(mul(_sq(x), -0.5), log_ndtr(x))), _SQRT_2PI)
+        ),
+    ),
+)
+
+
+# --- Bessel functions ---------------------------------------------------------------------
+def i0(x: Any) -> Any:
+    return bind(i0_p, x)
+
+
+def i0e(x: Any) -> Any:
+    return bind(i0e_p, x)
+
+
+def i1(x: Any) -> Any:
+    return bind(i1_p, x)
+
+
+def i1e(x: Any) -> Any:
+    return bind(i1e_p, x)
+
+
+def _over_x(v: Any, x: Any) -> Any:
+    """v / x with the limit 1/2 at x = 0 (for v = I1(x) or I1e(x), both ~ x/2 near 0)."""
+    zero = eq(x, 0.0)
+    safe = select(zero, add(mul(x, 0.0), 1.0), x)
+    return select(zero, add(mul(x, 0.0), 0.5), div(v, safe))
+
+
+i0_p = _special("i0", _sc.i0, (lambda c, ans, x: mul(c, i1(x)),))
+i1_p = _special("i1", _sc.i1, (lambda c, ans, x: mul(c, sub(i0(x), _over_x(ans, x))),))
+# i0e = e^{-|x|} I0;  i0e' = i1e - sign(x) i0e
+i0e_p = _special("i0e", _sc.i0e, (lambda c, ans, x: mul(c, sub(i1e(x), mul(sign(x), ans))),))
+# i1e' = i0e - i1e/x - sign(x) i1e
+i1e_p = _special(
+    "i1e",
+    _sc.i1e,
+    (lambda c, ans, x: mul(c, sub(sub(i0e(x), _over_x(ans, x)), mul(sign(x), ans))),),
+)
+
+
+# --- zeta, spence, exponential integrals --------------------------------------------------
+def zeta(x: Any, q: Any) -> Any:
+    return bind(zeta_p, x, q)
+
+
+def spence(x: Any) -> Any:
+    return bind(spence_p, x)
+
+
+def expi(x: Any) -> Any:
+    return bind(expi_p, x)
+
+
+def exp1(x: Any) -> Any:
+    return bind(exp1_p, x)
+
+
+# Hurwitz zeta: ∂/∂q ζ(x, q) = -x ζ(x + 1, q)
+zeta_p = _special(
+    "zeta",
+    _sc.zeta,
+    (
+        _no_derivative("zeta", "x"),
+        lambda c, ans, x, q: neg(mul(c, mul(x, zeta(add(x, 1.0), q)))),
+    ),
+)
+
+
+def _dspence(x: Any) -> Any:
+    # scipy's spence(z) = ∫_1^z log(t) / (1 - t) dt, so spence' = log(x) / (1 - x) (-1 at x = 1)
+    one = eq(x, 1.0)
+    safe = select(one, add(mul(x, 0.0), 2.0), x)
+    return select(one, add(mul(x, 0.0), -1.0), div(log(safe), sub(1.0, safe)))
+
+
+spence_p = _special("spence", _sc.spence, (lambda c, ans, x: mul(c, _dspence(x)),))
+expi_p = _special("expi", _sc.expi, (lambda c, ans, x: mul(c, div(exp(x), x)),))
+exp1_p = _special("exp1", _sc.exp1, (lambda c, ans, x: neg(mul(c, div(exp(neg(x)), x))),))
