@@ -55,9 +55,7 @@ CASES: dict[str, tuple[Any, Any, tuple[np.ndarray, ...], tuple[int, ...]]] = {
     "sinc": (sp.sinc, np.sinc, (S,), (0,)),
     "multigammaln": (
         lambda a: sp.multigammaln(a, 3),
-        lambda a: np.array([sc.multigammaln(v, 3) for v in np.atleast_1d(a)]).reshape(
-            np.shape(a)
-        ),
+        lambda a: np.array([sc.multigammaln(v, 3) for v in np.atleast_1d(a)]).reshape(np.shape(a)),
         (X + 2,),
         (0,),
     ),
@@ -90,8 +88,9 @@ def test_first_derivative_vs_finite_differences(name: str) -> None:
         g = fg.grad(lambda *a: f(*a).sum(), argnums=i)(*args)
         np.testing.assert_allclose(g, fd(ref, args, i), rtol=2e-6, atol=1e-8, err_msg=name)
         # forward mode agrees with the finite differences too
-        tangents = tuple(np.ones_like(a) if j == i else np.zeros_like(a) for j, a in
-                         enumerate(args))
+        tangents = tuple(
+            np.ones_like(a) if j == i else np.zeros_like(a) for j, a in enumerate(args)
+        )
         _, t = fg.jvp(f, args, tangents)
         np.testing.assert_allclose(t, fd(ref, args, i), rtol=2e-6, atol=1e-8, err_msg=name)
 

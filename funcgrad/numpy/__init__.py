@@ -2214,4 +2214,4 @@ _FUNCTIONS: dict[str, Any] = {
 }
 _FUNCTIONS.update({"shape": shape, "ndim": ndim, "size": size, "result_type": result_type})
 
-from funcgrad.numpy import linalg  # noqa: E402  (fnp.linalg, as jnp.linalg)
+from funcgrad.numpy import fft, linalg  # noqa: E402  (fnp.fft, fnp.linalg, as jnp's)

@@ -8,6 +8,7 @@
 from funcgrad.primitives import (  # noqa: F401  (registers)  # noqa: F401  (numpy surface, part B)
     control_flow,  # noqa: F401  (registers: cond, scan, while)
     elementwise,
+    fft,  # noqa: F401  (registers: fft)
     indexing,
     linalg,
     linalg_extra,

@@ -30,8 +30,8 @@ from funcgrad.primitives.elementwise import (
     div,
     eq,
     exp,
-    log1p_p,
     log,
+    log1p_p,
     mul,
     neg,
     select,
@@ -334,11 +334,7 @@ ndtri_p = _special(
 log_ndtr_p = _special(
     "log_ndtr",
     _sc.log_ndtr,
-    (
-        lambda c, ans, x: mul(
-            c, div(exp(sub(mul(_sq(x), -0.5), log_ndtr(x))), _SQRT_2PI)
-        ),
-    ),
+    (lambda c, ans, x: mul(c, div(exp(sub(mul(_sq(x), -0.5), log_ndtr(x))), _SQRT_2PI)),),
 )
 
 
