@@ -1,4 +1,7 @@
-"""``bernoulli``: the Bernoulli distribution (as ``jax.scipy.stats.bernoulli``)."""
+"""``bernoulli``: the Bernoulli distribution.
+
+The same functions and parameters as ``jax.scipy.stats.bernoulli``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``beta``: the beta distribution (as ``jax.scipy.stats.beta``)."""
+"""``beta``: the beta distribution.
+
+The same functions and parameters as ``jax.scipy.stats.beta``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``betabinom``: the beta-binomial distribution (as ``jax.scipy.stats.betabinom``)."""
+"""``betabinom``: the beta-binomial distribution.
+
+The same functions and parameters as ``jax.scipy.stats.betabinom``.
+"""
 
 from __future__ import annotations
 

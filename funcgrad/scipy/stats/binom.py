@@ -1,4 +1,7 @@
-"""``binom``: the binomial distribution (as ``jax.scipy.stats.binom``)."""
+"""``binom``: the binomial distribution.
+
+The same functions and parameters as ``jax.scipy.stats.binom``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``cauchy``: the Cauchy distribution (as ``jax.scipy.stats.cauchy``)."""
+"""``cauchy``: the Cauchy distribution.
+
+The same functions and parameters as ``jax.scipy.stats.cauchy``.
+"""
 
 from __future__ import annotations
 

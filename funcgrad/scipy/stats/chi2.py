@@ -1,4 +1,7 @@
-"""``chi2``: the chi-squared distribution with ``df`` degrees of freedom (as ``jax.scipy.stats.chi2``)."""
+"""``chi2``: the chi-squared distribution with ``df`` degrees of freedom.
+
+The same functions and parameters as ``jax.scipy.stats.chi2``.
+"""
 
 from __future__ import annotations
 

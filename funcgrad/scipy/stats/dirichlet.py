@@ -1,4 +1,7 @@
-"""``dirichlet``: the Dirichlet distribution (scipy's layout: categories on axis 0) (as ``jax.scipy.stats.dirichlet``)."""
+"""``dirichlet``: the Dirichlet distribution (scipy's layout: categories on axis 0).
+
+The same functions and parameters as ``jax.scipy.stats.dirichlet``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``expon``: the exponential distribution (as ``jax.scipy.stats.expon``)."""
+"""``expon``: the exponential distribution.
+
+The same functions and parameters as ``jax.scipy.stats.expon``.
+"""
 
 from __future__ import annotations
 

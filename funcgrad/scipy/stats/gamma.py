@@ -1,4 +1,7 @@
-"""``gamma``: the gamma distribution with shape ``a`` (as ``jax.scipy.stats.gamma``)."""
+"""``gamma``: the gamma distribution with shape ``a``.
+
+The same functions and parameters as ``jax.scipy.stats.gamma``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``gennorm``: the generalized normal distribution with shape ``beta`` (as ``jax.scipy.stats.gennorm``)."""
+"""``gennorm``: the generalized normal distribution with shape ``beta``.
+
+The same functions and parameters as ``jax.scipy.stats.gennorm``.
+"""
 
 from __future__ import annotations
 

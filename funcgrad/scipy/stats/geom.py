@@ -1,4 +1,7 @@
-"""``geom``: the geometric distribution on k = 1, 2, ... (as ``jax.scipy.stats.geom``)."""
+"""``geom``: the geometric distribution on k = 1, 2, ....
+
+The same functions and parameters as ``jax.scipy.stats.geom``.
+"""
 
 from __future__ import annotations
 

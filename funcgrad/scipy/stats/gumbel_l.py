@@ -1,4 +1,7 @@
-"""``gumbel_l``: the left-skewed Gumbel distribution (as ``jax.scipy.stats.gumbel_l``)."""
+"""``gumbel_l``: the left-skewed Gumbel distribution.
+
+The same functions and parameters as ``jax.scipy.stats.gumbel_l``.
+"""
 
 from __future__ import annotations
 

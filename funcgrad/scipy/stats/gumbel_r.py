@@ -1,4 +1,7 @@
-"""``gumbel_r``: the right-skewed Gumbel distribution (as ``jax.scipy.stats.gumbel_r``)."""
+"""``gumbel_r``: the right-skewed Gumbel distribution.
+
+The same functions and parameters as ``jax.scipy.stats.gumbel_r``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``laplace``: the Laplace distribution (as ``jax.scipy.stats.laplace``)."""
+"""``laplace``: the Laplace distribution.
+
+The same functions and parameters as ``jax.scipy.stats.laplace``.
+"""
 
 from __future__ import annotations
 

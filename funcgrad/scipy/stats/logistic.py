@@ -1,4 +1,7 @@
-"""``logistic``: the logistic distribution (as ``jax.scipy.stats.logistic``)."""
+"""``logistic``: the logistic distribution.
+
+The same functions and parameters as ``jax.scipy.stats.logistic``.
+"""
 
 from __future__ import annotations
 

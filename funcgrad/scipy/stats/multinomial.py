@@ -1,4 +1,7 @@
-"""``multinomial``: the multinomial distribution (counts on the last axis) (as ``jax.scipy.stats.multinomial``)."""
+"""``multinomial``: the multinomial distribution (counts on the last axis).
+
+The same functions and parameters as ``jax.scipy.stats.multinomial``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``multivariate_normal``: the multivariate normal distribution (as ``jax.scipy.stats.multivariate_normal``)."""
+"""``multivariate_normal``: the multivariate normal distribution.
+
+The same functions and parameters as ``jax.scipy.stats.multivariate_normal``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``nbinom``: the negative binomial distribution (as ``jax.scipy.stats.nbinom``)."""
+"""``nbinom``: the negative binomial distribution.
+
+The same functions and parameters as ``jax.scipy.stats.nbinom``.
+"""
 
 from __future__ import annotations
 

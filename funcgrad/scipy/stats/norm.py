@@ -1,4 +1,7 @@
-"""``norm``: the normal distribution (as ``jax.scipy.stats.norm``)."""
+"""``norm``: the normal distribution.
+
+The same functions and parameters as ``jax.scipy.stats.norm``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``pareto``: the Pareto distribution with shape ``b`` (as ``jax.scipy.stats.pareto``)."""
+"""``pareto``: the Pareto distribution with shape ``b``.
+
+The same functions and parameters as ``jax.scipy.stats.pareto``.
+"""
 
 from __future__ import annotations
 

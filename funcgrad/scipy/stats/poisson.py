@@ -1,4 +1,7 @@
-"""``poisson``: the Poisson distribution (as ``jax.scipy.stats.poisson``)."""
+"""``poisson``: the Poisson distribution.
+
+The same functions and parameters as ``jax.scipy.stats.poisson``.
+"""
 
 from __future__ import annotations
 

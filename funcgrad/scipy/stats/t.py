@@ -1,4 +1,7 @@
-"""``t``: Student's t distribution (as ``jax.scipy.stats.t``)."""
+"""``t``: Student's t distribution.
+
+The same functions and parameters as ``jax.scipy.stats.t``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``truncnorm``: the normal distribution truncated to [a, b] (standardized units) (as ``jax.scipy.stats.truncnorm``)."""
+"""``truncnorm``: the normal distribution truncated to [a, b] (standardized units).
+
+The same functions and parameters as ``jax.scipy.stats.truncnorm``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``uniform``: the uniform distribution on [loc, loc + scale] (as ``jax.scipy.stats.uniform``)."""
+"""``uniform``: the uniform distribution on [loc, loc + scale].
+
+The same functions and parameters as ``jax.scipy.stats.uniform``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``vonmises``: the von Mises distribution on [-pi, pi] (as ``jax.scipy.stats.vonmises``)."""
+"""``vonmises``: the von Mises distribution on [-pi, pi].
+
+The same functions and parameters as ``jax.scipy.stats.vonmises``.
+"""
 
 from __future__ import annotations
 

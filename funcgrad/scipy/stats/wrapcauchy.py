@@ -1,4 +1,7 @@
-"""``wrapcauchy``: the wrapped Cauchy distribution on [0, 2 pi] (as ``jax.scipy.stats.wrapcauchy``)."""
+"""``wrapcauchy``: the wrapped Cauchy distribution on [0, 2 pi].
+
+The same functions and parameters as ``jax.scipy.stats.wrapcauchy``.
+"""
 
 from __future__ import annotations
 
