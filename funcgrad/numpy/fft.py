@@ -258,7 +258,7 @@ def _shift(x: Any, axes: Any, sign: int) -> Any:
 def fftshift(x: Any, axes: int | Sequence[int] | None = None) -> Any:
     """Move the zero frequency to the centre.
 
-    >>> fftshift(np.arange(5))
+    >>> fftshift([0, 1, 2, 3, 4])
     array([3, 4, 0, 1, 2])
     """
     return _shift(x, axes, 1)

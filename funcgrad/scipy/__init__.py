@@ -27,3 +27,7 @@ except ImportError as _e:  # pragma: no cover - exercised with scipy hidden (tes
 from funcgrad.scipy import linalg, optimize, special, stats
 
 __all__ = ["linalg", "optimize", "special", "stats"]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -11,8 +11,8 @@ differentiating them raises ``NotImplementedError`` (as in JAX). Real matrices o
 >>> np.round(expm(a), 6)  # a rotation by 1 radian
 array([[ 0.540302,  0.841471],
        [-0.841471,  0.540302]])
->>> float(fg.grad(lambda t: expm(t * a)[0, 1])(1.0))  # d/dt sin(t) = cos(1)
-0.5403023058681398
+>>> round(float(fg.grad(lambda t: expm(t * a)[0, 1])(1.0)), 12)  # d/dt sin(t) = cos(1)
+0.540302305868
 """
 
 from __future__ import annotations
