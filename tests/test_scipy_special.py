@@ -61,6 +61,13 @@ CASES: dict[str, tuple[Any, Any, tuple[np.ndarray, ...], tuple[int, ...]]] = {
     ),
     "factorial": (sp.factorial, sc.factorial, (X * 2,), (0,)),
     "poch": (sp.poch, sc.poch, (X, X[::-1]), (0, 1)),
+    "rgamma": (sp.rgamma, sc.rgamma, (np.array([-1.5, 0.3, 2.5, 4.0]),), (0,)),
+    "gammasgn": (sp.gammasgn, sc.gammasgn, (np.array([-1.5, -0.3, 2.5, 4.0]),), ()),
+    "expn": (sp.expn, sc.expn, (np.array([0.0, 1.0, 2.0, 5.0]), X), (1,)),
+    "hyp1f1": (sp.hyp1f1, sc.hyp1f1, (X, X[::-1] + 0.5, S), (2,)),
+    "hyp2f1": (sp.hyp2f1, sc.hyp2f1, (X, X[::-1], X + 1.0, P - 0.5), (3,)),
+    "fresnel_s": (lambda x: sp.fresnel(x)[0], lambda x: sc.fresnel(x)[0], (S,), (0,)),
+    "fresnel_c": (lambda x: sp.fresnel(x)[1], lambda x: sc.fresnel(x)[1], (S,), (0,)),
 }
 
 
@@ -140,6 +147,13 @@ def test_bessel_derivatives_at_zero() -> None:
     np.testing.assert_allclose(fg.grad(sp.spence)(1.0), -1.0)
 
 
+def test_rgamma_at_poles_and_bernoulli() -> None:
+    np.testing.assert_array_equal(sp.rgamma(np.array([0.0, -1.0, -2.0])), 0.0)
+    np.testing.assert_allclose(sp.bernoulli(6), sc.bernoulli(6))
+    # gammasgn is piecewise constant: its derivative is 0
+    assert fg.grad(sp.gammasgn)(-1.5) == 0.0
+
+
 def test_xlogy_at_zero() -> None:
     assert sp.xlogy(0.0, 0.0) == 0.0
     # JAX: d/dy at x = 0 is 0, d/dx is log(y)
@@ -163,6 +177,9 @@ def test_rel_entr_and_kl_div_edge_values() -> None:
         (sp.gammaincc, (2.0, 0.4), 0, "a"),
         (sp.zeta, (3.0, 2.0), 0, "x"),
         (sp.polygamma, (1.0, 2.0), 0, "n"),
+        (sp.expn, (1.0, 2.0), 0, "n"),
+        (sp.hyp1f1, (1.0, 2.0, 0.5), 1, "b"),
+        (sp.hyp2f1, (1.0, 2.0, 3.0, 0.5), 2, "c"),
     ],
 )
 def test_missing_derivatives_raise(f: Any, args: Any, argnum: int, arg: str) -> None:

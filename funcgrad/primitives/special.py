@@ -38,6 +38,8 @@ from funcgrad.primitives.elementwise import (
     sign,
     sub,
 )
+from funcgrad.primitives.elementwise import cos as _cos
+from funcgrad.primitives.elementwise import sin as _sin
 from funcgrad.tracer import bind
 
 __all__ = [
@@ -68,6 +70,13 @@ __all__ = [
     "spence",
     "expi",
     "exp1",
+    "expn",
+    "gammasgn",
+    "rgamma",
+    "hyp1f1",
+    "hyp2f1",
+    "fresnel_s",
+    "fresnel_c",
 ]
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -412,3 +421,99 @@ def _dspence(x: Any) -> Any:
 spence_p = _special("spence", _sc.spence, (lambda c, ans, x: mul(c, _dspence(x)),))
 expi_p = _special("expi", _sc.expi, (lambda c, ans, x: mul(c, div(exp(x), x)),))
 exp1_p = _special("exp1", _sc.exp1, (lambda c, ans, x: neg(mul(c, div(exp(neg(x)), x))),))
+
+
+def expn(n: Any, x: Any) -> Any:
+    return bind(expn_p, n, x)
+
+
+def gammasgn(x: Any) -> Any:
+    return bind(gammasgn_p, x)
+
+
+def hyp1f1(a: Any, b: Any, x: Any) -> Any:
+    return bind(hyp1f1_p, a, b, x)
+
+
+def hyp2f1(a: Any, b: Any, c: Any, x: Any) -> Any:
+    return bind(hyp2f1_p, a, b, c, x)
+
+
+def fresnel_s(x: Any) -> Any:
+    return bind(fresnel_s_p, x)
+
+
+def fresnel_c(x: Any) -> Any:
+    return bind(fresnel_c_p, x)
+
+
+# E_n' = -E_{n-1} for n >= 1, with E_0(x) = exp(-x) / x;  E_0' = -exp(-x) (x + 1) / x²
+def _dexpn(n: Any, x: Any) -> Any:
+    small = eq(n, 0.0)
+    one = eq(n, 1.0)
+    prev = expn(select(small, add(mul(n, 0.0), 1.0), sub(n, 1.0)), x)  # n - 1, kept >= 0
+    e0 = div(exp(neg(x)), x)
+    d0 = neg(div(mul(e0, add(x, 1.0)), x))
+    return select(small, d0, neg(select(one, e0, prev)))
+
+
+expn_p = _special(
+    "expn",
+    _sc.expn,
+    (_no_derivative("expn", "n"), lambda c, ans, n, x: mul(c, _dexpn(n, x))),
+)
+# the sign of Γ is piecewise constant: derivative 0 (like sign)
+gammasgn_p = define(
+    "gammasgn",
+    lambda x: _sc.gammasgn(x),
+    lambda x: ShapedArray(x.shape, ufunc_dtype(_sc.gammasgn, x)),
+    batch=batch_elementwise,
+    differentiable=False,
+    fresh=True,
+)
+# d/dx 1F1(a; b; x) = a/b 1F1(a+1; b+1; x);  d/dx 2F1(a, b; c; x) = ab/c 2F1(a+1, b+1; c+1; x)
+hyp1f1_p = _special(
+    "hyp1f1",
+    _sc.hyp1f1,
+    (
+        _no_derivative("hyp1f1", "a"),
+        _no_derivative("hyp1f1", "b"),
+        lambda c, ans, a, b, x: mul(c, mul(div(a, b), hyp1f1(add(a, 1.0), add(b, 1.0), x))),
+    ),
+)
+hyp2f1_p = _special(
+    "hyp2f1",
+    _sc.hyp2f1,
+    (
+        _no_derivative("hyp2f1", "a"),
+        _no_derivative("hyp2f1", "b"),
+        _no_derivative("hyp2f1", "c"),
+        lambda g, ans, a, b, c, x: mul(
+            g, mul(div(mul(a, b), c), hyp2f1(add(a, 1.0), add(b, 1.0), add(c, 1.0), x))
+        ),
+    ),
+)
+
+
+def _half_pi_sq(x: Any) -> Any:
+    return mul(_sq(x), math.pi / 2.0)
+
+
+# S' = sin(πx²/2), C' = cos(πx²/2)
+fresnel_s_p = _special(
+    "fresnel_s",
+    lambda x: _sc.fresnel(x)[0],
+    (lambda c, ans, x: mul(c, _sin(_half_pi_sq(x))),),
+)
+fresnel_c_p = _special(
+    "fresnel_c",
+    lambda x: _sc.fresnel(x)[1],
+    (lambda c, ans, x: mul(c, _cos(_half_pi_sq(x))),),
+)
+
+
+def rgamma(x: Any) -> Any:
+    return bind(rgamma_p, x)
+
+
+rgamma_p = _special("rgamma", _sc.rgamma, (lambda c, ans, x: neg(mul(c, mul(ans, digamma(x)))),))

@@ -27,6 +27,7 @@ from funcgrad.primitives import special as _sp
 from funcgrad.tracer import Tracer as _Tracer
 
 __all__ = [
+    "bernoulli",
     "beta",
     "betainc",
     "betaln",
@@ -39,11 +40,16 @@ __all__ = [
     "exp1",
     "expi",
     "expit",
+    "expn",
     "factorial",
+    "fresnel",
     "gamma",
     "gammainc",
     "gammaincc",
     "gammaln",
+    "gammasgn",
+    "hyp1f1",
+    "hyp2f1",
     "i0",
     "i0e",
     "i1",
@@ -59,6 +65,7 @@ __all__ = [
     "poch",
     "polygamma",
     "rel_entr",
+    "rgamma",
     "sinc",
     "softmax",
     "spence",
@@ -336,3 +343,49 @@ def log_softmax(x: Any, axis: int | Sequence[int] | None = None) -> Any:
     x = _f(x)
     axis = tuple(range(_fnp.ndim(x))) if axis is None else _axis(axis)
     return _nn.log_softmax(x, axis=axis)
+
+
+def expn(n: Any, x: Any) -> Any:
+    """Generalized exponential integral E_n(x) (differentiable in ``x``)."""
+    return _sp.expn(_f(n), _f(x))
+
+
+def gammasgn(x: Any) -> Any:
+    """Sign of Γ(x) (derivative 0)."""
+    return _sp.gammasgn(_f(x))
+
+
+def rgamma(x: Any) -> Any:
+    """1 / Γ(x), 0 at the poles."""
+    return _sp.rgamma(_f(x))
+
+
+def hyp1f1(a: Any, b: Any, x: Any) -> Any:
+    """Confluent hypergeometric function ₁F₁(a; b; x) (differentiable in ``x``)."""
+    return _sp.hyp1f1(_f(a), _f(b), _f(x))
+
+
+def hyp2f1(a: Any, b: Any, c: Any, x: Any) -> Any:
+    """Gauss hypergeometric function ₂F₁(a, b; c; x) (differentiable in ``x``)."""
+    return _sp.hyp2f1(_f(a), _f(b), _f(c), _f(x))
+
+
+def fresnel(x: Any) -> tuple[Any, Any]:
+    """Fresnel integrals ``(S(x), C(x))``."""
+    x = _f(x)
+    return _sp.fresnel_s(x), _sp.fresnel_c(x)
+
+
+def bernoulli(n: int) -> _np.ndarray:
+    """The Bernoulli numbers B_0 ... B_n (a constant array, as scipy).
+
+    >>> bernoulli(4)
+    array([ 1.        , -0.5       ,  0.16666667,  0.        , -0.03333333])
+    """
+    return _np.asarray(_scipy_bernoulli(n), dtype=_np.float64)
+
+
+def _scipy_bernoulli(n: int) -> _np.ndarray:
+    import scipy.special as sc
+
+    return sc.bernoulli(n)
