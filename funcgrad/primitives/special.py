@@ -9,8 +9,10 @@ Each primitive is elementwise, so one rule per operand ``lin(c, ans, *args)`` ("
 by ∂ans/∂arg") is both its VJP and its JVP. The rules are written with other primitives
 (``erf' = 2/√π·exp(-x²)``, ``gammaln' = digamma``, ``digamma' = polygamma(1, ·)``,
 ``polygamma(n, ·)' = polygamma(n + 1, ·)``, ...), so derivatives of every order work. Where
-JAX has no derivative for an argument (``betainc`` in ``a``/``b``, ``gammainc`` in ``a``,
-``zeta`` in ``x``, ``polygamma`` in ``n``) the rule raises ``NotImplementedError``.
+no closed-form rule exists for an argument (``betainc`` in ``a``/``b`` and ``zeta`` in ``x``,
+which JAX lacks too; ``gammainc``/``gammaincc`` in ``a``, which JAX computes by a series that
+funcgrad does not have yet; integer orders ``n``; hypergeometric parameters) the rule raises
+``NotImplementedError`` rather than return a wrong number.
 """
 
 from __future__ import annotations
@@ -117,9 +119,9 @@ def _no_derivative(fname: str, arg: str) -> Lin:
         if isinstance(c, (np.ndarray, np.generic, float, int)) and not np.any(c):
             return None  # a concrete zero tangent (jvp of the other arguments) contributes 0
         raise NotImplementedError(
-            f"{fname}: the derivative with respect to {arg!r} is not implemented (JAX has none "
-            f"either); differentiate only with respect to the other arguments, or wrap {arg} "
-            "in stop_gradient"
+            f"{fname}: the derivative with respect to {arg!r} is not implemented (it has no "
+            "closed form in terms of the available functions); differentiate only with "
+            f"respect to the other arguments, or wrap {arg} in stop_gradient"
         )
 
     return rule

@@ -2,9 +2,10 @@
 (``jax.scipy.special``), differentiable to any order where JAX is.
 
 Values come from ``scipy.special``; derivatives are rules written with other primitives
-(see :mod:`funcgrad.primitives.special`). Where JAX has no derivative for an argument
-(``betainc`` in ``a``/``b``, ``gammainc``/``gammaincc`` in ``a``, ``zeta`` in ``x``,
-``polygamma`` in ``n``) differentiating raises ``NotImplementedError``.
+(see :mod:`funcgrad.primitives.special`). Derivatives without a closed-form rule raise
+``NotImplementedError``: ``betainc`` in ``a``/``b`` and ``zeta`` in ``x`` (JAX lacks them
+too), ``gammainc``/``gammaincc`` in ``a`` (JAX has a series for it; funcgrad not yet), the
+integer orders of ``polygamma``/``expn``, and the parameters of ``hyp1f1``/``hyp2f1``.
 
 >>> import numpy as np, funcgrad as fg
 >>> float(fg.grad(erf)(0.0))  # 2 / sqrt(pi)
