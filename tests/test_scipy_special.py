@@ -68,6 +68,19 @@ CASES: dict[str, tuple[Any, Any, tuple[np.ndarray, ...], tuple[int, ...]]] = {
     "hyp2f1": (sp.hyp2f1, sc.hyp2f1, (X, X[::-1], X + 1.0, P - 0.5), (3,)),
     "fresnel_s": (lambda x: sp.fresnel(x)[0], lambda x: sc.fresnel(x)[0], (S,), (0,)),
     "fresnel_c": (lambda x: sp.fresnel(x)[1], lambda x: sc.fresnel(x)[1], (S,), (0,)),
+    # autograd.scipy.special's names
+    "psi": (sp.psi, sc.psi, (X,), (0,)),
+    "erfcinv": (sp.erfcinv, sc.erfcinv, (2 * P,), (0,)),
+    "j0": (sp.j0, sc.j0, (S,), (0,)),
+    "j1": (sp.j1, sc.j1, (S,), (0,)),
+    "y0": (sp.y0, sc.y0, (X,), (0,)),
+    "y1": (sp.y1, sc.y1, (X,), (0,)),
+    "jv": (sp.jv, sc.jv, (np.array([0.5, 1.0, 2.5, 3.0]), S), (1,)),
+    "yv": (sp.yv, sc.yv, (np.array([0.5, 1.0, 2.5, 3.0]), X), (1,)),
+    "jn": (sp.jn, sc.jn, (np.array([0.0, 1.0, 2.0, 3.0]), S), (1,)),
+    "yn": (sp.yn, sc.yn, (np.array([0.0, 1.0, 2.0, 3.0]), X), (1,)),
+    "iv": (sp.iv, sc.iv, (np.array([0.5, 1.0, 2.5, 3.0]), S), (1,)),
+    "ive": (sp.ive, sc.ive, (np.array([0.5, 1.0, 2.5, 3.0]), S), (1,)),
 }
 
 
@@ -145,6 +158,7 @@ def test_bessel_derivatives_at_zero() -> None:
     np.testing.assert_allclose(fg.grad(sp.i1)(0.0), 0.5)
     np.testing.assert_allclose(fg.grad(sp.i1e)(0.0), 0.5)
     np.testing.assert_allclose(fg.grad(sp.spence)(1.0), -1.0)
+    np.testing.assert_allclose(fg.grad(sp.j1)(0.0), 0.5)
 
 
 def test_rgamma_at_poles_and_bernoulli() -> None:

@@ -79,6 +79,14 @@ __all__ = [
     "hyp2f1",
     "fresnel_s",
     "fresnel_c",
+    "j0",
+    "j1",
+    "y0",
+    "y1",
+    "jv",
+    "yv",
+    "iv",
+    "ive",
 ]
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -519,3 +527,75 @@ def rgamma(x: Any) -> Any:
 
 
 rgamma_p = _special("rgamma", _sc.rgamma, (lambda c, ans, x: neg(mul(c, mul(ans, digamma(x)))),))
+
+
+# --- Bessel functions of the first and second kind, and modified of real order -----------
+def j0(x: Any) -> Any:
+    return bind(j0_p, x)
+
+
+def j1(x: Any) -> Any:
+    return bind(j1_p, x)
+
+
+def y0(x: Any) -> Any:
+    return bind(y0_p, x)
+
+
+def y1(x: Any) -> Any:
+    return bind(y1_p, x)
+
+
+def jv(v: Any, x: Any) -> Any:
+    return bind(jv_p, v, x)
+
+
+def yv(v: Any, x: Any) -> Any:
+    return bind(yv_p, v, x)
+
+
+def iv(v: Any, x: Any) -> Any:
+    return bind(iv_p, v, x)
+
+
+def ive(v: Any, x: Any) -> Any:
+    return bind(ive_p, v, x)
+
+
+# J0' = -J1, Y0' = -Y1;  J1' = J0 - J1/x, Y1' = Y0 - Y1/x (J1/x -> 1/2 at 0)
+j0_p = _special("j0", _sc.j0, (lambda c, ans, x: neg(mul(c, j1(x))),))
+j1_p = _special("j1", _sc.j1, (lambda c, ans, x: mul(c, sub(j0(x), _over_x(ans, x))),))
+y0_p = _special("y0", _sc.y0, (lambda c, ans, x: neg(mul(c, y1(x))),))
+y1_p = _special("y1", _sc.y1, (lambda c, ans, x: mul(c, sub(y0(x), div(ans, x))),))
+
+
+def _half_sum(f: Any, v: Any, x: Any, sign_: float) -> Any:
+    """(f(v - 1, x) + sign_ · f(v + 1, x)) / 2"""
+    return mul(add(f(sub(v, 1.0), x), mul(f(add(v, 1.0), x), sign_)), 0.5)
+
+
+# Z_v' = (Z_{v-1} - Z_{v+1}) / 2 for Z = J, Y;  I_v' = (I_{v-1} + I_{v+1}) / 2;
+# ive = e^{-|x|} I_v:  ive' = (ive_{v-1} + ive_{v+1}) / 2 - sign(x) ive
+jv_p = _special(
+    "jv",
+    _sc.jv,
+    (_no_derivative("jv", "v"), lambda c, ans, v, x: mul(c, _half_sum(jv, v, x, -1.0))),
+)
+yv_p = _special(
+    "yv",
+    _sc.yv,
+    (_no_derivative("yv", "v"), lambda c, ans, v, x: mul(c, _half_sum(yv, v, x, -1.0))),
+)
+iv_p = _special(
+    "iv",
+    _sc.iv,
+    (_no_derivative("iv", "v"), lambda c, ans, v, x: mul(c, _half_sum(iv, v, x, 1.0))),
+)
+ive_p = _special(
+    "ive",
+    _sc.ive,
+    (
+        _no_derivative("ive", "v"),
+        lambda c, ans, v, x: mul(c, sub(_half_sum(ive, v, x, 1.0), mul(sign(x), ans))),
+    ),
+)

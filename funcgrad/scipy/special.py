@@ -36,6 +36,7 @@ __all__ = [
     "entr",
     "erf",
     "erfc",
+    "erfcinv",
     "erfcx",
     "erfinv",
     "exp1",
@@ -55,6 +56,12 @@ __all__ = [
     "i0e",
     "i1",
     "i1e",
+    "iv",
+    "ive",
+    "j0",
+    "j1",
+    "jn",
+    "jv",
     "kl_div",
     "log_ndtr",
     "log_softmax",
@@ -65,6 +72,7 @@ __all__ = [
     "ndtri",
     "poch",
     "polygamma",
+    "psi",
     "rel_entr",
     "rgamma",
     "sinc",
@@ -72,6 +80,10 @@ __all__ = [
     "spence",
     "xlog1py",
     "xlogy",
+    "y0",
+    "y1",
+    "yn",
+    "yv",
     "zeta",
 ]
 
@@ -390,3 +402,62 @@ def _scipy_bernoulli(n: int) -> _np.ndarray:
     import scipy.special as sc
 
     return sc.bernoulli(n)
+
+
+# --- autograd.scipy.special's extra names ------------------------------------------------
+psi = digamma
+
+
+def erfcinv(y: Any) -> Any:
+    """Inverse of ``erfc`` on (0, 2): ``erfinv(1 - y)``."""
+    return _sp.erfinv(1.0 - _f(y))
+
+
+def j0(x: Any) -> Any:
+    """Bessel function of the first kind of order 0."""
+    return _sp.j0(_f(x))
+
+
+def j1(x: Any) -> Any:
+    """Bessel function of the first kind of order 1."""
+    return _sp.j1(_f(x))
+
+
+def y0(x: Any) -> Any:
+    """Bessel function of the second kind of order 0."""
+    return _sp.y0(_f(x))
+
+
+def y1(x: Any) -> Any:
+    """Bessel function of the second kind of order 1."""
+    return _sp.y1(_f(x))
+
+
+def jv(v: Any, x: Any) -> Any:
+    """Bessel function of the first kind of real order ``v`` (differentiable in ``x``)."""
+    return _sp.jv(_f(v), _f(x))
+
+
+def yv(v: Any, x: Any) -> Any:
+    """Bessel function of the second kind of real order ``v`` (differentiable in ``x``)."""
+    return _sp.yv(_f(v), _f(x))
+
+
+def jn(n: Any, x: Any) -> Any:
+    """Bessel function of the first kind of integer order ``n``."""
+    return _sp.jv(_f(n), _f(x))
+
+
+def yn(n: Any, x: Any) -> Any:
+    """Bessel function of the second kind of integer order ``n``."""
+    return _sp.yv(_f(n), _f(x))
+
+
+def iv(v: Any, x: Any) -> Any:
+    """Modified Bessel function of the first kind of real order ``v``."""
+    return _sp.iv(_f(v), _f(x))
+
+
+def ive(v: Any, x: Any) -> Any:
+    """Exponentially scaled ``iv``: ``exp(-|x|) iv(v, x)``."""
+    return _sp.ive(_f(v), _f(x))
