@@ -111,12 +111,30 @@ CASES: dict[str, tuple[Any, Any, tuple[np.ndarray, ...], tuple[int, ...]]] = {
         (0, 1),
     ),
     "sqrtm": (L.sqrtm, lambda a: sl.sqrtm(a), (S4,), (0,)),
+    "sqrtm_batched": (
+        L.sqrtm,
+        lambda a: np.stack([sl.sqrtm(m) for m in a]),
+        (np.stack([spd(3), spd(3)]),),
+        (0,),
+    ),
+    "expm_batched": (
+        L.expm,
+        lambda a: np.stack([sl.expm(m) for m in a]),
+        (0.3 * RNG.standard_normal((2, 3, 3)),),
+        (0,),
+    ),
     "polar_right": (L.polar, sl.polar, (A4,), (0,)),
     "polar_left": (
         lambda a: L.polar(a, side="left"),
         lambda a: sl.polar(a, side="left"),
         (A4,),
         (0,),
+    ),
+    "solve_sylvester": (
+        L.solve_sylvester,
+        sl.solve_sylvester,
+        (well(3), well(2), RNG.standard_normal((3, 2))),
+        (0, 1, 2),
     ),
     "toeplitz": (
         L.toeplitz,

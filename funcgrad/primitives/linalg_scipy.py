@@ -1,6 +1,6 @@
 """Linear-algebra primitives whose kernels come from ``scipy.linalg``: triangular solve, LU,
-matrix exponential, matrix square root, and the (non-differentiable) Schur and Hessenberg
-decompositions.
+matrix exponential, matrix square root, Sylvester equations, and the (non-differentiable)
+Schur and Hessenberg decompositions.
 
 Like :mod:`.special`, this family imports scipy at the top and is registered when
 ``funcgrad.scipy`` is imported (never by the numpy-only core). Matrices are real floating;
@@ -14,8 +14,10 @@ Derivatives (written with other primitives, so they can be differentiated again)
   ``d(lu) = L tril(F, -1) + triu(F) U`` (the packed ``L - I + U``).
 * ``expm``: the Fréchet derivative ``L(A, E)``, the top-right block of
   ``expm([[A, E], [0, A]])`` (Higham); its transpose is ``L(Aᵀ, G)``.
-* ``sqrtm``: ``X dX + dX X = dA`` solved as a Kronecker system (fine for the small
-  matrices sqrtm is used on; O(n⁶)); assumes the principal square root is real.
+* ``sqrtm``: ``X dX + dX X = dA``, a Sylvester equation (``solve_sylvester``); assumes
+  the principal square root is real and no two eigenvalues of ``X`` sum to zero.
+* ``solve_sylvester`` (``A X + X B = Q``): ``dX`` solves ``A dX + dX B = dQ - dA X - X dB``;
+  the transpose solves ``Aᵀ Y + Y Bᵀ = G``.
 * ``schur`` / ``hessenberg`` raise ``NotImplementedError`` when differentiated (as in JAX).
 """
 
@@ -31,7 +33,6 @@ from funcgrad.primitives.base import define
 from funcgrad.primitives.batching_util import moveaxis_to_front
 from funcgrad.primitives.elementwise import add, convert_element_type, eq, mul, neg
 from funcgrad.primitives.linalg import matmul
-from funcgrad.primitives.linalg_extra import solve
 from funcgrad.primitives.structural import reshape, transpose
 from funcgrad.tracer import bind
 
@@ -40,6 +41,7 @@ __all__ = [
     "lu",
     "expm",
     "sqrtm",
+    "solve_sylvester",
     "schur",
     "hessenberg",
 ]
@@ -342,32 +344,13 @@ def _sqrtm_impl(a: Any) -> Any:
     return _batched(one, np.asarray(a))
 
 
-def _sylvester_operator(x: Any) -> Any:
-    """K with vec(X D + D X) = K vec(D) (row-major vec), for one n x n matrix X."""
-    n = _shape(x)[-1]
-    eye = np.eye(n, dtype=x.dtype)
-    # (X ⊗ I)[(i,j),(k,l)] = X[i,k] δ[j,l];  (I ⊗ Xᵀ)[(i,j),(k,l)] = δ[i,k] X[l,j]
-    left = mul(reshape(x, (n, 1, n, 1)), eye.reshape(1, n, 1, n))
-    right = mul(eye.reshape(n, 1, n, 1), reshape(_T(x), (1, n, 1, n)))
-    return reshape(add(left, right), (n * n, n * n))
-
-
-def _sqrtm_check(x: Any) -> int:
-    if len(_shape(x)) != 2:
-        raise NotImplementedError(
-            "sqrtm: derivatives are implemented for a single matrix; use vmap over a stack"
-        )
-    return _shape(x)[-1]
-
-
+# X dX + dX X = dA: a Sylvester equation in dX; its transpose has Xᵀ in place of X.
 def _sqrtm_jvp(t: Any, x: Any, a: Any) -> Any:
-    n = _sqrtm_check(x)
-    return reshape(solve(_sylvester_operator(x), reshape(t, (n * n, 1))), (n, n))
+    return solve_sylvester(x, x, t)
 
 
 def _sqrtm_vjp(g: Any, x: Any, a: Any) -> Any:
-    n = _sqrtm_check(x)
-    return reshape(solve(_T(_sylvester_operator(x)), reshape(g, (n * n, 1))), (n, n))
+    return solve_sylvester(_T(x), _T(x), g)
 
 
 sqrtm_p = define(
@@ -377,6 +360,66 @@ sqrtm_p = define(
     vjp=(_sqrtm_vjp,),
     jvp=(_sqrtm_jvp,),
     batch=_batch_front,
+    fresh=True,
+)
+
+
+# --- Sylvester equation A X + X B = Q ------------------------------------------------------
+def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
+    return bind(solve_sylvester_p, a, b, q)
+
+
+def _sylv_shape(a: ShapedArray, b: ShapedArray, q: ShapedArray) -> ShapedArray:
+    _check_square("solve_sylvester", a)
+    _check_square("solve_sylvester", b)
+    if len(q.shape) < 2 or q.shape[-2:] != (a.shape[-1], b.shape[-1]):
+        raise ValueError(
+            f"solve_sylvester: q must be {a.shape[-1]}x{b.shape[-1]} for a of {a} and b of {b}, "
+            f"got {q}"
+        )
+    if not a.shape[:-2] == b.shape[:-2] == q.shape[:-2]:
+        raise ValueError(f"solve_sylvester: batch axes of {a}, {b} and {q} differ")
+    return ShapedArray(q.shape, np.result_type(a.dtype, b.dtype, q.dtype))
+
+
+def _sylv_impl(a: Any, b: Any, q: Any) -> Any:
+    a, b, q = np.asarray(a), np.asarray(b), np.asarray(q)
+    dt = np.result_type(a.dtype, b.dtype, q.dtype)
+    if a.ndim == 2:
+        return _sl.solve_sylvester(a, b, q).astype(dt, copy=False)
+    out = np.empty(q.shape, dt)
+    for i in np.ndindex(a.shape[:-2]):
+        out[i] = _sl.solve_sylvester(a[i], b[i], q[i])
+    return out
+
+
+# dX solves A dX + dX B = dQ - dA X - X dB;  the transpose: Y solves Aᵀ Y + Y Bᵀ = G, then
+# Q̄ = Y, Ā = -Y Xᵀ, B̄ = -Xᵀ Y.
+def _sylv_vjp(g: Any, ans: Any, args: Any, params: Any, needs: Any) -> list[Any]:
+    a, b, _ = args
+    y = solve_sylvester(_T(a), _T(b), g)
+    return [
+        neg(matmul(y, _T(ans))) if needs[0] else None,
+        neg(matmul(_T(ans), y)) if needs[1] else None,
+        y if needs[2] else None,
+    ]
+
+
+def _sylv_batch(prim: Any, args: Any, dims: Any, **params: Any) -> tuple[Any, int]:
+    return _ts_batch(prim, args, dims, **params)
+
+
+solve_sylvester_p = define(
+    "solve_sylvester",
+    _sylv_impl,
+    _sylv_shape,
+    vjp_full=_sylv_vjp,
+    jvp=(
+        lambda t, x, a, b, q: neg(solve_sylvester(a, b, matmul(t, x))),
+        lambda t, x, a, b, q: neg(solve_sylvester(a, b, matmul(x, t))),
+        lambda t, x, a, b, q: solve_sylvester(a, b, t),
+    ),
+    batch=_sylv_batch,
     fresh=True,
 )
 

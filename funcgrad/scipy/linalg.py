@@ -44,6 +44,7 @@ __all__ = [
     "qr",
     "schur",
     "solve",
+    "solve_sylvester",
     "solve_triangular",
     "sqrtm",
     "svd",
@@ -331,6 +332,14 @@ def sqrtm(A: Any, blocksize: int = 1) -> Any:  # noqa: N803
     """Principal matrix square root (real results only); differentiable (Sylvester
     equation), assuming no eigenvalue pair sums to zero."""
     return _ls.sqrtm(_mat(A, "sqrtm"))
+
+
+def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
+    """Solve ``a x + x b = q`` (Bartels-Stewart, scipy's kernel); differentiable in all three
+    (the derivative solves Sylvester equations again)."""
+    return _ls.solve_sylvester(
+        _mat(a, "solve_sylvester"), _mat(b, "solve_sylvester"), _mat(q, "solve_sylvester", False)
+    )
 
 
 def schur(a: Any, output: str = "real") -> tuple[Any, Any]:
