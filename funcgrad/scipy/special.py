@@ -4,8 +4,9 @@
 Values come from ``scipy.special``; derivatives are rules written with other primitives
 (see :mod:`funcgrad.primitives.special`). Derivatives without a closed-form rule raise
 ``NotImplementedError``: ``betainc`` in ``a``/``b`` and ``zeta`` in ``x`` (JAX lacks them
-too), ``gammainc``/``gammaincc`` in ``a`` (JAX has a series for it; funcgrad not yet), the
-integer orders of ``polygamma``/``expn``, and the parameters of ``hyp1f1``/``hyp2f1``.
+too), the integer orders of ``polygamma``/``expn``, the orders of the Bessel functions, and
+the parameters of ``hyp1f1``/``hyp2f1``. ``gammainc``/``gammaincc`` are differentiable in
+``a`` through a series (as in JAX; once — the second derivative in ``a`` raises).
 
 >>> import numpy as np, funcgrad as fg
 >>> float(fg.grad(erf)(0.0))  # 2 / sqrt(pi)
@@ -162,12 +163,12 @@ def betainc(a: Any, b: Any, x: Any) -> Any:
 
 
 def gammainc(a: Any, x: Any) -> Any:
-    """Regularized lower incomplete gamma P(a, x) (differentiable in ``x`` only)."""
+    """Regularized lower incomplete gamma P(a, x) (in ``a`` through a series)."""
     return _sp.gammainc(_f(a), _f(x))
 
 
 def gammaincc(a: Any, x: Any) -> Any:
-    """Regularized upper incomplete gamma Q(a, x) = 1 - P(a, x) (differentiable in ``x``)."""
+    """Regularized upper incomplete gamma Q(a, x) = 1 - P(a, x)."""
     return _sp.gammaincc(_f(a), _f(x))
 
 

@@ -1,8 +1,8 @@
 """``funcgrad.scipy.stats``: probability distributions with ``jax.scipy.stats``' names and
 signatures, one submodule per distribution (``norm.logpdf(x, loc, scale)``, ...), computed
 from funcgrad primitives and so differentiable in every argument whose derivative JAX has
-(a CDF through ``betainc``/``gammainc`` is differentiable in ``x`` only, as in JAX; the
-shape-parameter derivative raises ``NotImplementedError``).
+(``beta.cdf``/``sf`` go through ``betainc``, which has no derivative in ``a``/``b``: that
+raises ``NotImplementedError``, as in JAX).
 
 Outside the support ``logpdf``/``logpmf`` are ``-inf`` and ``pdf``/``pmf`` 0, as in scipy.
 

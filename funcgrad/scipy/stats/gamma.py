@@ -32,7 +32,7 @@ def pdf(x: Any, a: Any, loc: Any = 0, scale: Any = 1) -> Any:
 
 
 def cdf(x: Any, a: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """``gammainc(a, y)``: differentiable in ``x``, ``loc``, ``scale``, not in ``a``."""
+    """``gammainc(a, y)``."""
     y, _, _ = _u.standardize(x, loc, scale)
     return _sp.gammainc(_u.f(a), _fnp.maximum(y, 0.0))
 

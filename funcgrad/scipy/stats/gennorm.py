@@ -37,8 +37,7 @@ def pdf(x: Any, beta: Any, loc: Any = 0, scale: Any = 1) -> Any:
 
 
 def cdf(x: Any, beta: Any, loc: Any = 0, scale: Any = 1) -> Any:
-    """``1/2 + sign(y) gammainc(1/beta, |y|**beta) / 2``: differentiable in ``x``, not in
-    ``beta``."""
+    """``1/2 + sign(y) gammainc(1/beta, |y|**beta) / 2``."""
     y, _, _ = _u.standardize(x, loc, scale)
     beta = _u.f(beta)
     return 0.5 + 0.5 * _fnp.sign(y) * _sp.gammainc(1.0 / beta, _fnp.abs(y) ** beta)
