@@ -300,3 +300,10 @@ def test_errors() -> None:
 
 def test_hilbert() -> None:
     np.testing.assert_array_equal(L.hilbert(4), sl.hilbert(4))
+
+
+def test_cholesky_reads_one_triangle_like_scipy() -> None:
+    junk = S4 + np.triu(RNG.standard_normal((4, 4)), 1) * 10  # garbage above the diagonal
+    np.testing.assert_allclose(L.cholesky(junk, lower=True), sl.cholesky(junk, lower=True))
+    g = fg.grad(lambda a: fnp.sum(L.cholesky(a, lower=True)))(junk)
+    np.testing.assert_array_equal(np.triu(g, 1), 0.0)  # the unread triangle gets no cotangent

@@ -76,12 +76,22 @@ def _swap(a: Any) -> Any:
     return _fnp.swapaxes(a, -1, -2)
 
 
+def _from_triangle(a: Any, lower: bool) -> Any:
+    """The symmetric matrix whose lower (upper) triangle is ``a``'s: scipy reads one triangle
+    only, and so do the derivatives (the other triangle gets a zero cotangent)."""
+    if lower:
+        return _fnp.tril(a) + _swap(_fnp.tril(a, -1))
+    return _fnp.triu(a) + _swap(_fnp.triu(a, 1))
+
+
 def cholesky(
     a: Any, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True
 ) -> Any:
     """Cholesky factor of a symmetric positive-definite matrix: upper ``U`` with
-    ``a = Uᵀ U`` by default (scipy's convention), lower ``L`` with ``lower=True``."""
-    c = _la.cholesky(_mat(a, "cholesky"))
+    ``a = Uᵀ U`` by default (scipy's convention), lower ``L`` with ``lower=True``. Like scipy
+    (and JAX) it reads only the upper (``lower=False``) or lower triangle of ``a``."""
+    a = _from_triangle(_mat(a, "cholesky"), lower)
+    c = _la.cholesky(a, symmetrize_input=False)
     return c if lower else _swap(c)
 
 
@@ -147,8 +157,9 @@ def solve(
     check_finite: bool = True,
     assume_a: str = "gen",
 ) -> Any:
-    """Solve ``a x = b``; ``assume_a`` in 'gen', 'sym', 'her', 'pos' (symmetric kinds read
-    ``a`` as given: pass a symmetric matrix)."""
+    """Solve ``a x = b``; ``assume_a`` in 'gen', 'sym', 'her', 'pos' ('pos' reads one
+    triangle of ``a``, chosen by ``lower``, as scipy; 'sym'/'her' use the whole matrix: pass a
+    symmetric one)."""
     if assume_a not in (
         "gen",
         "general",
@@ -162,7 +173,7 @@ def solve(
         raise ValueError(f"solve: unsupported assume_a={assume_a!r}")
     a = _mat(a, "solve")
     if assume_a in ("pos", "positive definite"):
-        return cho_solve(cho_factor(a, lower=True), b)
+        return cho_solve(cho_factor(a, lower=lower), b)
     return _la.solve(a, b)
 
 
@@ -291,7 +302,7 @@ def eigh(
     if b is None:
         w, v = _la.eigh(a, symmetrize_input=False)
     else:
-        c = _la.cholesky(_mat(b, "eigh"))
+        c = _la.cholesky(_from_triangle(_mat(b, "eigh"), lower), symmetrize_input=False)
         ct = _swap(solve_triangular(c, _swap(solve_triangular(c, a, lower=True)), lower=True))
         w, v = _la.eigh(ct)
         v = solve_triangular(c, v, trans=1, lower=True)
