@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 import funcgrad.numpy as fnp
-from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.tracer import Tracer
+from funcgrad.primitives.random_special import erf
 
 __all__ = [
     "relu",
@@ -132,8 +133,8 @@ def gelu(x: Any, approximate: bool = True) -> Any:
 
     ``approximate=True`` (the default, as in JAX) uses the tanh approximation
     ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``. ``approximate=False`` is the exact
-    ``0.5 x (1 + erf(x / sqrt(2)))``; it needs ``funcgrad.numpy.erf`` and raises
-    ``NotImplementedError`` while funcgrad has no differentiable ``erf`` primitive.
+    ``0.5 x (1 + erf(x / sqrt(2)))`` (``erf`` is a core primitive: scipy's kernel when the
+    ``[scipy]`` extra is installed, Python's ``math.erf`` otherwise).
 
     >>> np.round(gelu(np.array([-1.0, 0.0, 1.0])), 6)
     array([-0.158808,  0.      ,  0.841192])
@@ -142,12 +143,6 @@ def gelu(x: Any, approximate: bool = True) -> Any:
     if approximate:
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
         return 0.5 * x * (1.0 + fnp.tanh(inner))
-    erf = getattr(fnp, "erf", None)
-    if erf is None:
-        raise LocatedNotImplementedError(
-            "gelu(approximate=False) needs an erf primitive, which funcgrad.numpy does not have "
-            "yet; use the tanh approximation gelu(x) (approximate=True, JAX's default)"
-        )
     return 0.5 * x * (1.0 + erf(x * _SQRT_HALF))
 
 

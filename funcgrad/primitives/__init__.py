@@ -15,6 +15,7 @@ Primitives that carry sub-IRs (control flow, custom rules) are declared in
 
 from funcgrad.primitives import (  # noqa: F401  (importing a family registers its primitives)
     elementwise,
+    fft,
     indexing,
     linalg,
     linalg_extra,

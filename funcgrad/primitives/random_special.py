@@ -194,13 +194,21 @@ erf_inv_p = define(
 
 # --- erf -----------------------------------------------------------------------------------------
 _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
+_erf_kernel: list[Any] = []  # scipy's vectorised erf when the [scipy] extra is installed
 
 
 def _erf_np(x: Any) -> Any:
     x = np.asarray(x)
     dt = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    out = np.asarray(_erf_ufunc(x.astype(np.float64)), np.float64).astype(dt)
-    return out
+    if not _erf_kernel:
+        try:  # imported on first use, so `import funcgrad` does not pay for scipy
+            from scipy.special import erf as fast
+        except ImportError:  # the core needs numpy only: Python's math.erf, elementwise
+            fast = None
+        _erf_kernel.append(fast)
+    if _erf_kernel[0] is not None:
+        return np.asarray(_erf_kernel[0](x.astype(np.float64)), np.float64).astype(dt)
+    return np.asarray(_erf_ufunc(x.astype(np.float64)), np.float64).astype(dt)
 
 
 def erf(x: Any) -> Any:
