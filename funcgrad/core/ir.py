@@ -24,7 +24,34 @@ from funcgrad.core.errors import LocatedTypeError
 from funcgrad.core.ir_dot import graph_to_dot as _graph_to_dot
 from funcgrad.core.ir_dot import ir_graph as _ir_graph
 
-__all__ = ["ShapedArray", "Var", "Literal", "Eqn", "IR", "check_ir", "dtype_str"]
+__all__ = [
+    "ShapedArray",
+    "Var",
+    "Literal",
+    "Eqn",
+    "IR",
+    "check_ir",
+    "dtype_str",
+    "unsupported_dtype",
+]
+
+
+def unsupported_dtype(dtype: Any) -> str | None:
+    """Why funcgrad cannot compute with arrays of ``dtype`` (saying what to cast to), or None
+    when it can (booleans, integers, floats, complex).
+
+    >>> unsupported_dtype(np.float32) is None
+    True
+    """
+    dt = np.dtype(dtype)
+    if dt.kind in "biufc":
+        return None
+    if dt.name.startswith(("bfloat16", "float8", "float4", "float6", "int4", "uint4", "int2")):
+        return (
+            "funcgrad does not support this ml_dtypes type; it computes in float16, float32 "
+            "and float64 (and complex64/complex128): cast with x.astype(np.float32)"
+        )
+    return "not numbers: funcgrad computes on booleans, integers, floats and complex numbers only"
 
 
 _DTYPE_SHORT = {

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad.core.errors import LocatedTypeError
-from funcgrad.core.ir import IR, Literal, ShapedArray, Var
+from funcgrad.core.ir import IR, Literal, ShapedArray, Var, unsupported_dtype
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Trace, Tracer, bind, source_context
 
@@ -24,7 +24,11 @@ def _is_arraylike(x: Any) -> bool:
 
 def as_array_leaf(x: Any, what: str) -> Any:
     """Concrete leaves become numpy arrays/scalars; tracers pass through."""
-    if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic)):
+    if type(x) is Tracer:
+        return x
+    if isinstance(x, (np.ndarray, np.generic)):
+        if x.dtype.kind not in "biufc":
+            raise LocatedTypeError(f"{what} has dtype {x.dtype}: {unsupported_dtype(x.dtype)}")
         return x
     if isinstance(x, (float, int, bool, complex)):
         return np.asarray(x)
@@ -54,6 +58,10 @@ def check_diff_leaf(x: Any, what: str, transform: str) -> Any:
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray:
         x = np.asarray(x)  # subclasses (np.matrix, masked arrays) are traced as plain arrays
     if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic)):
+        if x.dtype.kind == "V":  # bfloat16 and the other ml_dtypes types
+            raise LocatedTypeError(
+                f"{transform}: {what} has dtype {x.dtype}: {unsupported_dtype(x.dtype)}"
+            )
         if x.dtype.kind != "f":
             raise LocatedTypeError(
                 f"{transform} requires real floating-point inputs, but {what} has dtype "

@@ -424,7 +424,13 @@ def load(path: str | os.PathLike[str]) -> Any:
         with np.load(target, allow_pickle=False) as data:
             if _TREEDEF_KEY not in data.files:
                 raise LocatedValueError(f"{not_ours} (it has no {_TREEDEF_KEY!r} entry)")
-            meta_arr = data[_TREEDEF_KEY]
+            try:
+                meta_arr = data[_TREEDEF_KEY]
+            except ValueError as e:  # an object (pickled) array: never unpickled here
+                raise LocatedValueError(
+                    f"{not_ours} ({_TREEDEF_KEY!r} holds pickled Python objects, which io.load "
+                    "never unpickles: loading them could run arbitrary code)"
+                ) from e
             if meta_arr.shape != () or meta_arr.dtype.kind != "U":
                 raise LocatedValueError(f"{not_ours} ({_TREEDEF_KEY!r} is not a string)")
             try:

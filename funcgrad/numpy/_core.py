@@ -26,6 +26,7 @@ from numpy import (  # re-exported
 )
 
 from funcgrad.core.errors import ConcretizationError, LocatedTypeError, LocatedValueError
+from funcgrad.core.ir import unsupported_dtype
 from funcgrad.core.tracer import Tracer, bind
 from funcgrad.primitives import elementwise as _ew
 from funcgrad.primitives import structural as _st
@@ -88,8 +89,7 @@ def _numeric(x: Any) -> Any:
         raise LocatedTypeError(
             f"expected numbers (an array, a scalar or a list of them), got "
             f"{type(x).__name__ if isinstance(x, _np.generic) else 'an array'} of dtype "
-            f"{x.dtype}; funcgrad.numpy computes on booleans, integers, floats and complex "
-            "numbers only"
+            f"{x.dtype}: {unsupported_dtype(x.dtype)}"
         )
     return x
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from funcgrad.core.config import config as _cfg
 from funcgrad.core.errors import LocatedTypeError, LocatedValueError
-from funcgrad.core.ir import IR, ShapedArray
+from funcgrad.core.ir import IR, ShapedArray, unsupported_dtype
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Tracer
 from funcgrad.core.tracing import _param_names, eval_ir, trace_to_ir
@@ -76,7 +76,7 @@ def _leaf_sig(x: Any, where: str) -> Hashable:
     if t is np.ndarray or t is Tracer:
         if x.dtype.kind not in "biufc":
             raise LocatedTypeError(
-                f"jit: {where} has dtype {x.dtype}, which jit cannot trace; pass numeric arrays"
+                f"jit: {where} has dtype {x.dtype}: {unsupported_dtype(x.dtype)}"
             )
         return (x.shape, x.dtype)
     if t in _SCALAR_TYPES:
