@@ -6,6 +6,7 @@
 """
 
 from funcgrad.primitives import (  # noqa: F401  (registers)  # noqa: F401  (numpy surface, part B)
+    collectives,  # noqa: F401  (registers: allreduce, allgather, reduce_scatter, broadcast)
     control_flow,  # noqa: F401  (registers: cond, scan, while)
     elementwise,
     indexing,
