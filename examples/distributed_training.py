@@ -136,7 +136,10 @@ def main(argv: list[str] | None = None) -> None:
     digest = np.frombuffer(bytes.fromhex(params_digest(params)), np.uint8).copy()
     digests = dist.allgather(digest)
     same = all(np.array_equal(d, digests[0]) for d in digests)
-    steady = step_times[1:] or step_times  # the first step includes jit compilation
+    # Steady state: the epochs after the first (which includes jit compilation and first-touch
+    # memory); with one epoch, all steps but the first.
+    per_epoch = len(step_times) // args.epochs
+    steady = step_times[per_epoch:] if args.epochs > 1 else (step_times[1:] or step_times)
     say(f"median step time: {statistics.median(steady) * 1e3:.3f} ms ({nprocs} process(es))")
     say(f"params identical on all {nprocs} processes: {'yes' if same else 'NO'}")
     say(f"final params sha256: {params_digest(params)}")

@@ -57,6 +57,7 @@ from funcgrad.primitives.collectives import allgather_p as _allgather_p
 from funcgrad.primitives.collectives import allreduce_p as _allreduce_p
 from funcgrad.primitives.collectives import broadcast_p as _broadcast_p
 from funcgrad.primitives.collectives import state as _state
+from funcgrad.tracer import Tracer as _Tracer
 from funcgrad.tracer import aval_of as _aval_of
 from funcgrad.tracer import bind as _bind
 from funcgrad.tree_util import tree_flatten as _tree_flatten
@@ -192,11 +193,23 @@ def _collective(prim: _Any, tree: _Any, **params: _Any) -> _Any:
     leaves, treedef, paths = _flat(tree)
     if not leaves:
         return tree
-    prim.shape_rule(*[_aval_of(x) for x in leaves], paths=paths, **params)
+    traced = any(type(x) is _Tracer for x in leaves)
+    # Dtypes are checked once per (collective, paths, dtypes); tracers always (cheap anyway).
+    key = (prim, paths, tuple([getattr(x, "dtype", type(x)) for x in leaves]), tuple(params))
+    if traced or key not in _validated:
+        prim.shape_rule(*[_aval_of(x) for x in leaves], paths=paths, **params)
+        if not traced and len(_validated) < 4096:
+            _validated.add(key)
     if _state.size == 1:
         return tree
-    outs = _bind(prim, *leaves, paths=paths, **params)
+    if traced:
+        outs = _bind(prim, *leaves, paths=paths, **params)
+    else:  # concrete values: straight to the implementation (what bind would do)
+        outs = prim.impl(*leaves, paths=paths, **params)
     return _tree_unflatten(treedef, outs)
+
+
+_validated: set[_Any] = set()
 
 
 def allreduce_sum(tree: _Any) -> _Any:

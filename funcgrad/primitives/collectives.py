@@ -115,14 +115,16 @@ def _describe(kind: str, avals: list[ShapedArray], paths: tuple[str, ...]) -> li
     return [f"{p}: {a.dtype.name}{list(a.shape)}" for p, a in zip(paths, avals)]
 
 
-def _check(kind: str, avals: list[ShapedArray], paths: tuple[str, ...], extra: Any = None) -> None:
+def _check(kind: str, arrs: list[np.ndarray], paths: tuple[str, ...], extra: Any = None) -> None:
     """The first time this process reduces a given tree signature, verify (one small MPI call)
     that every process passes the same structure, shapes and dtypes; raise a ValueError naming
     the first difference otherwise."""
-    key = (kind, paths, tuple((a.shape, a.dtype.str) for a in avals), extra)
+    key = (kind, paths, tuple([(a.shape, a.dtype) for a in arrs]), extra)
     if key in state.checked:
         return
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=7).digest()
+    avals = _avals(arrs)
+    sig = (kind, paths, tuple((a.shape, a.dtype.str) for a in avals), extra)
+    digest = hashlib.blake2b(repr(sig).encode(), digest_size=7).digest()
     h = int.from_bytes(digest, "little")
     buf = np.array([h, -h], dtype=np.int64)
     mpi = state.mpi
@@ -211,7 +213,7 @@ def _allreduce_impl(*xs: Any, op: str, paths: tuple[str, ...]) -> list[Any]:
     if state.size == 1:
         return [_out(np.array(a)) for a in arrs]
     kind = f"allreduce_{op}"
-    _check(kind, _avals(arrs), paths)
+    _check(kind, arrs, paths)
     mpi = state.mpi
     outs: list[Any] = [None] * len(arrs)
     for idx in _groups(arrs):
@@ -333,7 +335,7 @@ def _allgather_impl(*xs: Any, nprocs: int, paths: tuple[str, ...]) -> list[Any]:
     _check_nprocs("allgather", nprocs)
     if state.size == 1:
         return [np.array(a)[None] for a in arrs]
-    _check("allgather", _avals(arrs), paths)
+    _check("allgather", arrs, paths)
     c = state.comm
     outs: list[Any] = [None] * len(arrs)
     for idx in _groups(arrs):
@@ -395,7 +397,7 @@ def _reduce_scatter_impl(*xs: Any, nprocs: int, paths: tuple[str, ...]) -> list[
     _check_nprocs("reduce_scatter", nprocs)
     if state.size == 1:
         return [_out(np.array(a[0])) for a in arrs]
-    _check("reduce_scatter", _avals(arrs), paths)
+    _check("reduce_scatter", arrs, paths)
     c = state.comm
     mpi = state.mpi
     P = state.size
@@ -471,7 +473,7 @@ def _broadcast_impl(*xs: Any, root: int, paths: tuple[str, ...]) -> list[Any]:
     arrs = _arrays(xs)
     if state.size == 1:
         return [_out(np.array(a)) for a in arrs]
-    _check("broadcast", _avals(arrs), paths, extra=f"root={root}")
+    _check("broadcast", arrs, paths, extra=f"root={root}")
     c = state.comm
     outs: list[Any] = [None] * len(arrs)
     for idx in _groups(arrs):
