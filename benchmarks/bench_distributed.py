@@ -34,6 +34,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+YIELD = False  # --yield: waiting processes yield the core (OMPI_MCA_mpi_yield_when_idle=1)
 SIZES = [1_000, 10_000, 100_000, 1_000_000, 10_000_000]
 FRACTIONS = (0.70, 0.15, 0.10, 0.05)
 
@@ -80,7 +81,7 @@ def worker(quick: bool) -> None:
 def launch(n: int, *cmd: str, timeout: float = 900) -> str:
     from funcgrad import distributed as dist
 
-    env = dist._launcher_env()
+    env = dist._launcher_env(yield_when_idle=YIELD)
     env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [*dist._launcher_command(n), sys.executable, *cmd],
@@ -103,8 +104,11 @@ def fmt(t: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
+    parser.add_argument("--yield", dest="yield_", action="store_true", help="MPI yields when idle")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global YIELD
+    YIELD = args.yield_
     if args.worker:
         worker(args.quick)
         return
