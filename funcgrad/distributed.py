@@ -52,7 +52,8 @@ from typing import Any as _Any
 
 import numpy as _np
 
-from funcgrad.primitives.collectives import CollectiveTimeoutError
+from funcgrad.numpy import expand_dims as _expand_dims
+from funcgrad.primitives.collectives import CollectiveTimeoutError, _run
 from funcgrad.primitives.collectives import allgather_p as _allgather_p
 from funcgrad.primitives.collectives import allreduce_p as _allreduce_p
 from funcgrad.primitives.collectives import broadcast_p as _broadcast_p
@@ -252,11 +253,9 @@ def allgather(tree: _Any) -> _Any:
     initialize()
     if _state.size > 1:
         return _collective(_allgather_p, tree, nprocs=_state.size)
-    from funcgrad.numpy import expand_dims
-
     _collective(_allgather_p, tree, nprocs=1)  # checks the dtypes
     leaves, treedef = _tree_flatten(tree)
-    return _tree_unflatten(treedef, [expand_dims(x, 0) for x in leaves])
+    return _tree_unflatten(treedef, [_expand_dims(x, 0) for x in leaves])
 
 
 def broadcast(tree: _Any, root: int = 0) -> _Any:
@@ -287,8 +286,6 @@ def barrier() -> None:
     initialize()
     if _state.size == 1:
         return
-    from funcgrad.primitives.collectives import _run
-
     c = _state.comm
     _run(c.Barrier, c.Ibarrier, "barrier")
 
