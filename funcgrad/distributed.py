@@ -37,8 +37,6 @@ difference raises a ``ValueError`` naming the leaf and the processes.
 array([0, 1, 2, 3, 4])
 """
 
-from __future__ import annotations
-
 try:
     import mpi4py as _mpi4py  # noqa: F401  (the package only; MPI itself starts in initialize)
 except ImportError:  # pragma: no cover - exercised in a subprocess by the tests

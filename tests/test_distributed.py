@@ -225,5 +225,5 @@ def test_missing_mpi4py_names_the_install_command(monkeypatch: pytest.MonkeyPatc
 
 
 def test_public_namespace() -> None:
-    public = {n for n in dir(dist) if not n.startswith("_")} - {"annotations"}
+    public = {n for n in dir(dist) if not n.startswith("_")}
     assert public == set(dist.__all__)
