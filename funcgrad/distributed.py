@@ -97,8 +97,16 @@ def initialize(timeout: float | None = None) -> None:
     >>> initialize(); initialize()   # the second call does nothing
     """
     global _initialized
-    if timeout is None and "FUNCGRAD_COLLECTIVE_TIMEOUT" in _os.environ:
-        timeout = float(_os.environ["FUNCGRAD_COLLECTIVE_TIMEOUT"])
+    if _initialized and timeout is None:
+        return
+    env_timeout = _os.environ.get("FUNCGRAD_COLLECTIVE_TIMEOUT")
+    if timeout is None and env_timeout and not _initialized:
+        try:
+            timeout = float(env_timeout)
+        except ValueError:
+            raise ValueError(
+                f"FUNCGRAD_COLLECTIVE_TIMEOUT={env_timeout!r} is not a number of seconds"
+            ) from None
     if timeout is not None:
         if not timeout > 0:
             raise ValueError(
