@@ -120,10 +120,11 @@ def initialize(timeout: float | None = None) -> None:
 
         if not MPI.Is_initialized():
             MPI.Init_thread()
-        # A private communicator: the program's own mpi4py calls never interleave with ours.
+        # Private communicators: the program's own mpi4py calls never interleave with ours.
         comm = MPI.COMM_WORLD.Dup()
         _state.mpi = MPI
         _state.comm = comm
+        _state.check_comm = MPI.COMM_WORLD.Dup()
         _state.rank = comm.Get_rank()
         _state.size = comm.Get_size()
         if _state.size > 1:

@@ -123,6 +123,18 @@ dist.allreduce_mean({"x": np.ones(3)})
 print("process", dist.process_index(), "was not stopped")
 """
 
+# Process 1 passes a new tree (so it runs the one-time check) where process 0 passes a tree that
+# was checked before (so it sends data): the calls never match; the timeout ends the run.
+SKIPPED_CHECK = """
+import numpy as np
+from funcgrad import distributed as dist
+dist.initialize(timeout=1.0)
+dist.allreduce_sum({"x": np.ones(3)})
+tree = {"x": np.ones(3)} if dist.process_index() == 0 else {"x": np.ones(4)}
+out = dist.allreduce_sum(tree)
+print("process", dist.process_index(), "got", out)
+"""
+
 
 def test_raising_process_stops_the_run() -> None:
     proc, elapsed = mpirun(2, "-c", RAISER, timeout=TIMEOUT)
@@ -141,6 +153,15 @@ def test_stuck_process_times_out() -> None:
     assert "CollectiveTimeoutError" in proc.stderr, out
     assert "waited 1 s and the collective did not complete" in proc.stderr, out
     assert "was not stopped" not in proc.stdout, out
+    assert elapsed < 30, f"took {elapsed:.1f} s\n{out}"
+
+
+def test_new_tree_against_checked_tree_times_out_not_garbled() -> None:
+    proc, elapsed = mpirun(2, "-c", SKIPPED_CHECK, timeout=TIMEOUT)
+    out = _output(proc)
+    assert proc.returncode != 0, out
+    assert "CollectiveTimeoutError" in proc.stderr, out
+    assert " got " not in proc.stdout, out
     assert elapsed < 30, f"took {elapsed:.1f} s\n{out}"
 
 

@@ -61,6 +61,7 @@ class _State:
 
     def __init__(self) -> None:
         self.comm: Any = None  # an mpi4py communicator, or None for one process without MPI
+        self.check_comm: Any = None  # a second one, for the tree-signature checks
         self.mpi: Any = None  # the mpi4py.MPI module (for IN_PLACE, SUM, MAX)
         self.rank = 0
         self.size = 1
@@ -128,7 +129,10 @@ def _check(kind: str, arrs: list[np.ndarray], paths: tuple[str, ...], extra: Any
     h = int.from_bytes(digest, "little")
     buf = np.array([h, -h], dtype=np.int64)
     mpi = state.mpi
-    c = state.comm
+    # Its own communicator: if one process checks while another already sends data (it checked
+    # this signature before), the calls cannot be matched with each other (no garbled data);
+    # they wait, until the timeout if one is set.
+    c = state.check_comm
     _run(
         lambda: c.Allreduce(mpi.IN_PLACE, buf, op=mpi.MAX),
         lambda: c.Iallreduce(mpi.IN_PLACE, buf, op=mpi.MAX),
