@@ -158,6 +158,20 @@ def vjp_jvp_rules() -> None:
     np.testing.assert_allclose(f(gct[R])[0], sum(c[R] for c in gct), rtol=1e-13)
     _, t = fg.jvp(lambda v: dist.allgather(v), (x,), (ct,))
     np.testing.assert_array_equal(t, np.stack(cts))
+    # a mixed-dtype tree: the transpose is one reduce-scatter per dtype; also under jit
+    rng2 = [np.random.default_rng(70 + r) for r in range(P)]
+    cta = [g.normal(size=(P, 3)) for g in rng2]
+    ctb = [g.normal(size=(P, 2)).astype(np.float32) for g in rng2]
+    tree = {"a": x, "b": x[:2].astype(np.float32)}
+
+    def pullback(t, c):
+        return fg.vjp(dist.allgather, t)[1](c)[0]
+
+    for fn in (pullback, fg.jit(pullback)):
+        got = fn(tree, {"a": cta[R], "b": ctb[R]})
+        assert got["b"].dtype == np.float32, got["b"].dtype
+        np.testing.assert_allclose(got["a"], sum(c[R] for c in cta), rtol=1e-13)
+        np.testing.assert_allclose(got["b"], sum(c[R] for c in ctb), rtol=1e-6)
     # broadcast from the last process: only it receives the summed cotangent
     root = P - 1
     _, f = fg.vjp(lambda v: dist.broadcast(v, root=root), x)
