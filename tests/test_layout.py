@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "funcgrad.test_util",
         ),
     ),
-    ("training", ("funcgrad.optim", "funcgrad.io")),
+    ("training", ("funcgrad.optim", "funcgrad.io", "funcgrad.distributed")),
     ("top", ("funcgrad",)),
 ]
 

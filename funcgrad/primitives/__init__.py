@@ -14,6 +14,7 @@ Primitives that carry sub-IRs (control flow, custom rules) are declared in
 """
 
 from funcgrad.primitives import (  # noqa: F401  (importing a family registers its primitives)
+    collectives,
     elementwise,
     fft,
     indexing,
