@@ -98,7 +98,7 @@ def _contains_tracer(a: Any) -> bool:
 
 def _operand(x: Any) -> Any:
     """Tracers, numpy arrays/scalars and Python scalars pass through; sequences become arrays."""
-    if type(x) is Tracer or isinstance(x, (_np.ndarray, _np.generic, float, int, bool)):
+    if type(x) is Tracer or isinstance(x, (_np.ndarray, _np.generic, float, int, bool, complex)):
         return x
     return asarray(x)
 
