@@ -379,8 +379,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         # Every norm but the spectral/nuclear ones depends on |x| only: the norm of abs(x)
         # (abs of complex has its own zero-safe JVP/VJP).
         if ord in (2, -2, "nuc") and (
-            (axis is None and x.ndim == 2)
-            or (isinstance(axis, (tuple, list)) and len(axis) == 2)
+            (axis is None and x.ndim == 2) or (isinstance(axis, (tuple, list)) and len(axis) == 2)
         ):
             raise NotImplementedError(
                 f"norm: ord={ord!r} of a complex matrix needs the singular values of a complex "

@@ -174,16 +174,12 @@ def main():
         c = jnp.asarray(c, dtype=y.dtype) if np.iscomplexobj(c) or y.dtype.kind == "c" else c
         vj.append({"expr": e, "z": enc(z), "ct": enc(c), "out": enc(y), "vjp": enc(f_vjp(c)[0])})
     out["vjp"] = vj
-    out["jvp"] = [
-        {
-            "expr": e,
-            "z": enc(z),
-            "t": enc(t),
-            "out": enc(jax.jvp(fn(e), (jnp.asarray(z),), (jnp.asarray(t, jnp.asarray(z).dtype),))[0]),
-            "jvp": enc(jax.jvp(fn(e), (jnp.asarray(z),), (jnp.asarray(t, jnp.asarray(z).dtype),))[1]),
-        }
-        for e, z, t in JVP
-    ]
+    jv = []
+    for e, z, t in JVP:
+        z = jnp.asarray(z)
+        y, ty = jax.jvp(fn(e), (z,), (jnp.asarray(t, z.dtype),))
+        jv.append({"expr": e, "z": enc(z), "t": enc(t), "out": enc(y), "jvp": enc(ty)})
+    out["jvp"] = jv
     edge = []
     for kind, e, z, t in EDGE:
         z = jnp.asarray(z)
