@@ -338,10 +338,17 @@ def _replace_zero(x: Any) -> Any:
     return select(eq(x, 0.0), 1.0, x)
 
 
+def _pow_lin_x(c: Any, ans: Any, x: Any, y: Any) -> Any:
+    d = mul(y, pow(x, sub(y, 1.0)))
+    if _dt(y).kind in "iub":  # an integer exponent 0 has derivative 0, also at x = 0 (JAX)
+        d = select(eq(y, 0), 0.0, d)
+    return mul(c, d)
+
+
 pow_p = _binary(
     "pow",
     np.power,
-    lambda c, ans, x, y: mul(c, mul(y, pow(x, sub(y, 1.0)))),
+    _pow_lin_x,
     lambda c, ans, x, y: mul(c, mul(ans, log(_replace_zero(x)))),
     "np.power({0}, {1})",
     fresh=True,
