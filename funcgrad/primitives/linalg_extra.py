@@ -2,8 +2,11 @@
 singular values and pinv.
 
 All act on the last two axes and broadcast over leading (batch) axes, as ``numpy.linalg``
-does, so a batching rule only moves the batch axis to the front. Inputs are real floating
-matrices (float32 or float64; the ``funcgrad.numpy.linalg`` wrappers convert integers).
+does, so a batching rule only moves the batch axis to the front. Inputs are float32 or
+float64 matrices (the ``funcgrad.numpy.linalg`` wrappers convert integers); complex64/128 for
+``inv``, ``solve``, ``det`` (holomorphic: the rules below hold with plain transposes, JAX's
+no-conjugation convention) and ``slogdet`` (own complex rules), ``NotImplementedError`` for
+the others.
 
 Derivative rules (real case) follow the standard derivations (Giles 2008; Murray 2016 for
 Cholesky; Walter & Lehmann / Seeger et al. for QR; Townsend 2016 for the SVD), as used by
