@@ -339,10 +339,12 @@ def _replace_zero(x: Any) -> Any:
 
 
 def _pow_lin_x(c: Any, ans: Any, x: Any, y: Any) -> Any:
-    d = mul(y, pow(x, sub(y, 1.0)))
-    if _dt(y).kind in "iub":  # an integer exponent 0 has derivative 0, also at x = 0 (JAX)
-        d = select(eq(y, 0), 0.0, d)
-    return mul(c, d)
+    ym1 = sub(y, 1.0)
+    if _dt(y).kind in "iub":
+        # An integer exponent 0 has derivative 0, also at x = 0 (as JAX): y·x^(y-1) with the
+        # exponent -1 replaced (its factor y is 0 anyway), so no 0·inf.
+        ym1 = select(eq(y, 0), 1.0, ym1)
+    return mul(c, mul(y, pow(x, ym1)))
 
 
 pow_p = _binary(
