@@ -380,3 +380,55 @@ def test_unsupported_complex_linalg_says_so(name: str) -> None:
         getattr(fnp.linalg, name)(*args)
     with pytest.raises(NotImplementedError, match="norm: ord=2"):
         fnp.linalg.norm(a, 2)
+
+
+# --- reductions and products whose numpy definition conjugates -------------------------------
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("var", (Z,)),
+        ("std", (Z,)),
+        ("nanvar", (np.array([1 + 2j, np.nan, 3j, -1.0]),)),
+        ("nanstd", (np.array([1 + 2j, np.nan, 3j, -1.0]),)),
+        ("vdot", (Z, Z[::-1] * 1j)),
+        ("correlate", (Z, Z[:2] * (1 - 1j))),
+        ("correlate", (Z[:2] * (1 - 1j), Z, "full")),
+        ("correlate", (Z, Z[:2] + 1j, "same")),
+    ],
+)
+def test_conjugating_functions_match_numpy(name: str, args: tuple[Any, ...]) -> None:
+    want = getattr(np, name)(*args)
+    arrays = [a for a in args if not isinstance(a, str)]
+    mode = [a for a in args if isinstance(a, str)]
+    got = fg.jit(lambda *a: getattr(fnp, name)(*a, *mode))(*arrays)
+    _close(got, want)
+    assert np.asarray(got).dtype == np.asarray(want).dtype
+
+
+def test_var_std_vdot_gradients() -> None:
+    z = np.array([1 + 2j, 3 - 1j, -0.5 + 0.2j])
+    w = np.array([0.3 - 1j, 2 + 0.5j, 1j])
+    h = 1e-6
+    rng = np.random.default_rng(3)
+    for f in (
+        fnp.var,
+        fnp.std,
+        lambda a: fnp.real(fnp.vdot(a, w)),
+        lambda a: fnp.imag(fnp.vdot(w, a * a)),
+        lambda a: fnp.abs(fnp.sum(fnp.correlate(a, w[:2], "full"))),
+    ):
+        g = fg.grad(f)(z)
+        for v in (rng.normal(size=3), 1j * rng.normal(size=3)):
+            fd = (f(z + h * v) - f(z - h * v)) / (2 * h)
+            np.testing.assert_allclose(np.real(np.sum(g * v)), fd, rtol=1e-6, atol=1e-7)
+
+
+def test_jacrev_complex_input_real_output() -> None:
+    # rows are the grads of each real output (JAX's convention)
+    z = np.array([1 + 2j, 3 - 1j])
+    f = lambda a: fnp.stack([fnp.abs(a[0] * a[1]), fnp.real(a[0] ** 2)])  # noqa: E731
+    j = fg.jacrev(f)(z)
+    for k in range(2):
+        _close(j[k], fg.grad(lambda a, k=k: f(a)[k])(z))
+    with pytest.raises(TypeError, match="jacfwd requires real-valued inputs"):
+        fg.jacfwd(f)(z)
