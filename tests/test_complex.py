@@ -432,3 +432,22 @@ def test_jacrev_complex_input_real_output() -> None:
         _close(j[k], fg.grad(lambda a, k=k: f(a)[k])(z))
     with pytest.raises(TypeError, match="jacfwd requires real-valued inputs"):
         fg.jacfwd(f)(z)
+
+
+def test_check_grads_handles_complex() -> None:
+    from funcgrad.test_util import check_grads
+
+    z = np.array([1 + 2j, 0.3 - 0.5j])
+    check_grads(lambda a: fnp.sin(a) * fnp.conj(a), (z,), order=2)
+    check_grads(lambda a: fnp.abs(a) ** 3, (z.astype(np.complex64),), order=1)
+    check_grads(lambda x: fnp.abs(x * (1 + 1j)) ** 3, (np.array([0.7, -1.2]),), order=2)
+
+    @fg.custom_jvp
+    def wrong(a: Any) -> Any:
+        return a * a
+
+    # a conjugated rule: right in the real direction, wrong in the imaginary one
+    wrong.defjvp(lambda p, t: (p[0] * p[0], 2.0 * fnp.conj(p[0]) * t[0]))
+    for modes in (("fwd",), ("rev",)):
+        with pytest.raises(AssertionError, match="finite differences"):
+            check_grads(wrong, (z,), order=1, modes=modes)
