@@ -23,9 +23,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from test_passes import _big_ir  # noqa: E402
+
 import funcgrad as fg  # noqa: E402
 from funcgrad.transforms import passes  # noqa: E402
-from test_passes import _big_ir  # noqa: E402
 
 
 def chain(x, n):

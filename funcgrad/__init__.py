@@ -13,9 +13,11 @@ from funcgrad import (  # noqa: F401  (public submodules, reachable as attribute
     nn,
     numpy,
     optim,
+    random,
     test_util,
     tree_util,
 )
+from funcgrad.core import ir as _ir_module
 from funcgrad.core.config import config
 from funcgrad.core.errors import ConcretizationError, TracerConversionError, TracerLeakError
 from funcgrad.core.ir import IR, ShapedArray
@@ -24,11 +26,21 @@ from funcgrad.core.tracing import make_ir
 from funcgrad.numpy import stop_gradient
 from funcgrad.transforms.batching import vmap
 from funcgrad.transforms.custom import checkpoint, custom_jvp, custom_vjp
+from funcgrad.transforms.explain import explain
 from funcgrad.transforms.forward import hessian, jacfwd, jacrev, jvp
 from funcgrad.transforms.jit import jit
 from funcgrad.transforms.reverse import grad, value_and_grad, vjp
 
 __version__ = "0.1.0"
+
+
+def _load_viz():  # type: ignore[no-untyped-def]
+    import funcgrad.viz  # the drawing layer (extra [viz]); imported on first ir.draw(...)
+
+    return funcgrad.viz
+
+
+_ir_module._viz_loaders.append(_load_viz)
 
 
 def eval_ir(ir: IR, *args):  # type: ignore[no-untyped-def]
@@ -55,6 +67,7 @@ __all__ = [
     "custom_jvp",
     "custom_vjp",
     "eval_ir",
+    "explain",
     "grad",
     "hessian",
     "jacfwd",

@@ -505,3 +505,10 @@ def test_docstring_examples():
     # the module docstring is on funcgrad.io; the functions' docstrings where they are defined
     results = [doctest.testmod(m) for m in (fio, sys.modules[fio.save.__module__])]
     assert sum(r.attempted for r in results) > 5 and all(r.failed == 0 for r in results)
+
+
+def test_load_of_a_pickled_header_names_load_and_the_file(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, __treedef__=np.array([{"a": 1}], dtype=object), x=np.ones(2))
+    with pytest.raises(ValueError, match=r"io\.load: .*evil\.npz.* pickled Python objects"):
+        fio.load(path)

@@ -597,7 +597,14 @@ def _auto_elementwise(prim: Any, nin: int, interval: tuple[float, float]) -> Any
 ALSO_COVERED_BY = {
     "index_update": ("index_add", "index_set", "index_mul", "index_min", "index_max"),
     "decompositions": ("slogdet", "eigh", "qr", "svd"),
-}
+    # tests/test_fft.py (dot-product identity, finite differences) and, for special functions
+    # with a non-differentiable argument (registered once funcgrad.scipy is imported),
+    # tests/test_scipy_special.py
+    "fft_and_partial_special": (
+        "fft", "betainc", "gammainc_da", "polygamma", "zeta", "expn", "hyp1f1", "hyp2f1",
+        "jv", "yv", "iv", "ive",
+    ),
+}  # fmt: skip
 ALSO_COVERED = {p for ps in ALSO_COVERED_BY.values() for p in ps if p in registry}
 _explicit = {c.prim for c in CASES} | ALSO_COVERED
 for _name in sorted(registry):

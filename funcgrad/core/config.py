@@ -4,6 +4,11 @@
   naming the primitive and the user's source line (eagerly, under every transform, and in
   ``jit``-compiled code).
 * ``debug_infs`` — the same for ±inf.
+* ``log_compiles`` — log (Python ``logging``, logger ``funcgrad.jit``, level WARNING) each jit
+  trace/compile: the function, its abstract signature, the reason for the cache miss (which
+  argument's shape, dtype, weak type or static value changed) and the time it took.
+* ``jit_cache_size`` — how many compiled signatures each ``jit`` function keeps (least
+  recently used ones are dropped; default 1024).
 """
 
 from __future__ import annotations
@@ -13,30 +18,54 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
+
 __all__ = ["config", "update", "raise_if_nonfinite"]
 
 
 class _Config:
-    __slots__ = ("debug_nans", "debug_infs", "check_finite")
-    _OPTIONS = ("debug_nans", "debug_infs")
+    __slots__ = ("debug_nans", "debug_infs", "log_compiles", "jit_cache_size", "check_finite")
+    # option name -> (type, default)
+    _OPTIONS: dict[str, tuple[type, Any]] = {
+        "debug_nans": (bool, False),
+        "debug_infs": (bool, False),
+        "log_compiles": (bool, False),
+        "jit_cache_size": (int, 1024),
+    }
 
     def __init__(self) -> None:
         self.debug_nans = False
         self.debug_infs = False
+        self.log_compiles = False
+        # compiled signatures kept per jit function (least recently used ones are dropped)
+        self.jit_cache_size = 1024
         # derived: True when any output check is on; read by the tracer on every bind
         self.check_finite = False
 
     def update(self, name: str, value: Any) -> None:
-        """Set a switch by name."""
+        """Set an option by name.
+
+        >>> from funcgrad import config
+        >>> config.update("jit_cache_size", 64); config.jit_cache_size
+        64
+        >>> config.update("jit_cache_size", 1024)
+        """
         if name not in self._OPTIONS:
-            raise ValueError(f"unknown config option {name!r}; options: {list(self._OPTIONS)}")
-        if not isinstance(value, bool):
-            raise TypeError(f"config option {name} takes a bool, got {value!r}")
+            raise LocatedValueError(
+                f"unknown config option {name!r}; options: {list(self._OPTIONS)}"
+            )
+        kind, _ = self._OPTIONS[name]
+        if kind is int:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise LocatedTypeError(f"config option {name} takes a positive int, got {value!r}")
+        elif not isinstance(value, kind):
+            raise LocatedTypeError(f"config option {name} takes a {kind.__name__}, got {value!r}")
         setattr(self, name, value)
         self.check_finite = self.debug_nans or self.debug_infs
 
     def __repr__(self) -> str:
-        return f"config(debug_nans={self.debug_nans}, debug_infs={self.debug_infs})"
+        opts = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._OPTIONS)
+        return f"config({opts})"
 
 
 config = _Config()

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.core.ir import IR, Literal, ShapedArray, Var
+from funcgrad.core.errors import LocatedTypeError
+from funcgrad.core.ir import IR, Literal, ShapedArray, Var, unsupported_dtype
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Trace, Tracer, bind, source_context
 
@@ -23,13 +24,17 @@ def _is_arraylike(x: Any) -> bool:
 
 def as_array_leaf(x: Any, what: str) -> Any:
     """Concrete leaves become numpy arrays/scalars; tracers pass through."""
-    if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic)):
+    if type(x) is Tracer:
+        return x
+    if isinstance(x, (np.ndarray, np.generic)):
+        if x.dtype.kind not in "biufc":
+            raise LocatedTypeError(f"{what} has dtype {x.dtype}: {unsupported_dtype(x.dtype)}")
         return x
     if isinstance(x, (float, int, bool, complex)):
         return np.asarray(x)
     if isinstance(x, ShapedArray):
         return x
-    raise TypeError(
+    raise LocatedTypeError(
         f"{what} is a {type(x).__name__}, which funcgrad cannot trace; pass numpy arrays or "
         "scalars (or pytrees of them), or mark the argument static"
     )
@@ -39,13 +44,13 @@ def check_diff_leaf(x: Any, what: str, transform: str) -> Any:
     """Validate and convert one leaf of a differentiated argument: floating-point or complex
     arrays and scalars (Python floats and complex numbers become 0-d arrays)."""
     if isinstance(x, (bool, np.bool_)):
-        raise TypeError(
+        raise LocatedTypeError(
             f"{transform} requires floating-point (real or complex) inputs, but {what} is a "
             "bool. Differentiate with respect to float arrays; pass non-differentiated values "
             "through argnums (e.g. grad(f, argnums=0))."
         )
     if isinstance(x, int) and not isinstance(x, np.generic):
-        raise TypeError(
+        raise LocatedTypeError(
             f"{transform} requires floating-point (real or complex) inputs, but {what} is the "
             f"Python int {x}. Pass a float ({float(x)!r}) or a float array instead."
         )
@@ -54,14 +59,18 @@ def check_diff_leaf(x: Any, what: str, transform: str) -> Any:
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray:
         x = np.asarray(x)  # subclasses (np.matrix, masked arrays) are traced as plain arrays
     if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic)):
+        if x.dtype.kind == "V":  # bfloat16 and the other ml_dtypes types
+            raise LocatedTypeError(
+                f"{transform}: {what} has dtype {x.dtype}: {unsupported_dtype(x.dtype)}"
+            )
         if x.dtype.kind not in "fc":
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{transform} requires floating-point (real or complex) inputs, but {what} has "
                 f"dtype {x.dtype}. Differentiation is defined for floats only; convert with "
                 "x.astype(np.float64) (or float32), or exclude the argument via argnums."
             )
         return x
-    raise TypeError(
+    raise LocatedTypeError(
         f"{transform} requires array inputs, but {what} is a {type(x).__name__}. Pass numpy "
         "float arrays or Python floats (or pytrees of them); non-array arguments must not be "
         "differentiated (see argnums)."
@@ -136,7 +145,7 @@ def trace_to_ir(
         out_leaves, out_tree = tree_flatten(out)
         for j, o in enumerate(out_leaves):
             if not _is_arraylike(o):
-                raise TypeError(
+                raise LocatedTypeError(
                     f"the function transformed by {kind} returned a {type(o).__name__} "
                     f"(output leaf {j}); transformed functions must return arrays or scalars "
                     "(or pytrees of them)"
@@ -159,7 +168,7 @@ def eval_ir(ir: IR, *args: Any) -> list[Any]:
     [array([0., 2.])]
     """
     if len(args) != len(ir.invars):
-        raise TypeError(f"eval_ir: the IR takes {len(ir.invars)} inputs, got {len(args)}")
+        raise LocatedTypeError(f"eval_ir: the IR takes {len(ir.invars)} inputs, got {len(args)}")
     env: dict[Var, Any] = dict(zip(ir.constvars, ir.consts))
     env.update(zip(ir.invars, args))
     with source_context() as src:
@@ -232,6 +241,8 @@ def make_ir(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -
         b:f64[3] = mul a 2.0
       return b }
     """
+    if not callable(fun):
+        raise LocatedTypeError(f"make_ir expects a callable, got {type(fun).__name__}")
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
     @functools.wraps(fun)

@@ -20,11 +20,12 @@ The names live in topic modules and are gathered here:
 * ``_products`` — matmul, dot, tensordot, einsum, kron, cross, convolve
 * ``_getitem`` / ``_indexing`` — basic, integer-array and mask indexing, ``x.at[...]``
 * ``_dispatch`` — operators, methods and numpy protocols of traced values
-* ``linalg`` — ``funcgrad.numpy.linalg``
+* ``linalg`` — ``funcgrad.numpy.linalg``; ``fft`` — ``funcgrad.numpy.fft``
 """
 
 from funcgrad.numpy import (
     _dispatch,  # noqa: F401  (installs the traced values' operators)
+    fft,
     linalg,
 )
 from funcgrad.numpy._core import *  # noqa: F403
@@ -50,5 +51,6 @@ __all__ = [
     *_sorting_all,
     *_reductions_all,
     *_products_all,
+    "fft",
     "linalg",
 ]

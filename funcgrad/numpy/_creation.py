@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as _np
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedValueError
 from funcgrad.core.tracer import Tracer
 from funcgrad.numpy import _elementwise as _ew
 from funcgrad.numpy._core import _dtype, _is_tracer, _operand, _shape, astype
@@ -78,7 +79,7 @@ arange = _np.arange
 def _num(num: Any, name: str) -> int:
     n = operator.index(num)
     if n < 0:
-        raise ValueError(f"{name}: number of samples, {n}, must be non-negative.")
+        raise LocatedValueError(f"{name}: number of samples, {n}, must be non-negative.")
     return n
 
 
@@ -213,14 +214,14 @@ def geomspace(
         return _np.geomspace(start, stop, num, endpoint, dtype, axis)
     start, stop = _operand(start), _operand(stop)
     if _np.result_type(_dtype(start), _dtype(stop)).kind == "c":
-        raise NotImplementedError("geomspace: complex traced endpoints are not supported")
+        raise LocatedNotImplementedError("geomspace: complex traced endpoints are not supported")
     s0 = start.val if _is_tracer(start) else start
     s1 = stop.val if _is_tracer(stop) else stop
     if s0 is not None and s1 is not None:
         if _np.any(_np.asarray(s0) == 0) or _np.any(_np.asarray(s1) == 0):
-            raise ValueError("Geometric sequence cannot include zero")
+            raise LocatedValueError("Geometric sequence cannot include zero")
         if _np.any(_np.sign(s0) != _np.sign(s1)):
-            raise NotImplementedError(
+            raise LocatedNotImplementedError(
                 "geomspace: endpoints of different signs (a complex result) are not supported "
                 "for traced values"
             )
@@ -249,7 +250,7 @@ def geomspace(
 
 def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
     if indexing not in ("xy", "ij"):
-        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+        raise LocatedValueError("Valid values for `indexing` are 'xy' and 'ij'.")
     xs = [ravel(_operand(x)) for x in xi]
     nd = len(xs)
     shapes = [_shape(x)[0] for x in xs]

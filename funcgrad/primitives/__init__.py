@@ -15,10 +15,13 @@ Primitives that carry sub-IRs (control flow, custom rules) are declared in
 
 from funcgrad.primitives import (  # noqa: F401  (importing a family registers its primitives)
     elementwise,
+    fft,
     indexing,
     linalg,
     linalg_extra,
     numpy_extra,
+    random_bits,
+    random_special,
     reductions,
     structural,
 )

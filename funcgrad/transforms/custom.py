@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError
 from funcgrad.core.ir import IR
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from funcgrad.core.tracer import Tracer, aval_of, bind
@@ -72,7 +73,7 @@ def _batched_call(
 # --- custom_vjp ----------------------------------------------------------------------------
 def _check_no_traced_closure(needs: Sequence[bool], n: int, kind: str) -> None:
     if any(needs[:n]):
-        raise TypeError(
+        raise LocatedTypeError(
             f"a {kind} function closes over a value that is being differentiated; its rule "
             "cannot give that value a derivative. Pass the value as an explicit argument of "
             "the function instead of closing over it."
@@ -86,12 +87,12 @@ def _custom_vjp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
     primals = tree_unflatten(in_tree, list(args[n:]))
     res = params["fwd"](*primals)
     if not (isinstance(res, tuple) and len(res) == 2):
-        raise TypeError("custom_vjp: fwd must return a pair (output, residuals)")
+        raise LocatedTypeError("custom_vjp: fwd must return a pair (output, residuals)")
     _, residuals = res
     ct_out = tree_unflatten(out_tree, _instantiate(g, fun_ir.outvars))
     cts = params["bwd"](residuals, ct_out)
     if not isinstance(cts, (tuple, list)) or len(cts) != len(primals):
-        raise TypeError(
+        raise LocatedTypeError(
             f"custom_vjp: bwd must return a tuple with one cotangent per primal argument "
             f"({len(primals)}), got {type(cts).__name__}"
             + (f" of length {len(cts)}" if isinstance(cts, (tuple, list)) else "")
@@ -104,7 +105,7 @@ def _custom_vjp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
             continue
         c_leaves, c_tree = tree_flatten(ct)
         if c_tree != p_tree:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"custom_vjp: bwd's cotangent {i} has structure {c_tree} but the argument has "
                 f"structure {p_tree}"
             )
@@ -139,7 +140,7 @@ def _rebind_batched(
 def _no_batched_closure(dims: Any, params: dict[str, Any], kind: str) -> tuple[Any, ...]:
     n = params["num_consts"]
     if any(d is not None for d in dims[:n]):
-        raise NotImplementedError(
+        raise LocatedNotImplementedError(
             f"vmap of a {kind} function that closes over batched values; pass those values "
             "as explicit arguments"
         )
@@ -184,7 +185,7 @@ class _FlatBwd:
 
 
 def _custom_vjp_jvp(ins: Any, ts: Any, outs: Any, params: dict[str, Any]) -> Any:
-    raise TypeError(
+    raise LocatedTypeError(
         "can't apply forward-mode differentiation (jvp/jacfwd/hessian) to a custom_vjp "
         "function; use custom_jvp for forward mode, or jacrev"
     )
@@ -225,12 +226,12 @@ class custom_vjp:
         """``fwd(*args) -> (out, residuals)``; ``bwd(residuals, out_cotangent) -> tuple of
         cotangents, one per argument`` (``None`` for zero)."""
         if not callable(fwd) or not callable(bwd):
-            raise TypeError("custom_vjp.defvjp needs two callables: fwd and bwd")
+            raise LocatedTypeError("custom_vjp.defvjp needs two callables: fwd and bwd")
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args: Any) -> Any:
         if self.fwd is None or self.bwd is None:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"custom_vjp function {getattr(self.fun, '__name__', '?')} has no VJP rule; "
                 "call .defvjp(fwd, bwd) before using it"
             )
@@ -273,10 +274,10 @@ def _custom_jvp_jvp(ins: Any, ts: Any, outs: Any, params: dict[str, Any]) -> lis
     tangents = tree_unflatten(in_tree, _instantiate(ts[n:], fun_ir.invars[n:]))
     res = params["rule"](tuple(primals), tuple(tangents))
     if not (isinstance(res, tuple) and len(res) == 2):
-        raise TypeError("custom_jvp rule must return a pair (primal_out, tangent_out)")
+        raise LocatedTypeError("custom_jvp rule must return a pair (primal_out, tangent_out)")
     t_leaves, t_tree = tree_flatten(res[1])
     if t_tree != out_tree:
-        raise TypeError(
+        raise LocatedTypeError(
             f"custom_jvp rule returned tangents with structure {t_tree}, but the function's "
             f"output has structure {out_tree}"
         )
@@ -362,13 +363,13 @@ class custom_jvp:
     def defjvp(self, rule: Callable[..., Any]) -> Callable[..., Any]:
         """``rule(primals, tangents) -> (primal_out, tangent_out)``; usable as a decorator."""
         if not callable(rule):
-            raise TypeError("custom_jvp.defjvp needs a callable rule(primals, tangents)")
+            raise LocatedTypeError("custom_jvp.defjvp needs a callable rule(primals, tangents)")
         self.rule = rule
         return rule
 
     def __call__(self, *args: Any) -> Any:
         if self.rule is None:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"custom_jvp function {getattr(self.fun, '__name__', '?')} has no JVP rule; "
                 "call .defjvp(rule) before using it"
             )

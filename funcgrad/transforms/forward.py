@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
 from funcgrad.core.tracer import Tracer, bind, source_context
@@ -118,32 +119,32 @@ def jvp(
     (array([1., 9.]), array([2., 0.]))
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError(
+        raise LocatedTypeError(
             "jvp: primals and tangents must be tuples (or lists) with one entry per argument, "
             f"got {type(primals).__name__} and {type(tangents).__name__}"
         )
     if len(primals) != len(tangents):
-        raise ValueError(
+        raise LocatedValueError(
             f"jvp: got {len(primals)} primals but {len(tangents)} tangents; give one tangent "
             "per primal"
         )
     leaves, in_tree = tree_flatten(tuple(primals))
     t_leaves, t_tree = tree_flatten(tuple(tangents))
     if t_tree != in_tree:
-        raise ValueError(
+        raise LocatedValueError(
             f"jvp: tangents have structure {t_tree} but primals have {in_tree}; they must match"
         )
     leaves = [check_diff_leaf(x, f"primal {i}", "jvp") for i, x in enumerate(leaves)]
     for i, (p, t) in enumerate(zip(leaves, t_leaves)):
         if tuple(np.shape(t)) != tuple(np.shape(p)):
-            raise ValueError(
+            raise LocatedValueError(
                 f"jvp: tangent {i} has shape {tuple(np.shape(t))} but its primal has shape "
                 f"{tuple(np.shape(p))}; each tangent must have its primal's shape"
             )
     for i, (p, t) in enumerate(zip(leaves, t_leaves)):
         tdt = t.dtype if hasattr(t, "dtype") else np.result_type(t)
         if tdt.kind == "c" and np.result_type(p).kind != "c":
-            raise TypeError(
+            raise LocatedTypeError(
                 f"jvp: tangent {i} has dtype {tdt} but its primal has the real dtype "
                 f"{np.result_type(p)}; a real primal takes a real tangent (make the primal "
                 "complex to push a complex tangent)"
@@ -209,7 +210,7 @@ def jacfwd(
         check_holomorphic_inputs("jacfwd", leaves, holomorphic)
         for x in leaves:
             if not holomorphic and x.dtype.kind == "c":
-                raise TypeError(
+                raise LocatedTypeError(
                     "jacfwd requires real-valued inputs (input dtype that is a sub-dtype of "
                     f"np.floating), but got {x.dtype.name}. For holomorphic differentiation, "
                     "pass holomorphic=True. For differentiation of non-holomorphic functions "
@@ -234,7 +235,7 @@ def jacfwd(
         if holomorphic:
             for o in out_leaves:
                 if np.result_type(o).kind != "c":
-                    raise TypeError(
+                    raise LocatedTypeError(
                         "jacfwd with holomorphic=True requires outputs with complex dtype, but "
                         f"got {np.result_type(o).name}; drop holomorphic=True"
                     )

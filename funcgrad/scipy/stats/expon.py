@@ -1,0 +1,49 @@
+"""``expon``: the exponential distribution.
+
+The same functions and parameters as ``jax.scipy.stats.expon``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import funcgrad.numpy as _fnp
+from funcgrad.scipy.stats import _util as _u
+
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf"]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
+
+
+def logpdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    y, loc, scale = _u.standardize(x, loc, scale)
+    return _fnp.where(y >= 0, -y - _fnp.log(scale), _u.NEG_INF)
+
+
+def pdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    return _fnp.exp(logpdf(x, loc, scale))
+
+
+def cdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    y, _, _ = _u.standardize(x, loc, scale)
+    return -_fnp.expm1(-_fnp.maximum(y, 0.0))
+
+
+def logcdf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    return _fnp.log(cdf(x, loc, scale))
+
+
+def sf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    return _fnp.exp(logsf(x, loc, scale))
+
+
+def logsf(x: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    y, _, _ = _u.standardize(x, loc, scale)
+    return -_fnp.maximum(y, 0.0)
+
+
+def ppf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
+    q, loc, scale = _u.f(q, loc, scale)
+    return loc - scale * _fnp.log1p(-q)

@@ -1,0 +1,32 @@
+"""``nbinom``: the negative binomial distribution.
+
+The same functions and parameters as ``jax.scipy.stats.nbinom``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import funcgrad.numpy as _fnp
+from funcgrad.primitives import special as _sp
+from funcgrad.scipy.stats import _util as _u
+
+__all__ = ["logpmf", "pmf"]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
+
+
+def logpmf(k: Any, n: Any, p: Any, loc: Any = 0) -> Any:
+    k, n, p, loc = _u.f(k, n, p, loc)
+    k = k - loc
+    ok = _fnp.logical_and(k >= 0, _u.is_int(k))
+    ks = _u.safe(ok, k, 0.0)
+    comb = _sp.gammaln(ks + n) - _sp.gammaln(ks + 1.0) - _sp.gammaln(n)
+    val = comb + _sp.xlogy(n, p) + _sp.xlog1py(ks, -p)
+    return _fnp.where(ok, val, _u.NEG_INF)
+
+
+def pmf(k: Any, n: Any, p: Any, loc: Any = 0) -> Any:
+    return _fnp.exp(logpmf(k, n, p, loc))
