@@ -451,3 +451,11 @@ def test_check_grads_handles_complex() -> None:
     for modes in (("fwd",), ("rev",)):
         with pytest.raises(AssertionError, match="finite differences"):
             check_grads(wrong, (z,), order=1, modes=modes)
+
+
+def test_holomorphic_hessian() -> None:
+    z = np.array([1 + 2j, 0.5 - 1j])
+    h = fg.hessian(lambda a: fnp.sum(a**3), holomorphic=True)(z)
+    _close(h, np.diag(6 * z))
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        fg.hessian(lambda a: fnp.sum(a**3))(z)
