@@ -34,10 +34,21 @@ from funcgrad.transforms.reverse import grad, value_and_grad, vjp
 __version__ = "0.1.0"
 
 
-def _load_viz():  # type: ignore[no-untyped-def]
-    import funcgrad.viz  # the drawing layer (extra [viz]); imported on first ir.draw(...)
+# Submodules behind an optional extra are imported on first attribute access (fg.scipy,
+# fg.viz), so `import funcgrad` needs numpy only and stays fast.
+_LAZY_SUBMODULES = ("scipy", "viz")
 
-    return funcgrad.viz
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"funcgrad.{name}")
+    raise AttributeError(f"module 'funcgrad' has no attribute {name!r}")
+
+
+def _load_viz():  # type: ignore[no-untyped-def]
+    return __getattr__("viz")  # the drawing layer (extra [viz]); imported on first ir.draw(...)
 
 
 _ir_module._viz_loaders.append(_load_viz)

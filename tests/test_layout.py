@@ -216,9 +216,13 @@ def test_readme_links_stay_inside_the_repository():
 def test_import_funcgrad_reaches_every_public_submodule():
     code = (
         "import funcgrad as fg\n"
-        "for name in ('numpy', 'lax', 'nn', 'optim', 'io', 'tree_util', 'errors', 'test_util'):\n"
+        "names = 'numpy lax nn optim io tree_util errors test_util random'.split()\n"
+        "for name in names:\n"
         "    assert getattr(fg, name).__name__ == 'funcgrad.' + name, name\n"
         "assert fg.numpy.linalg.det and fg.test_util.check_grads and fg.io.save\n"
+        "import sys\n"
+        "assert 'funcgrad.scipy' not in sys.modules  # optional extras load on first use\n"
+        "assert fg.scipy.special.erf and fg.viz.draw and fg.random.normal\n"
     )
     import subprocess
     import sys

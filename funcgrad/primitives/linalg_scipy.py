@@ -34,7 +34,7 @@ from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import define
 from funcgrad.primitives.elementwise import add, convert_element_type, eq, mul, neg
 from funcgrad.primitives.linalg import matmul
-from funcgrad.primitives.structural import moveaxis_to_front, reshape, transpose
+from funcgrad.primitives.structural import broadcast_to, moveaxis_to_front, reshape, transpose
 
 __all__ = [
     "triangular_solve",
@@ -178,8 +178,6 @@ def _ts_vjp(g: Any, ans: Any, args: Any, params: Any, needs: Any) -> list[Any]:
 
 
 def _ts_batch(prim: Any, args: Any, dims: Any, **params: Any) -> tuple[Any, int]:
-    from funcgrad.primitives.structural import broadcast_to
-
     size = next(np.shape(x)[d] for x, d in zip(args, dims) if d is not None)
     new = []
     for x, d in zip(args, dims):
