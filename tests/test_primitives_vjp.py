@@ -772,6 +772,11 @@ VJP_TESTED = {
     "reduce_max",
     "reduce_min",
     "matmul",
+    # complex parts: rules checked in tests/test_complex_rules.py (finite differences and the
+    # jvp/vjp identity) and tests/test_complex.py (recorded JAX values)
+    "real",
+    "imag",
+    "conj",
 }
 NON_DIFFERENTIABLE_TESTED = {
     "sign",

@@ -96,6 +96,7 @@ _WEAK_AVALS = {
     float: ShapedArray((), np.float64, weak=True),
     int: ShapedArray((), np.int64, weak=True),
     bool: ShapedArray((), np.bool_, weak=True),
+    complex: ShapedArray((), np.complex128, weak=True),
 }
 
 

@@ -41,19 +41,20 @@ def as_array_leaf(x: Any, what: str) -> Any:
 
 
 def check_diff_leaf(x: Any, what: str, transform: str) -> Any:
-    """Validate and convert one leaf of a differentiated argument."""
+    """Validate and convert one leaf of a differentiated argument: floating-point or complex
+    arrays and scalars (Python floats and complex numbers become 0-d arrays)."""
     if isinstance(x, (bool, np.bool_)):
         raise LocatedTypeError(
-            f"{transform} requires real floating-point inputs, but {what} is a bool. "
-            "Differentiate with respect to float arrays; pass non-differentiated values through "
-            "argnums (e.g. grad(f, argnums=0))."
+            f"{transform} requires floating-point (real or complex) inputs, but {what} is a "
+            "bool. Differentiate with respect to float arrays; pass non-differentiated values "
+            "through argnums (e.g. grad(f, argnums=0))."
         )
     if isinstance(x, int) and not isinstance(x, np.generic):
         raise LocatedTypeError(
-            f"{transform} requires real floating-point inputs, but {what} is the Python int {x}. "
-            f"Pass a float ({float(x)!r}) or a float array instead."
+            f"{transform} requires floating-point (real or complex) inputs, but {what} is the "
+            f"Python int {x}. Pass a float ({float(x)!r}) or a float array instead."
         )
-    if isinstance(x, float):
+    if isinstance(x, (float, complex)):
         return np.asarray(x)
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray:
         x = np.asarray(x)  # subclasses (np.matrix, masked arrays) are traced as plain arrays
@@ -62,10 +63,10 @@ def check_diff_leaf(x: Any, what: str, transform: str) -> Any:
             raise LocatedTypeError(
                 f"{transform}: {what} has dtype {x.dtype}: {unsupported_dtype(x.dtype)}"
             )
-        if x.dtype.kind != "f":
+        if x.dtype.kind not in "fc":
             raise LocatedTypeError(
-                f"{transform} requires real floating-point inputs, but {what} has dtype "
-                f"{x.dtype}. Differentiation is defined for floats only; convert with "
+                f"{transform} requires floating-point (real or complex) inputs, but {what} has "
+                f"dtype {x.dtype}. Differentiation is defined for floats only; convert with "
                 "x.astype(np.float64) (or float32), or exclude the argument via argnums."
             )
         return x

@@ -111,7 +111,7 @@ def _contains_tracer(a: Any) -> bool:
 def _operand(x: Any) -> Any:
     """Tracers, numpy arrays/scalars and Python scalars pass through; sequences become arrays.
     Anything that is not numbers (strings, objects) is refused with a clear TypeError."""
-    if type(x) is Tracer or isinstance(x, (float, int, bool)):
+    if type(x) is Tracer or isinstance(x, (float, int, bool, complex)):
         return x
     if isinstance(x, (_np.ndarray, _np.generic)):
         return _numeric(x)

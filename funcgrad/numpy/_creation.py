@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as _np
 
-from funcgrad.core.errors import LocatedValueError
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedValueError
 from funcgrad.core.tracer import Tracer
+from funcgrad.numpy import _elementwise as _ew
 from funcgrad.numpy._core import _dtype, _is_tracer, _operand, _shape, astype
-from funcgrad.numpy._shape import broadcast_to, ravel, reshape
+from funcgrad.numpy._shape import broadcast_to, concatenate, moveaxis, ravel, reshape
 
 __all__ = [
     "zeros",
@@ -75,7 +76,56 @@ identity = _np.identity
 arange = _np.arange
 
 
-linspace = _np.linspace
+def _num(num: Any, name: str) -> int:
+    n = operator.index(num)
+    if n < 0:
+        raise LocatedValueError(f"{name}: number of samples, {n}, must be non-negative.")
+    return n
+
+
+def linspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    retstep: bool = False,
+    dtype: Any = None,
+    axis: int = 0,
+) -> Any:
+    """``numpy.linspace``; traced ``start``/``stop`` give a traced (differentiable) result,
+    ``num`` must be static. Endpoints are exact, as in numpy.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.jvp(lambda b: fnp.linspace(0.0, b, 3), (2.0,), (1.0,))
+    (array([0., 1., 2.]), array([0. , 0.5, 1. ]))
+    """
+    if not (_is_tracer(start) or _is_tracer(stop)):
+        return _np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    n = _num(num, "linspace")
+    start, stop = _operand(start), _operand(stop)
+    dt = _np.result_type(_dtype(start), _dtype(stop), float)
+    start, stop = astype(start, dt), astype(stop, dt)
+    shape = _np.broadcast_shapes(_shape(start), _shape(stop))
+    start, stop = broadcast_to(start, shape), broadcast_to(stop, shape)
+    div = n - 1 if endpoint else n
+    steps = _np.arange(n, dtype=_np.finfo(dt).dtype).reshape((n,) + (1,) * len(shape))
+    delta = _ew.subtract(stop, start)
+    if div > 0:
+        step = _ew.divide(delta, float(div))
+        y = _ew.add(start, _ew.multiply(steps, step))
+    else:  # one sample (or none): numpy's step is NaN and the sample is start
+        step = _np.full(shape, _np.nan, dt)[()]
+        y = _ew.add(start, _ew.multiply(steps, delta))
+    if endpoint and n > 1:
+        y = concatenate([y[:-1], reshape(stop, (1,) + shape)], axis=0)
+    if axis != 0:
+        y = moveaxis(y, 0, axis)
+    if dtype is not None:
+        target = _np.dtype(dtype)
+        if target.kind in "iu" and dt.kind == "f":
+            y = _ew.floor(y)  # numpy rounds towards -inf for integer dtypes
+        y = astype(y, target)
+    return (y, step) if retstep else y
 
 
 def _like_shape(a: Any, shape: Any) -> tuple[int, ...]:
@@ -130,10 +180,72 @@ triu_indices = _np.triu_indices
 diag_indices = _np.diag_indices
 
 
-geomspace = _np.geomspace
+def logspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    base: Any = 10.0,
+    dtype: Any = None,
+    axis: int = 0,
+) -> Any:
+    """``numpy.logspace``: ``base ** linspace(start, stop)``; traced arguments allowed."""
+    if not any(_is_tracer(a) for a in (start, stop, base)):
+        return _np.logspace(start, stop, num, endpoint, base, dtype, axis)
+    y = linspace(start, stop, num, endpoint, axis=axis)
+    if _is_tracer(base) or _np.ndim(base):
+        base = _operand(base)
+        nd = len(_shape(y))
+        base = (
+            reshape(base, _shape(base)[: axis % nd] + (1,) + _shape(base)[axis % nd :])
+            if (_shape(base))
+            else base
+        )
+    out = _ew.power(base, y)
+    return out if dtype is None else astype(out, dtype)
 
 
-logspace = _np.logspace
+def geomspace(
+    start: Any, stop: Any, num: int = 50, endpoint: bool = True, dtype: Any = None, axis: int = 0
+) -> Any:
+    """``numpy.geomspace``; traced real ``start``/``stop`` of the same sign allowed (the
+    endpoints are exact, as in numpy)."""
+    if not (_is_tracer(start) or _is_tracer(stop)):
+        return _np.geomspace(start, stop, num, endpoint, dtype, axis)
+    start, stop = _operand(start), _operand(stop)
+    if _np.result_type(_dtype(start), _dtype(stop)).kind == "c":
+        raise LocatedNotImplementedError("geomspace: complex traced endpoints are not supported")
+    s0 = start.val if _is_tracer(start) else start
+    s1 = stop.val if _is_tracer(stop) else stop
+    if s0 is not None and s1 is not None:
+        if _np.any(_np.asarray(s0) == 0) or _np.any(_np.asarray(s1) == 0):
+            raise LocatedValueError("Geometric sequence cannot include zero")
+        if _np.any(_np.sign(s0) != _np.sign(s1)):
+            raise LocatedNotImplementedError(
+                "geomspace: endpoints of different signs (a complex result) are not supported "
+                "for traced values"
+            )
+    n = _num(num, "geomspace")
+    # abstract endpoints cannot be checked: zero or mixed signs give NaN, never a wrong number
+    sign0 = _ew.sign(start)
+    ok = _ew.logical_and(_ew.equal(sign0, _ew.sign(stop)), _ew.not_equal(sign0, 0))
+    sign = _ew.where(ok, sign0, _np.nan)
+    y = _ew.multiply(
+        sign, _ew.exp(linspace(_ew.log(_ew.abs(start)), _ew.log(_ew.abs(stop)), n, endpoint))
+    )
+    shape = _shape(y)[1:]
+    if n > 0:
+        parts = [reshape(broadcast_to(start, shape), (1,) + shape)]
+        if n > 1:
+            last = stop if endpoint else None
+            mid = y[1:-1] if endpoint else y[1:]
+            parts.append(mid)
+            if last is not None:
+                parts.append(reshape(broadcast_to(stop, shape), (1,) + shape))
+        y = concatenate(parts, axis=0)
+    if axis != 0:
+        y = moveaxis(y, 0, axis)
+    return y if dtype is None else astype(y, dtype)
 
 
 def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:

@@ -36,6 +36,7 @@ from funcgrad.numpy._elementwise import (
     cbrt,
     ceil,
     clip,
+    conj,
     cos,
     cosh,
     deg2rad,
@@ -57,6 +58,7 @@ from funcgrad.numpy._elementwise import (
     greater_equal,
     heaviside,
     hypot,
+    imag,
     isfinite,
     isinf,
     isnan,
@@ -81,6 +83,7 @@ from funcgrad.numpy._elementwise import (
     power,
     rad2deg,
     radians,
+    real,
     reciprocal,
     remainder,
     rint,
@@ -184,6 +187,10 @@ def _install_extra_tracer_methods() -> None:
     T.round = round
     T.argsort = argsort
     T.sort = _no_inplace_sort
+    T.real = property(lambda s: real(s))
+    T.imag = property(lambda s: imag(s))
+    T.conj = lambda s: conj(s)
+    T.conjugate = lambda s: conj(s)
 
 
 # --- numpy protocol dispatch for tracers ------------------------------------------------
@@ -246,6 +253,7 @@ _UFUNCS.update(
         "logaddexp2": logaddexp2,
         "hypot": hypot,
         "arctan2": arctan2,
+        "conjugate": conj,
         "reciprocal": reciprocal,
         "float_power": float_power,
         "fmax": fmax,

@@ -98,6 +98,16 @@ __all__ = [
     "round",
     "around",
     "float_power",
+    "real",
+    "imag",
+    "conj",
+    "conjugate",
+    "angle",
+    "real_if_close",
+    "iscomplex",
+    "iscomplexobj",
+    "isreal",
+    "isrealobj",
     "deg2rad",
     "rad2deg",
     "radians",
@@ -439,3 +449,118 @@ def isclose(
     if equal_nan:
         out = logical_or(out, logical_and(isnan(x), isnan(y)))
     return out
+
+
+# --- complex numbers ---------------------------------------------------------------------
+def real(val: Any) -> Any:
+    """Real part (``numpy.real``); a real input is returned unchanged.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.grad(lambda z: fnp.real(z * z))(3 + 4j)  # JAX's convention: df/dx - i df/dy
+    np.complex128(6+8j)
+    """
+    return bind(_ew.real_p, _operand(val))
+
+
+def imag(val: Any) -> Any:
+    """Imaginary part (``numpy.imag``); zeros for a real input.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.grad(lambda z: fnp.imag(z * z))(3 + 4j)
+    np.complex128(8-6j)
+    """
+    return bind(_ew.imag_p, _operand(val))
+
+
+def conj(x: Any) -> Any:
+    """Complex conjugate (``numpy.conj``); a real input is returned unchanged.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.grad(lambda z: fnp.real(z * fnp.conj(z)))(3 + 4j)
+    np.complex128(6-8j)
+    """
+    return bind(_ew.conj_p, _operand(x))
+
+
+conjugate = conj
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """Argument of complex numbers, ``arctan2(imag(z), real(z))`` (``numpy.angle``).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> float(fnp.angle(1j, deg=True))
+    90.0
+    """
+    z = _operand(z)
+    if _dtype(z).kind not in "fc":
+        z = astype(z, float64)
+    a = arctan2(imag(z), real(z))
+    return multiply(a, 180.0 / _np.pi) if deg else a
+
+
+def real_if_close(a: Any, tol: float = 100) -> Any:
+    """``numpy.real_if_close``: the real part if every imaginary part is within ``tol``
+    machine epsilons of 0 (``tol`` > 1) or ``tol`` itself (``tol`` <= 1), else ``a``. The
+    choice depends on the values, so ``a`` must be concrete (not inside ``jit``/``vmap``).
+
+    >>> import funcgrad.numpy as fnp
+    >>> fnp.real_if_close(fnp.asarray([1.0 + 1e-18j, 2.0]))
+    array([1., 2.])
+    """
+    a = _operand(a)
+    dt = _dtype(a)
+    if dt.kind != "c":
+        return a
+    vals = _concrete(a, "real_if_close")
+    limit = tol * _np.finfo(dt).eps if tol > 1 else tol
+    return real(a) if bool(_np.all(_np.abs(_np.imag(vals)) < limit)) else a
+
+
+def iscomplex(x: Any) -> Any:
+    """Elementwise: is the imaginary part nonzero? (``numpy.iscomplex``)
+
+    >>> import funcgrad.numpy as fnp
+    >>> fnp.iscomplex(fnp.asarray([1.0 + 1j, 2.0 + 0j]))
+    array([ True, False])
+    """
+    x = _operand(x)
+    if _dtype(x).kind != "c":
+        return bind(_ew.ne_p, imag(x), 0) if type(x) is Tracer else _np.iscomplex(x)
+    return not_equal(imag(x), 0.0)
+
+
+def isreal(x: Any) -> Any:
+    """Elementwise: is the imaginary part zero? (``numpy.isreal``)
+
+    >>> import funcgrad.numpy as fnp
+    >>> fnp.isreal(fnp.asarray([1.0 + 1j, 2.0 + 0j]))
+    array([False,  True])
+    """
+    x = _operand(x)
+    if _dtype(x).kind != "c":
+        return bind(_ew.eq_p, imag(x), 0) if type(x) is Tracer else _np.isreal(x)
+    return equal(imag(x), 0.0)
+
+
+def iscomplexobj(x: Any) -> bool:
+    """Is the dtype of ``x`` complex? (``numpy.iscomplexobj``; a Python bool, never traced)
+
+    >>> import funcgrad.numpy as fnp
+    >>> fnp.iscomplexobj(1j), fnp.iscomplexobj(fnp.asarray([1.0]))
+    (True, False)
+    """
+    dt = getattr(x, "dtype", None)
+    if not isinstance(dt, _np.dtype):
+        dt = _np.asarray(x).dtype
+    return dt.kind == "c"
+
+
+def isrealobj(x: Any) -> bool:
+    """``not iscomplexobj(x)`` (``numpy.isrealobj``).
+
+    >>> import funcgrad.numpy as fnp
+    >>> fnp.isrealobj(2.0)
+    True
+    """
+    return not iscomplexobj(x)

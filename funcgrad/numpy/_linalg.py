@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as _np
 
-from funcgrad.core.errors import LocatedTypeError, LocatedValueError
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.numpy import _core, _elementwise, _products, _reductions, _shape
 from funcgrad.primitives import linalg_extra as _lx
 
@@ -64,13 +64,14 @@ def _prep(a: Any, name: str, min_ndim: int = 2) -> Any:
     """Array-ify, check the rank and dtype, convert integers/bools to float64."""
     a = _core.asarray(a)
     dt = a.dtype
-    if dt.kind == "c":
-        raise LocatedTypeError(
-            f"{name}: complex matrices are not supported by funcgrad.numpy.linalg"
+    if dt.kind == "c" and name not in ("solve", "inv", "det", "slogdet"):
+        raise LocatedNotImplementedError(
+            f"{name}: complex matrices are not supported by funcgrad.numpy.linalg.{name}; "
+            "complex input works for solve, inv, det, slogdet and norm"
         )
     if dt.kind == "f" and dt.itemsize < 4:
         raise LocatedTypeError(f"{name}: array type {dt} is unsupported in linalg; use float32/64")
-    if dt.kind not in "f":
+    if dt.kind not in "fc":
         if dt.kind not in "biu":
             raise LocatedTypeError(f"{name}: expected a numeric array, got dtype {dt}")
         a = _core.astype(a, _np.float64)
@@ -375,6 +376,17 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     (``ord`` None/'fro', 'nuc', 1, -1, 2, -2, inf, -inf) over two axes — numpy's rules for
     ``axis=None``. The derivative at ``x = 0`` is a zero subgradient, not NaN."""
     x = _core.asarray(x)
+    if x.dtype.kind == "c":
+        # Every norm but the spectral/nuclear ones depends on |x| only: the norm of abs(x)
+        # (abs of complex has its own zero-safe JVP/VJP).
+        if ord in (2, -2, "nuc") and (
+            (axis is None and x.ndim == 2) or (isinstance(axis, (tuple, list)) and len(axis) == 2)
+        ):
+            raise LocatedNotImplementedError(
+                f"norm: ord={ord!r} of a complex matrix needs the singular values of a complex "
+                "matrix, which funcgrad does not support; use ord='fro', 1, -1, inf or -inf"
+            )
+        x = _elementwise.abs(x)
     if x.dtype.kind not in "f":
         x = _core.astype(x, _np.float64)
     nd = x.ndim

@@ -11,7 +11,7 @@ import numpy as _np
 
 from funcgrad.core.errors import LocatedNotImplementedError, LocatedValueError
 from funcgrad.numpy._core import _is_tracer, _ndim, _norm_axis, _operand, _shape, stack
-from funcgrad.numpy._elementwise import _no_out, multiply, subtract
+from funcgrad.numpy._elementwise import _no_out, conj, multiply, subtract
 from funcgrad.numpy._reductions import sum
 from funcgrad.numpy._shape import (
     broadcast_arrays,
@@ -69,7 +69,8 @@ def _dot_nd(a: Any, b: Any) -> Any:
 
 
 def vdot(a: Any, b: Any) -> Any:
-    return sum(multiply(ravel(a), ravel(b)))
+    """``numpy.vdot``: ``sum(conj(a) * b)`` over the flattened arrays."""
+    return sum(multiply(conj(ravel(a)), ravel(b)))
 
 
 def inner(a: Any, b: Any) -> Any:
@@ -257,9 +258,9 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
 
 
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
-    """``numpy.correlate`` of real 1-D arrays: ``convolve(a, v[::-1], mode)`` (numpy swaps
-    the operands and reverses the result when ``v`` is the longer one)."""
+    """``numpy.correlate``: ``convolve(a, conj(v)[::-1], mode)`` (numpy swaps the operands
+    and reverses and conjugates the result when ``v`` is the longer one)."""
     a, v = _operand(a), _operand(v)
     if _ndim(a) == 1 and _ndim(v) == 1 and _shape(a)[0] < _shape(v)[0]:
-        return flip(convolve(v, flip(a), mode))
-    return convolve(a, flip(v), mode)
+        return conj(flip(convolve(v, flip(conj(a)), mode)))
+    return convolve(a, flip(conj(v)), mode)

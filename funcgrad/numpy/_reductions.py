@@ -26,12 +26,14 @@ from funcgrad.numpy._core import (
 from funcgrad.numpy._elementwise import (
     _no_out,
     add,
+    conj,
     divide,
     isclose,
     isnan,
     logical_not,
     multiply,
     not_equal,
+    real,
     sqrt,
     square,
     subtract,
@@ -151,7 +153,15 @@ def var(a: Any, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bo
     for i in axes:
         n *= shape[i]
     centered = subtract(a, mean(a, axis=axes, dtype=dtype, keepdims=True))
-    return divide(sum(square(centered), axis=axes, keepdims=keepdims), float(n - ddof))
+    return divide(sum(_abs2(centered), axis=axes, keepdims=keepdims), float(n - ddof))
+
+
+def _abs2(x: Any) -> Any:
+    """``|x|**2``: ``x*x`` for reals, ``Re(x·conj(x))`` (a real array) for complex (numpy's
+    variance of complex numbers)."""
+    if _dtype(x).kind == "c":
+        return real(multiply(x, conj(x)))
+    return square(x)
 
 
 def std(a: Any, axis: Any = None, dtype: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
@@ -533,8 +543,8 @@ def nanvar(
     if dtype is not None:
         a = astype(a, dtype)
     centered = _nan_fill(subtract(a, nanmean(a, axis=axis, keepdims=True)), 0)
-    ssq = sum(square(centered), axis=axis, keepdims=keepdims)
-    return divide(ssq, subtract(_nan_count(a, axis, keepdims), ddof))
+    ssq = sum(_abs2(centered), axis=axis, keepdims=keepdims)
+    return divide(ssq, subtract(real(_nan_count(a, axis, keepdims)), ddof))
 
 
 def nanstd(

@@ -1,8 +1,10 @@
 """``funcgrad.numpy.linalg``: ``numpy.linalg`` on traced values, differentiable in both modes
 and batchable (every function broadcasts over leading axes, as numpy's does).
 
-Real floating inputs only (integers are converted to float64, as numpy does; float16 and
-complex matrices raise ``TypeError``). Conventions, following ``jax.numpy.linalg``:
+Floating inputs (integers are converted to float64, as numpy does; float16 raises
+``TypeError``). Complex matrices work with ``solve``, ``inv``, ``det``, ``slogdet`` and ``norm``
+(derivatives in JAX's convention, see ``funcgrad.grad``); the other functions raise
+``NotImplementedError`` for them. Conventions, following ``jax.numpy.linalg``:
 
 * ``cholesky`` and ``eigh`` symmetrize their input, ``(a + a.T) / 2``, unless
   ``symmetrize_input=False``; for symmetric inputs the values equal numpy's.

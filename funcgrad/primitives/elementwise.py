@@ -184,9 +184,35 @@ def stop_gradient(x: Any) -> Any:
     return bind(stop_gradient_p, x)
 
 
+def real(x: Any) -> Any:
+    return bind(real_p, x)
+
+
+def imag(x: Any) -> Any:
+    return bind(imag_p, x)
+
+
+def conj(x: Any) -> Any:
+    return bind(conj_p, x)
+
+
+def _dt(x: Any) -> np.dtype:
+    """The dtype of an operand: array, tracer, numpy scalar or Python scalar."""
+    dt = getattr(x, "dtype", None)
+    return dt if isinstance(dt, np.dtype) else np.result_type(x)
+
+
+def _is_complex(x: Any) -> bool:
+    return _dt(x).kind == "c"
+
+
 def _as_float(mask: Any, like: Any) -> Any:
-    """A boolean mask as 0/1 in ``like``'s float dtype."""
-    return convert_element_type(mask, like.dtype if like.dtype.kind == "f" else np.float64)
+    """A boolean mask as 0/1 in ``like``'s real float dtype (float64 when ``like`` is not a
+    float; the real dtype of a complex ``like``). ``like`` may be a Python scalar."""
+    dt = _dt(like)
+    if dt.kind == "c":
+        dt = np.finfo(dt).dtype
+    return convert_element_type(mask, dt if dt.kind == "f" else np.float64)
 
 
 # --- algebraic identities for jit's simplifier (see funcgrad.transforms.passes.simplify) ---
@@ -313,10 +339,19 @@ def _replace_zero(x: Any) -> Any:
     return select(eq(x, 0.0), 1.0, x)
 
 
+def _pow_lin_x(c: Any, ans: Any, x: Any, y: Any) -> Any:
+    ym1 = sub(y, 1.0)
+    if _dt(y).kind in "iub":
+        # An integer exponent 0 has derivative 0, also at x = 0 (as JAX): y·x^(y-1) with the
+        # exponent -1 replaced (its factor y is 0 anyway), so no 0·inf.
+        ym1 = select(eq(y, 0), 1.0, ym1)
+    return mul(c, mul(y, pow(x, ym1)))
+
+
 pow_p = _binary(
     "pow",
     np.power,
-    lambda c, ans, x, y: mul(c, mul(y, pow(x, sub(y, 1.0)))),
+    _pow_lin_x,
     lambda c, ans, x, y: mul(c, mul(ans, log(_replace_zero(x)))),
     "np.power({0}, {1})",
     fresh=True,
@@ -333,7 +368,36 @@ tan_p = _unary("tan", np.tan, lambda c, ans, x: mul(c, add(mul(ans, ans), 1.0)))
 tanh_p = _unary("tanh", np.tanh, lambda c, ans, x: mul(c, sub(1.0, mul(ans, ans))))
 arctan_p = _unary("arctan", np.arctan, lambda c, ans, x: div(c, add(mul(x, x), 1.0)))
 sqrt_p = _unary("sqrt", np.sqrt, lambda c, ans, x: div(c, mul(ans, 2.0)))
-abs_p = _unary("abs", np.abs, lambda c, ans, x: mul(c, sign(x)), "np.abs({0})")
+
+
+# |z| is not holomorphic, so for complex z its JVP and VJP differ (JAX's convention: the VJP is
+# the transpose of the JVP under the pairing <a, b> = Re(a·b), no conjugation):
+#   jvp: t -> Re(conj(z)/|z| · t)        vjp: g (real) -> g · conj(z)/|z|
+# At z = 0 the factor is 0 (JAX's choice). For real x both are c·sign(x).
+def _abs_scaled(c: Any, x: Any, ans: Any) -> Any:
+    """``c · conj(x) / |x|`` (0 where ``x == 0``); ``c`` is multiplied first, as JAX does,
+    so exact inputs give exact results (``grad(|z|**2)(3+4j) == 6-8j``)."""
+    return div(mul(c, conj(x)), select(eq(ans, 0.0), 1.0, ans))
+
+
+def _abs_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return _abs_scaled(g, x, ans) if _is_complex(x) else mul(g, sign(x))
+
+
+def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return real(_abs_scaled(t, x, ans)) if _is_complex(x) else mul(t, sign(x))
+
+
+abs_p = define(
+    "abs",
+    np.abs,
+    _shape_rule("abs", np.abs),
+    vjp=(_abs_vjp,),
+    jvp=(_abs_jvp,),
+    batch=batch_elementwise,
+    emit="np.abs({0})",
+    ufunc=np.abs,
+)
 sign_p = _unary("sign", np.sign, None)
 
 
@@ -407,6 +471,50 @@ convert_element_type_p = define(
     emit=lambda ins, p: f"np.asarray({ins[0]}).astype(np.{p['new_dtype'].name})",
     simplify=_simplify_convert,
     fresh=True,
+)
+
+
+# --- complex parts ---------------------------------------------------------------------
+# real, imag and conj are R-linear but not C-linear, so each has its own JVP (the map itself)
+# and VJP (its transpose under <a, b> = Re(a·b), JAX's convention, no conjugation):
+#   real: t -> Re t,  g -> g (+0j)      imag: t -> Im t,  g -> -i·g      conj: both conj
+# The interpreters cast a real cotangent reaching a complex input to complex, and take the
+# real part of a complex cotangent reaching a real input (the transpose of real -> complex).
+def _imag_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return mul(g, -1j) if _is_complex(x) else None
+
+
+real_p = define(
+    "real",
+    np.real,
+    _shape_rule("real", np.real),
+    vjp=(lambda g, ans, x: g,),
+    jvp=(lambda t, ans, x: real(t),),
+    batch=batch_elementwise,
+    emit="np.real({0})",
+)
+imag_p = define(
+    "imag",
+    np.imag,
+    _shape_rule("imag", np.imag),
+    vjp=(_imag_vjp,),
+    jvp=(lambda t, ans, x: imag(t) if _is_complex(x) else None,),
+    batch=batch_elementwise,
+    emit="np.imag({0})",
+    readonly_view=True,
+)
+conj_p = define(
+    "conj",
+    np.conjugate,
+    _shape_rule("conj", np.conjugate),
+    vjp=(lambda g, ans, x: conj(g),),
+    jvp=(lambda t, ans, x: conj(t),),
+    batch=batch_elementwise,
+    emit="np.conjugate({0})",
+    ufunc=np.conjugate,
+    simplify=lambda e, producer, consts: (
+        e.inputs[0] if e.inputs[0].aval.dtype.kind != "c" and _same_type(e.inputs[0], e) else None
+    ),
 )
 
 

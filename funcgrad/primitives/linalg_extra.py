@@ -2,8 +2,11 @@
 singular values and pinv.
 
 All act on the last two axes and broadcast over leading (batch) axes, as ``numpy.linalg``
-does, so a batching rule only moves the batch axis to the front. Inputs are real floating
-matrices (float32 or float64; the ``funcgrad.numpy.linalg`` wrappers convert integers).
+does, so a batching rule only moves the batch axis to the front. Inputs are float32 or
+float64 matrices (the ``funcgrad.numpy.linalg`` wrappers convert integers); complex64/128 for
+``inv``, ``solve``, ``det`` (holomorphic: the rules below hold with plain transposes, JAX's
+no-conjugation convention) and ``slogdet`` (own complex rules), ``NotImplementedError`` for
+the others.
 
 Derivative rules (real case) follow the standard derivations (Giles 2008; Murray 2016 for
 Cholesky; Walter & Lehmann / Seeger et al. for QR; Townsend 2016 for the SVD), as used by
@@ -37,8 +40,10 @@ from funcgrad.primitives.elementwise import (
     batch_elementwise,
     div,
     eq,
+    imag,
     mul,
     neg,
+    real,
     select,
     sub,
 )
@@ -138,11 +143,23 @@ def _pairwise_inv_diff(w: Any) -> Any:
 
 
 # --- shape-rule helpers -----------------------------------------------------------------------
+# Complex matrices: inv, solve and det are holomorphic, so their rules (transposes, never
+# conjugate transposes: JAX's convention) hold as written; slogdet has complex-specific rules.
+# The others would need conjugate-transpose (Hermitian) derivations and refuse complex input.
+_COMPLEX_OK = frozenset({"inv", "solve", "det", "slogdet"})
+
+
 def _check_matrix(name: str, a: ShapedArray, square: bool = True) -> None:
-    if a.dtype.kind != "f" or a.dtype.itemsize < 4:
+    if a.dtype.kind == "c" and name not in _COMPLEX_OK:
+        raise LocatedNotImplementedError(
+            f"{name}: complex matrices are not supported by funcgrad's {name} (its derivative "
+            "rules are derived for real matrices only); complex input works for solve, inv, "
+            "det, slogdet and norm"
+        )
+    if a.dtype.kind not in "fc" or a.dtype.itemsize < 4:
         raise LocatedTypeError(
             f"{name}: expected a float32 or float64 array, got {a}; convert with "
-            ".astype(np.float64) (complex and float16 matrices are not supported)"
+            ".astype(np.float64) (float16 matrices are not supported)"
         )
     if a.ndim < 2:
         raise LocatedValueError(
@@ -265,7 +282,8 @@ def slogdet(a: Any) -> Any:
 
 def _slogdet_shape(a: ShapedArray) -> list[ShapedArray]:
     _check_matrix("slogdet", a)
-    return [ShapedArray(a.shape[:-2], a.dtype), ShapedArray(a.shape[:-2], a.dtype)]
+    real = np.finfo(a.dtype).dtype
+    return [ShapedArray(a.shape[:-2], a.dtype), ShapedArray(a.shape[:-2], real)]
 
 
 def _slogdet_impl(a: Any) -> tuple[Any, Any]:
@@ -273,15 +291,29 @@ def _slogdet_impl(a: Any) -> tuple[Any, Any]:
     return sign, logabsdet
 
 
+# With tau = tr(A^-1 dA):  d logabsdet = Re(tau),  d sign = i·sign·Im(tau) (complex A; a real
+# sign is piecewise constant). The VJP is the transpose under <a, b> = Re(a·b): the cotangent
+# of tau is g_log + i·Im(sign·g_sign), and tau's transpose is G -> G·A^-T.
 def _slogdet_vjp(g: Any, ans: Any, args: Any, params: Any, needs: Any) -> list[Any]:
-    g_log = g[1]  # the sign is piecewise constant: no derivative
-    if g_log is None:
+    a = args[0]
+    g_sign, g_log = g
+    cplx = _dtype(a).kind == "c"
+    g_tau = None
+    if g_log is not None:
+        g_tau = g_log
+    if cplx and g_sign is not None:
+        term = mul(imag(mul(ans[0], g_sign)), 1j)
+        g_tau = term if g_tau is None else add(g_tau, term)
+    if g_tau is None:
         return [None]
-    return [mul(_expand2(g_log), _T(inv(args[0])))]
+    return [mul(_expand2(g_tau), _T(inv(a)))]
 
 
 def _slogdet_jvp(ins: Any, tangents: Any, outs: Any, params: Any) -> list[Any]:
-    return [None, _trace(solve(ins[0], tangents[0]))]
+    tau = _trace(solve(ins[0], tangents[0]))
+    if _dtype(ins[0]).kind != "c":
+        return [None, tau]
+    return [mul(outs[0], mul(imag(tau), 1j)), real(tau)]
 
 
 slogdet_p = define(

@@ -164,7 +164,7 @@ reshape_p = define(
     vjp=(_back_to_shape,),
     jvp=(lambda t, ans, x, *, new_sizes: reshape(t, new_sizes),),
     batch=_reshape_batch,
-    emit="{0}.reshape({new_sizes})",
+    emit="np.reshape({0}, {new_sizes})",
     simplify=_simplify_reshape,
 )
 
@@ -244,7 +244,7 @@ transpose_p = define(
         transpose(_front(args[0], dims[0]), (0,) + tuple(p + 1 for p in permutation)),
         0,
     ),
-    emit="{0}.transpose({permutation})",
+    emit="np.transpose({0}, {permutation})",
     simplify=_simplify_transpose,
 )
 

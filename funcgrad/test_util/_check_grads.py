@@ -18,41 +18,55 @@ _EPS = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-2, np.dtype(np.floa
 _TOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2, np.dtype(np.float16): 1e-1}
 
 
+def _real_dtype(d: np.dtype) -> np.dtype:
+    return np.finfo(d).dtype if d.kind == "c" else d
+
+
 def _lowest_dtype(args: Any) -> np.dtype:
     leaves = [np.asarray(x) for x in tree_flatten(args)[0]]
-    floats = [x.dtype for x in leaves if x.dtype.kind == "f"] or [np.dtype(np.float64)]
-    return min(floats, key=lambda d: d.itemsize)
+    floats = [_real_dtype(x.dtype) for x in leaves if x.dtype.kind in "fc"]
+    return min(floats or [np.dtype(np.float64)], key=lambda d: d.itemsize)
+
+
+def _wide(x: Any) -> np.ndarray:
+    """float64, or complex128 for complex values (never dropping an imaginary part)."""
+    x = np.asarray(x)
+    return x.astype(np.complex128 if x.dtype.kind == "c" else np.float64)
 
 
 def _inner(a: Any, b: Any) -> float:
+    """``Re sum(a * b)``: the pairing under which vjp is the transpose of jvp (JAX's
+    convention for complex numbers: no conjugation)."""
     la, lb = tree_flatten(a)[0], tree_flatten(b)[0]
-    return float(
-        sum(np.sum(np.asarray(x, np.float64) * np.asarray(y, np.float64)) for x, y in zip(la, lb))
-    )
+    return float(sum(np.real(np.sum(_wide(x) * _wide(y))) for x, y in zip(la, lb)))
 
 
 def _random_like(tree: Any, rng: np.random.Generator) -> Any:
-    return tree_map(lambda x: rng.standard_normal(np.shape(x)).astype(np.asarray(x).dtype), tree)
+    def one(x: Any) -> np.ndarray:
+        d = np.asarray(x).dtype
+        r = rng.standard_normal(np.shape(x))
+        if d.kind == "c":
+            r = r + 1j * rng.standard_normal(np.shape(x))
+        return r.astype(d)
+
+    return tree_map(one, tree)
 
 
 def numerical_jvp(
     fun: Callable[..., Any], args: Sequence[Any], tangents: Sequence[Any], eps: float
 ) -> Any:
-    """Central difference ``(f(x + eps t) - f(x - eps t)) / (2 eps)``, in float64."""
+    """Central difference ``(f(x + eps t) - f(x - eps t)) / (2 eps)``, in float64 (complex128
+    for complex values: a complex tangent moves in the real and imaginary directions)."""
 
     def shift(s: float) -> Any:
         return tree_map(
-            lambda x, t: (np.asarray(x, np.float64) + s * eps * np.asarray(t, np.float64)).astype(
-                np.asarray(x).dtype
-            ),
+            lambda x, t: (_wide(x) + s * eps * _wide(t)).astype(np.asarray(x).dtype),
             tuple(args),
             tuple(tangents),
         )
 
     hi, lo = fun(*shift(1.0)), fun(*shift(-1.0))
-    return tree_map(
-        lambda a, b: (np.asarray(a, np.float64) - np.asarray(b, np.float64)) / (2 * eps), hi, lo
-    )
+    return tree_map(lambda a, b: (_wide(a) - _wide(b)) / (2 * eps), hi, lo)
 
 
 def _assert_close(name: str, got: Any, want: Any, atol: float, rtol: float) -> None:
@@ -62,7 +76,7 @@ def _assert_close(name: str, got: Any, want: Any, atol: float, rtol: float) -> N
         raise AssertionError(f"check_grads {name}: structure {gt} differs from expected {wt}")
     worst = None
     for i, (g, w) in enumerate(zip(gl, wl)):
-        g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
+        g, w = _wide(g), _wide(w)
         if g.shape != w.shape:
             raise AssertionError(f"check_grads {name}: output {i} shape {g.shape} != {w.shape}")
         err = np.abs(g - w)
@@ -70,7 +84,7 @@ def _assert_close(name: str, got: Any, want: Any, atol: float, rtol: float) -> N
         excess = err - bound
         if excess.size and (worst is None or np.max(excess) > worst[0]):
             j = np.unravel_index(np.argmax(excess), excess.shape)
-            worst = (float(np.max(excess)), i, j, float(g[j]), float(w[j]), float(err[j]))
+            worst = (float(np.max(excess)), i, j, g[j][()], w[j][()], float(err[j]))
     if worst is not None and worst[0] > 0:
         _, i, j, g, w, e = worst
         raise AssertionError(
@@ -91,7 +105,8 @@ def check_grads(
 ) -> None:
     """Check every derivative of ``fun`` at ``args`` up to ``order`` against central finite
     differences, in forward (``jvp``) and/or reverse (``vjp``) mode. Raises AssertionError
-    naming the worst mismatch.
+    naming the worst mismatch. Complex arguments get complex random directions; reverse mode
+    is checked with ``Re <ct, J t> == Re <vjp(ct), t>`` (JAX's convention, no conjugation).
 
     >>> import numpy as np, funcgrad.numpy as fnp
     >>> check_grads(lambda x: fnp.sin(x) * x, (np.array([0.5, 1.0]),), order=2)

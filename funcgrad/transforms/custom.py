@@ -294,7 +294,7 @@ def _custom_jvp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
     arg_vars = fun_ir.invars[n:]
     zeros = [_zeros_like_aval(v) for v in arg_vars]
     # Only float arguments have tangents; others (ints, masks) get constant zero tangents.
-    is_float = [v.aval.dtype.kind == "f" for v in arg_vars]
+    is_float = [v.aval.dtype.kind in "fc" for v in arg_vars]
     float_idx = [i for i, f in enumerate(is_float) if f]
 
     def linear(*t_float: Any) -> Any:

@@ -19,10 +19,15 @@ from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
 from funcgrad.core.tracer import Tracer, bind, source_context
 from funcgrad.core.tracing import check_diff_leaf, ids, to_user, trace_to_ir
-from funcgrad.primitives.elementwise import add, convert_element_type
+from funcgrad.primitives.elementwise import add, convert_element_type, real
 from funcgrad.primitives.structural import broadcast_to, reshape
 from funcgrad.transforms.batching import vmap
-from funcgrad.transforms.reverse import _argnums_tuple, _vjp_flat
+from funcgrad.transforms.reverse import (
+    _argnums_tuple,
+    _vjp_flat,
+    check_holomorphic_inputs,
+    check_real_outputs,
+)
 
 __all__ = ["jvp", "jvp_ir", "jacfwd", "jacrev", "hessian", "fit_tangent"]
 
@@ -34,6 +39,10 @@ def fit_tangent(t: Any, aval: ShapedArray) -> Any:
         t = broadcast_to(t, aval.shape)
     dt = t.dtype if hasattr(t, "dtype") else np.result_type(t)
     if dt != aval.dtype:
+        if dt.kind == "c" and aval.dtype.kind != "c":
+            t = real(t)  # a complex -> real cast keeps the real part, so does its tangent
+            if t.dtype == aval.dtype:
+                return t
         t = convert_element_type(t, aval.dtype)
     return t
 
@@ -132,6 +141,14 @@ def jvp(
                 f"jvp: tangent {i} has shape {tuple(np.shape(t))} but its primal has shape "
                 f"{tuple(np.shape(p))}; each tangent must have its primal's shape"
             )
+    for i, (p, t) in enumerate(zip(leaves, t_leaves)):
+        tdt = t.dtype if hasattr(t, "dtype") else np.result_type(t)
+        if tdt.kind == "c" and np.result_type(p).kind != "c":
+            raise LocatedTypeError(
+                f"jvp: tangent {i} has dtype {tdt} but its primal has the real dtype "
+                f"{np.result_type(p)}; a real primal takes a real tangent (make the primal "
+                "complex to push a complex tangent)"
+            )
     t_leaves = [
         (t if t.dtype == p.dtype else convert_element_type(t, p.dtype))
         if type(t) is Tracer
@@ -168,10 +185,15 @@ def _split_basis(basis: Any, leaves: list[Any], sizes: list[int]) -> list[Any]:
     return out
 
 
-def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacfwd(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False
+) -> Callable[..., Any]:
     """Jacobian by forward mode (one ``jvp`` per input element, batched with ``vmap``).
 
     Output shape: ``out.shape + in.shape`` for each (output leaf, input leaf), as in JAX.
+    Inputs must be real, or complex with ``holomorphic=True`` (then the outputs must be
+    complex too, and the result is the complex derivative); a real input may have a complex
+    output. For non-holomorphic functions of complex inputs use ``jvp``.
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0]))
@@ -185,6 +207,15 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
         diff = tuple(args[i] for i in nums)
         leaves, in_tree = tree_flatten(diff)
         leaves = [check_diff_leaf(x, f"argument {i}", "jacfwd") for i, x in enumerate(leaves)]
+        check_holomorphic_inputs("jacfwd", leaves, holomorphic)
+        for x in leaves:
+            if not holomorphic and x.dtype.kind == "c":
+                raise LocatedTypeError(
+                    "jacfwd requires real-valued inputs (input dtype that is a sub-dtype of "
+                    f"np.floating), but got {x.dtype.name}. For holomorphic differentiation, "
+                    "pass holomorphic=True. For differentiation of non-holomorphic functions "
+                    "involving complex inputs, use jvp directly."
+                )
 
         def partial(*d: Any) -> Any:
             full = list(args)
@@ -201,6 +232,13 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
         tans = _split_basis(basis, leaves, sizes)
         out_t = vmap(push, in_axes=0, out_axes=-1)(*tans)  # each leaf: out.shape + (n,)
         out_leaves, out_tree = tree_flatten(out_t)
+        if holomorphic:
+            for o in out_leaves:
+                if np.result_type(o).kind != "c":
+                    raise LocatedTypeError(
+                        "jacfwd with holomorphic=True requires outputs with complex dtype, but "
+                        f"got {np.result_type(o).name}; drop holomorphic=True"
+                    )
         per_out = []
         for o in out_leaves:
             oshape = tuple(np.shape(o))[:-1]
@@ -216,8 +254,13 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
     return jac
 
 
-def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def jacrev(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False
+) -> Callable[..., Any]:
     """Jacobian by reverse mode (one ``vjp`` per output element, batched with ``vmap``).
+
+    Outputs must be real, or complex with ``holomorphic=True`` (then the inputs must be
+    complex too); real outputs of complex inputs give JAX's convention (see ``grad``).
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.jacrev(lambda x: x ** 2)(np.array([1.0, 2.0]))
@@ -229,6 +272,7 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
     def jac(*args: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), "jacrev")
         diff = tuple(args[i] for i in nums)
+        check_holomorphic_inputs("jacrev", tree_flatten(diff)[0], holomorphic)
 
         def partial(*d: Any) -> Any:
             full = list(args)
@@ -237,6 +281,7 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
             return fun(*full)
 
         out, vjp_fn, _, ir = _vjp_flat(partial, diff, False, "jacrev")
+        check_real_outputs("jacrev", [v.aval for v in ir.outvars], holomorphic)
         out_leaves, out_tree = tree_flatten(out)
         basis, sizes = _std_basis(out_leaves) if out_leaves else (np.zeros((0, 0)), [])
         cts = _split_basis(basis, out_leaves, sizes)
@@ -257,7 +302,9 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
     return jac
 
 
-def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def hessian(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, holomorphic: bool = False
+) -> Callable[..., Any]:
     """Hessian as ``jacfwd(jacrev(fun))``.
 
     >>> import funcgrad as fg, numpy as np
@@ -265,4 +312,4 @@ def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callab
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    return jacfwd(jacrev(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums, holomorphic), argnums, holomorphic)

@@ -21,7 +21,7 @@ from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
 from funcgrad.core.tracer import Tracer, bind, emit_phase, source_context
 from funcgrad.core.tracing import check_diff_leaf, ids, to_user, trace_to_ir
-from funcgrad.primitives.elementwise import add, convert_element_type
+from funcgrad.primitives.elementwise import add, convert_element_type, real
 from funcgrad.primitives.structural import broadcast_to, reduce_sum, reshape
 
 __all__ = ["vjp", "grad", "value_and_grad", "backward_pass", "fit_cotangent"]
@@ -57,7 +57,13 @@ def fit_cotangent(ct: Any, aval: ShapedArray) -> Any:
             if axes:
                 ct = reduce_sum(ct, axes)
             ct = reshape(ct, target)
-    if _dtype(ct) != aval.dtype:
+    dt = _dtype(ct)
+    if dt != aval.dtype:
+        if dt.kind == "c" and aval.dtype.kind != "c":
+            # The transpose of a real -> complex promotion is the real part (JAX's convention).
+            ct = real(ct)
+            if _dtype(ct) == aval.dtype:
+                return ct
         ct = convert_element_type(ct, aval.dtype)
     return ct
 
@@ -241,6 +247,11 @@ def _vjp_flat(
                     f"vjp: cotangent shape {tuple(np.shape(c))} does not match the output "
                     f"shape {a.shape}; the cotangent must have the output's shape"
                 )
+            if _dtype(c).kind == "c" and a.dtype.kind != "c":
+                raise LocatedTypeError(
+                    f"vjp: the cotangent has dtype {_dtype(c)} but the output {a} is real; "
+                    "a real output takes a real cotangent (pass its real part)"
+                )
         cts = backward_pass(ir, env, list(ct_leaves) + [None] * n_aux, ir.invars, residuals)
         ct_ids = ids(ct_leaves)
         flat = [
@@ -296,32 +307,82 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple
 
 
 def value_and_grad(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Return a function computing ``(fun(*args), grad)``; with ``has_aux=True`` the value is
     ``(out, aux)``. ``grad`` has the structure, shapes and dtypes of the differentiated args.
+    ``holomorphic`` as in :func:`grad`.
 
     >>> import funcgrad as fg
     >>> fg.value_and_grad(lambda x: x ** 3)(2.0)
     (np.float64(8.0), np.float64(12.0))
     """
-    return _grad_impl(fun, argnums, has_aux, with_value=True, name="value_and_grad")
+    return _grad_impl(fun, argnums, has_aux, holomorphic, with_value=True, name="value_and_grad")
 
 
 def grad(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+
+    Complex numbers follow JAX's convention. For a real-valued ``fun`` of a complex ``z``
+    the result is ``df/dx - i·df/dy`` (``z = x + iy``), the conjugate of the direction of
+    steepest ascent: ``grad(lambda z: abs(z)**2)(3+4j) == 6-8j``. With
+    ``holomorphic=True`` (complex inputs, complex output) it is the complex derivative
+    ``f'(z)``. A complex output without ``holomorphic=True`` is a ``TypeError``.
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.grad(lambda w: ((w * 2.0 - 4.0) ** 2).sum())(np.array([1.0]))
     array([-8.])
+    >>> fg.grad(lambda z: z * z, holomorphic=True)(3 + 4j)
+    np.complex128(6+8j)
     """
-    return _grad_impl(fun, argnums, has_aux, with_value=False, name="grad")
+    return _grad_impl(fun, argnums, has_aux, holomorphic, with_value=False, name="grad")
+
+
+def check_holomorphic_inputs(name: str, leaves: Sequence[Any], holomorphic: bool) -> None:
+    """``holomorphic=True`` needs complex inputs (JAX's rule and message)."""
+    if holomorphic:
+        for x in leaves:
+            if _dtype(x).kind != "c":
+                raise LocatedTypeError(
+                    f"{name} with holomorphic=True requires inputs with complex dtype, but got "
+                    f"{_dtype(x).name}; pass complex arrays (x.astype(np.complex128)) or drop "
+                    "holomorphic=True"
+                )
+
+
+def check_real_outputs(name: str, avals: Sequence[ShapedArray], holomorphic: bool) -> None:
+    """Reverse-mode derivatives need real outputs, or complex ones with ``holomorphic=True``."""
+    for a in avals:
+        if holomorphic:
+            if a.dtype.kind != "c":
+                raise LocatedTypeError(
+                    f"{name} with holomorphic=True requires outputs with complex dtype, but got "
+                    f"{a.dtype.name}; drop holomorphic=True for a real-valued function"
+                )
+        elif a.dtype.kind == "c":
+            raise LocatedTypeError(
+                f"{name} requires real-valued outputs (output dtype that is a sub-dtype of "
+                f"np.floating), but got {a.dtype.name}. For holomorphic differentiation, pass "
+                "holomorphic=True. For differentiation of non-holomorphic functions involving "
+                "complex outputs, use vjp directly (or differentiate real(f) and imag(f))."
+            )
 
 
 def _grad_impl(
-    fun: Callable[..., Any], argnums: Any, has_aux: bool, with_value: bool, name: str
+    fun: Callable[..., Any],
+    argnums: Any,
+    has_aux: bool,
+    holomorphic: bool,
+    with_value: bool,
+    name: str,
 ) -> Callable[..., Any]:
     if not callable(fun):
         raise LocatedTypeError(f"{name} expects a callable, got {type(fun).__name__}")
@@ -338,6 +399,8 @@ def _grad_impl(
             return fun(*full, **kwargs)
 
         diff_args = tuple(args[i] for i in nums)
+        if holomorphic:
+            check_holomorphic_inputs(name, tree_flatten(diff_args)[0], True)
         out, vjp_fn, aux, ir = _vjp_flat(partial, diff_args, has_aux, name)
         n_main = len(ir.outvars) - (len(tree_flatten(aux)[0]) if has_aux else 0)
         if n_main != 1 or ir.outvars[0].aval.shape != ():
@@ -348,7 +411,8 @@ def _grad_impl(
                 "non-scalar outputs."
             )
         aval = ir.outvars[0].aval
-        if aval.dtype.kind != "f":
+        check_real_outputs(name, [aval], holomorphic)
+        if aval.dtype.kind not in "fc":
             raise LocatedTypeError(
                 f"{name} requires a real floating-point output, but the function returned "
                 f"dtype {aval.dtype}; compute the loss in floats"
