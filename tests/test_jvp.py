@@ -1007,9 +1007,15 @@ def test_error_integer_primal() -> None:
 
 def test_traced_tangent_cast_to_primal_dtype() -> None:
     x32 = np.ones(2, np.float32)
-    # Numpy tangents of another float dtype are cast to the primal's dtype ...
-    assert fg.jvp(lambda x: x, (x32,), (np.ones(2),))[1].dtype == np.float32
-    # ... and so are traced ones (here: batched by vmap), also for a pass-through output.
+    # A numpy tangent of another dtype is refused, naming both dtypes (as JAX does) ...
+    with pytest.raises(
+        TypeError, match=r"tangent 0 has dtype float64 but its primal has dtype float32"
+    ):
+        fg.jvp(lambda x: x, (x32,), (np.ones(2),))
+    with pytest.raises(TypeError, match=r"dtype int64 but its primal has dtype float64"):
+        fg.jvp(lambda x: x, (np.ones(2),), (np.ones(2, np.int64),))
+    assert fg.jvp(lambda x: x * 2.0, (np.float32(1.0),), (1.0,))[1].dtype == np.float32
+    # ... while traced ones (here: batched by vmap) are cast, also for a pass-through output.
     t = fg.vmap(lambda t: fg.jvp(lambda x: x * 2.0, (x32,), (t,))[1])(np.ones((3, 2)))
     assert t.dtype == np.float32
     t = fg.vmap(lambda t: fg.jvp(lambda x: x, (x32,), (t,))[1])(np.ones((3, 2)))

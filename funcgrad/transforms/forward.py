@@ -149,6 +149,13 @@ def jvp(
                 f"{np.result_type(p)}; a real primal takes a real tangent (make the primal "
                 "complex to push a complex tangent)"
             )
+        if isinstance(t, (np.ndarray, np.generic)) and tdt != np.result_type(p):
+            # as JAX: an array tangent has its primal's dtype (Python scalars are weak)
+            raise LocatedTypeError(
+                f"jvp: tangent {i} has dtype {tdt} but its primal has dtype "
+                f"{np.result_type(p)}; give the tangent the primal's dtype "
+                f"(t.astype(np.{np.result_type(p).name}))"
+            )
     t_leaves = [
         (t if t.dtype == p.dtype else convert_element_type(t, p.dtype))
         if type(t) is Tracer
