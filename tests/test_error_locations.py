@@ -104,3 +104,20 @@ def test_exception_types_subclass_builtins():
     assert issubclass(fg.TracerConversionError, TypeError)
     with pytest.raises(TypeError):
         fg.grad(lambda x: x.sum())("abc")
+
+
+def test_custom_vjp_bwd_of_the_wrong_shape_names_the_rule_and_shapes():
+    @fg.custom_vjp
+    def f(x):
+        return x * 2.0
+
+    f.defvjp(lambda x: (x * 2.0, None), lambda res, g: (np.ones(7),))
+
+    def call():
+        fg.grad(lambda x: f(x).sum())(np.ones(3))  # here
+
+    line, err = _raised_at(call, ValueError)
+    assert line == _line_of(call, "# here")
+    assert "bwd's cotangent for argument 0 has shape (7,), but the argument has shape (3,)" in str(
+        err
+    )

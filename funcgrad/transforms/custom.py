@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from funcgrad.core.tracer import Tracer, aval_of, bind
@@ -109,6 +109,14 @@ def _custom_vjp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
                 f"custom_vjp: bwd's cotangent {i} has structure {c_tree} but the argument has "
                 f"structure {p_tree}"
             )
+        for j, (c, pl) in enumerate(zip(c_leaves, p_leaves)):
+            if c is not None and tuple(np.shape(c)) != tuple(np.shape(pl)):
+                leaf = "" if len(p_leaves) == 1 else f" (leaf {j})"
+                raise LocatedValueError(
+                    f"custom_vjp: bwd's cotangent for argument {i}{leaf} has shape "
+                    f"{tuple(np.shape(c))}, but the argument has shape {tuple(np.shape(pl))}; "
+                    "bwd must return one cotangent per argument, each shaped like it"
+                )
         flat += c_leaves
     return [None] * n + flat
 
