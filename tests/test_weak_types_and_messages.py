@@ -52,3 +52,16 @@ def test_foreign_ufunc_names_itself_not_numpy():
         fg.grad(lambda x: special.expit(x))(1.0)
     assert "numpy.expit" not in str(info.value)
     assert "funcgrad.scipy.special.expit" in str(info.value)
+
+
+def test_writing_a_traced_value_into_a_numpy_array_explains_itself():
+    def f(x):
+        a = np.zeros(3)
+        a[0] = x  # numpy raises "setting an array element with a sequence" from our error
+        return a.sum()
+
+    with pytest.raises(ValueError) as info:
+        fg.grad(f)(1.0)
+    cause = info.value.__cause__
+    assert isinstance(cause, fg.TracerConversionError)
+    assert "a[i] = x" in str(cause) and "a.at[i].set(x)" in str(cause)

@@ -392,8 +392,9 @@ def _bool(self: Tracer) -> bool:
 def _float(self: Tracer) -> float:
     raise TracerConversionError(
         f"float()/int() of a traced value {self.aval} would drop its derivative (the math "
-        "module's functions, such as math.exp(x), call float(x) too). Keep it as an array: use "
-        "funcgrad.numpy (fnp.exp instead of math.exp) and array operations directly, or use "
+        "module's functions, such as math.exp(x), call float(x) too, and so does writing it "
+        "into a numpy array, a[i] = x). Keep it as an array: use funcgrad.numpy (fnp.exp "
+        "instead of math.exp, a.at[i].set(x) or fnp.stack instead of a[i] = x), or use "
         "funcgrad.stop_gradient and return it as an auxiliary output (has_aux=True) to read "
         "its value."
     )
