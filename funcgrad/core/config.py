@@ -4,6 +4,16 @@
   naming the primitive and the user's source line (eagerly, under every transform, and in
   ``jit``-compiled code).
 * ``debug_infs`` — the same for ±inf.
+
+Options under JAX's names are accepted so that ported programs run unchanged:
+
+* ``jax_enable_x64`` — funcgrad always computes with numpy's dtypes, so 64-bit floats and
+  ints are on from the start (the default dtype of ``funcgrad.numpy`` creation functions and
+  of Python scalars is float64/int64, as in numpy; float32 inputs stay float32). ``True`` is
+  therefore a no-op; ``False`` (JAX's 32-bit mode, which silently downcasts) is refused with a
+  ``ValueError``: cast your inputs to float32 instead.
+* ``jax_debug_nans``, ``jax_debug_infs`` — the same as ``debug_nans``, ``debug_infs``.
+* ``jax_platform_name``, ``jax_platforms`` — only ``"cpu"`` exists (numpy runs on the CPU).
 """
 
 from __future__ import annotations
@@ -19,6 +29,8 @@ __all__ = ["config", "update", "raise_if_nonfinite"]
 class _Config:
     __slots__ = ("debug_nans", "debug_infs", "check_finite")
     _OPTIONS = ("debug_nans", "debug_infs")
+    _JAX_ALIASES = {"jax_debug_nans": "debug_nans", "jax_debug_infs": "debug_infs"}
+    _JAX_ACCEPTED = ("jax_enable_x64", "jax_platform_name", "jax_platforms")
 
     def __init__(self) -> None:
         self.debug_nans = False
@@ -28,12 +40,33 @@ class _Config:
 
     def update(self, name: str, value: Any) -> None:
         """Set a switch by name."""
+        name = self._JAX_ALIASES.get(name, name)
+        if name == "jax_enable_x64":
+            if value not in (True, 1):
+                raise ValueError(
+                    "funcgrad always uses 64-bit types where numpy does (float64 by default); "
+                    "it has no 32-bit mode. Instead of jax_enable_x64=False, create float32 "
+                    "arrays (x.astype(np.float32)): operations keep the inputs' dtype."
+                )
+            return
+        if name in ("jax_platform_name", "jax_platforms"):
+            if str(value).lower() != "cpu":
+                raise ValueError(
+                    f"config {name}={value!r}: funcgrad runs on numpy, on the CPU only; use 'cpu'"
+                )
+            return
         if name not in self._OPTIONS:
-            raise ValueError(f"unknown config option {name!r}; options: {list(self._OPTIONS)}")
+            options = list(self._OPTIONS) + list(self._JAX_ALIASES) + list(self._JAX_ACCEPTED)
+            raise ValueError(f"unknown config option {name!r}; options: {options}")
         if not isinstance(value, bool):
             raise TypeError(f"config option {name} takes a bool, got {value!r}")
         setattr(self, name, value)
         self.check_finite = self.debug_nans or self.debug_infs
+
+    @property
+    def jax_enable_x64(self) -> bool:
+        """Always True: 64-bit types are always available (see the module docstring)."""
+        return True
 
     def __repr__(self) -> str:
         return f"config(debug_nans={self.debug_nans}, debug_infs={self.debug_infs})"
