@@ -9,8 +9,11 @@ np.float64(-8.0)
 from funcgrad import (  # noqa: F401  (public submodules, reachable as attributes)
     debug,
     errors,
+    example_libraries,
+    extend,
     io,
     lax,
+    misc,
     nn,
     numpy,
     optim,
