@@ -18,7 +18,14 @@ import numpy as np
 from funcgrad.core.ir import IR
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 from funcgrad.core.tracer import Tracer, aval_of, bind
-from funcgrad.core.tracing import as_array_leaf, eval_ir, eval_ir_env, trace_sub_ir
+from funcgrad.core.tracing import (
+    as_array_leaf,
+    closure_convert,
+    eval_ir,
+    eval_ir_env,
+    trace_sub_ir,
+    trace_to_ir,
+)
 from funcgrad.primitives.base import define
 from funcgrad.transforms.batching import vmap
 from funcgrad.transforms.codegen import compile_ir_cached
@@ -53,9 +60,19 @@ def _trace_call(
 ) -> tuple[IR, list[Any], list[Any], PyTreeDef, PyTreeDef]:
     leaves, in_tree = tree_flatten(args)
     leaves = [as_array_leaf(x, f"{kind} argument leaf {i}") for i, x in enumerate(leaves)]
+    if all(_has_value(x) for x in leaves):
+        # Concrete values (eagerly, or under grad/jvp): trace with them, so Python control
+        # flow on values works inside the function, as in JAX; the IR is the path taken.
+        ir, out_tree, _ = trace_to_ir(lambda *a: fun(*a), leaves, in_tree, kind)
+        ir, consts = closure_convert(ir)
+        return ir, consts, leaves, in_tree, out_tree
     avals = [aval_of(x) for x in leaves]
     ir, consts, out_tree = trace_sub_ir(lambda *a: fun(*a), avals, in_tree, kind)
     return ir, consts, leaves, in_tree, out_tree
+
+
+def _has_value(x: Any) -> bool:
+    return x.val is not None if type(x) is Tracer else isinstance(x, (np.ndarray, np.generic))
 
 
 def _batched_call(
@@ -216,7 +233,8 @@ def _custom_vjp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
         return params["fwd"](*tree_unflatten(in_tree, list(leaves)))
 
     def flat_bwd(res: Any, ct: Any) -> Any:
-        cts = params["bwd"](res, ct)
+        # the user's bwd takes the cotangent shaped like the function's output
+        cts = params["bwd"](res, tree_unflatten(params["out_tree"], list(ct)))
         out = []
         for c, p in zip(cts, tree_unflatten(in_tree, list(range(in_tree.num_leaves)))):
             out += tree_flatten(c)[0] if c is not None else [None] * len(tree_flatten(p)[0])
