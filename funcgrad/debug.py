@@ -13,7 +13,6 @@ runs (a Python ``print`` would only run once, while tracing, and show a tracer).
 x = [0. 1.]
 """
 
-
 import builtins as _builtins
 from collections.abc import Callable as _Callable
 from typing import Any as _Any

@@ -97,7 +97,7 @@ class _UserPrimitive:
         self.jvp_argnums: _Any = None
         name = getattr(fun, "__name__", "primitive")
         self.prim = _define(
-            _unique_name(name if name.isidentifier() else "primitive"),
+            _unique_name(name if name.isidentifier() else "user_primitive"),
             self._impl,
             self._shape,
             vjp_full=self._vjp_full if differentiable else None,
@@ -123,13 +123,13 @@ class _UserPrimitive:
                 else:
                     marks.append(_static(x))
             spec.append((tree, tuple(marks)))
-        if not ops:
-            return self.fun(*args, **kwargs)  # nothing traced: just call it
         if any(type(x) is _Tracer for x in _tree_flatten(kwargs)[0]):
             raise TypeError(
                 f"primitive {self.prim.name}: a keyword argument holds a traced value; keyword "
                 "arguments are static (as in autograd). Pass arrays positionally."
             )
+        if not ops:
+            return self.fun(*args, **kwargs)  # nothing traced: just call it
         return _bind(self.prim, *ops, spec=tuple(spec), kwargs=_Static(kwargs))
 
     @staticmethod

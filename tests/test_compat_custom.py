@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import funcgrad as fg
 import funcgrad.numpy as jnp
 from funcgrad import custom_jvp, custom_vjp, grad, jit, jvp, vjp, vmap
 from funcgrad.lax import while_loop
@@ -198,7 +197,7 @@ def test_fixed_point_example():
     assert np.isclose(jit(grad(newton_sqrt))(2.0), want[2])
 
 
-# --- basic usage ------------------------------------------------------------------------------------
+# --- basic usage ------------------------------------------------------------------------------
 def test_custom_jvp_rule_used_in_reverse_mode_and_higher_order():
     @custom_jvp
     def f(x):
@@ -220,7 +219,10 @@ def test_defjvps_with_several_arguments_and_none():
     def f(x, y):
         return x**2 * y
 
-    f.defjvps(lambda x_dot, primal_out, x, y: 2 * x * y * x_dot, lambda y_dot, primal_out, x, y: x**2 * y_dot)
+    f.defjvps(
+        lambda x_dot, primal_out, x, y: 2 * x * y * x_dot,
+        lambda y_dot, primal_out, x, y: x**2 * y_dot,
+    )
     assert grad(f)(2.0, 3.0) == 12.0 and grad(f, 0)(2.0, 3.0) == 12.0
     assert grad(f, 1)(2.0, 3.0) == 4.0
 
@@ -357,7 +359,7 @@ def test_custom_jvp_nondiff_argnums():
 
     @partial(custom_jvp, nondiff_argnums=(0, 2))
     def app2(f, x, g):
-        return f(g((x)))
+        return f(g(x))
 
     @app2.defjvp
     def app2_jvp(f, g, primals, tangents):

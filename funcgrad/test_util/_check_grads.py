@@ -118,6 +118,8 @@ def check_grads(
     argnum = _as_argnum(args)
     if args is None or argnum is not None:
         nums = (0,) if argnum is None else argnum
+        if isinstance(order, (list, tuple)):  # autograd's positional order: argnum, modes, order
+            order, modes = modes, order
 
         def checker(*a: Any, **kw: Any) -> None:
             if not a:

@@ -1,3 +1,4 @@
+# ruff: noqa: E402
 """Records the reference outputs of tests/test_compat_*.py and tests/ports/ from JAX and
 autograd. Run once, in a scratch environment that has jax, autograd and scipy:
 
@@ -15,10 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as onp
-
 import jax
 import jax.numpy as jnp
+import numpy as onp
 
 jax.config.update("jax_enable_x64", True)
 
@@ -26,7 +26,6 @@ import autograd
 import autograd.numpy as anp
 from autograd.misc import flatten as ag_flatten
 from autograd.misc import optimizers as ag_opt
-
 from jax.example_libraries import optimizers as jopt
 
 OUT: dict = {}
@@ -90,7 +89,11 @@ def objective(p, i):
 
 
 g = autograd.grad(objective)
-for name, kw in (("sgd", {"step_size": 0.1}), ("rmsprop", {"step_size": 0.05}), ("adam", {"step_size": 0.1})):
+for name, kw in (
+    ("sgd", {"step_size": 0.1}),
+    ("rmsprop", {"step_size": 0.05}),
+    ("adam", {"step_size": 0.1}),
+):
     log = []
     res = getattr(ag_opt, name)(
         g,
@@ -110,7 +113,10 @@ def f(x, y):
     return jnp.sin(x) * y
 
 
-f.defjvps(lambda x_dot, primal_out, x, y: jnp.cos(x) * x_dot * y, lambda y_dot, primal_out, x, y: jnp.sin(x) * y_dot)
+f.defjvps(
+    lambda x_dot, primal_out, x, y: jnp.cos(x) * x_dot * y,
+    lambda y_dot, primal_out, x, y: jnp.sin(x) * y_dot,
+)
 y, y_dot = jax.jvp(f, (2.0, 3.0), (1.0, 0.0))
 guide["defjvps_f"] = [float(f(2.0, 3.0)), float(y), float(y_dot), float(jax.grad(f)(2.0, 3.0))]
 
@@ -134,7 +140,9 @@ def clip_gradient(lo, hi, x):
     return x
 
 
-clip_gradient.defvjp(lambda lo, hi, x: (x, (lo, hi)), lambda res, g: (None, None, jnp.clip(g, res[0], res[1])))
+clip_gradient.defvjp(
+    lambda lo, hi, x: (x, (lo, hi)), lambda res, g: (None, None, jnp.clip(g, res[0], res[1]))
+)
 t = jnp.linspace(0, 10, 50)
 guide["clip_sin"] = lst(jax.vmap(jax.grad(lambda x: jnp.sin(clip_gradient(-0.75, 0.75, x))))(t))
 
@@ -171,7 +179,9 @@ def fixed_point_rev(f, res, x_star_bar):
 
     a, x_star = res
     _, vjp_a = jax.vjp(lambda a: f(a, x_star), a)
-    (a_bar,) = vjp_a(fixed_point(functools.partial(rev_iter, f), (a, x_star, x_star_bar), x_star_bar))
+    (a_bar,) = vjp_a(
+        fixed_point(functools.partial(rev_iter, f), (a, x_star, x_star_bar), x_star_bar)
+    )
     return a_bar, jnp.zeros_like(x_star)
 
 
@@ -202,7 +212,11 @@ OUT["linearize"] = [lst(y), lst(f_jvp(jnp.array([1.0, 0.5])))]
 f_t = jax.linear_transpose(lambda x, y: (2.0 * x + y[::-1], jnp.sum(x)), jnp.zeros(2), jnp.zeros(2))
 ct = f_t((jnp.array([1.0, 2.0]), 3.0))
 OUT["linear_transpose"] = [lst(ct[0]), lst(ct[1])]
-es = jax.eval_shape(lambda a, b: {"m": a @ b, "s": a.sum(0)}, jax.ShapeDtypeStruct((2, 3), jnp.float32), jnp.ones((3, 4)))
+es = jax.eval_shape(
+    lambda a, b: {"m": a @ b, "s": a.sum(0)},
+    jax.ShapeDtypeStruct((2, 3), jnp.float32),
+    jnp.ones((3, 4)),
+)
 OUT["eval_shape"] = {k: [list(v.shape), str(v.dtype)] for k, v in es.items()}
 
 # --- JAX: tree_util -------------------------------------------------------------------------------
@@ -210,14 +224,21 @@ from collections import namedtuple
 
 P = namedtuple("P", ["x", "y"])
 tree = {"b": [1.0, (2.0, None)], "a": P(3.0, {"k": 4.0})}
-OUT["tree_paths"] = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
+OUT["tree_paths"] = [
+    jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_flatten_with_path(tree)[0]
+]
 OUT["tree_transpose"] = jax.tree_util.tree_transpose(
-    jax.tree_util.tree_structure([0, 0, 0]), jax.tree_util.tree_structure((0, 0)), [(1, 2), (3, 4), (5, 6)]
+    jax.tree_util.tree_structure([0, 0, 0]),
+    jax.tree_util.tree_structure((0, 0)),
+    [(1, 2), (3, 4), (5, 6)],
 )
+
 
 # --- JAX: example_libraries.optimizers -----------------------------------------------------------
 def loss(p):
-    return jnp.sum((p["w"] - jnp.array([1.0, -2.0, 0.5])) ** 2 * jnp.array([1.0, 3.0, 0.5])) + jnp.sum(p["m"] ** 4)
+    return jnp.sum(
+        (p["w"] - jnp.array([1.0, -2.0, 0.5])) ** 2 * jnp.array([1.0, 3.0, 0.5])
+    ) + jnp.sum(p["m"] ** 4)
 
 
 params0 = {"w": jnp.array([0.5, 0.1, -1.0]), "m": jnp.array([[0.5, -0.3], [0.2, 0.9]])}
@@ -244,9 +265,15 @@ OUT["jax_optimizers"] = res
 OUT["jax_schedules"] = {
     "exponential_decay": [float(jopt.exponential_decay(0.1, 5, 0.7)(i)) for i in range(0, 20, 3)],
     "inverse_time_decay": [float(jopt.inverse_time_decay(0.1, 4, 0.5)(i)) for i in range(0, 20, 3)],
-    "inverse_time_decay_stair": [float(jopt.inverse_time_decay(0.1, 4, 0.5, True)(i)) for i in range(0, 20, 3)],
-    "polynomial_decay": [float(jopt.polynomial_decay(0.1, 10, 0.01, 2.0)(i)) for i in range(0, 20, 3)],
-    "piecewise_constant": [float(jopt.piecewise_constant([3, 9], [0.1, 0.05, 0.01])(i)) for i in range(0, 20, 3)],
+    "inverse_time_decay_stair": [
+        float(jopt.inverse_time_decay(0.1, 4, 0.5, True)(i)) for i in range(0, 20, 3)
+    ],
+    "polynomial_decay": [
+        float(jopt.polynomial_decay(0.1, 10, 0.01, 2.0)(i)) for i in range(0, 20, 3)
+    ],
+    "piecewise_constant": [
+        float(jopt.piecewise_constant([3, 9], [0.1, 0.05, 0.01])(i)) for i in range(0, 20, 3)
+    ],
 }
 gt = {"a": jnp.array([3.0, 4.0]), "b": jnp.array([[12.0]])}
 OUT["jax_l2_norm"] = float(jopt.l2_norm(gt))
@@ -270,7 +297,12 @@ with contextlib.redirect_stdout(buf):
     jax.grad(lambda x: h(x).sum())(jnp.arange(2.0))
     jax.effects_barrier()
 OUT["debug_print"] = buf.getvalue()
-pc = lambda x: jax.pure_callback(lambda a: onp.sin(a) * onp.arange(a.shape[-1]), jax.ShapeDtypeStruct(x.shape, x.dtype), x, vmap_method="sequential")  # noqa: E731
+pc = lambda x: jax.pure_callback(
+    lambda a: onp.sin(a) * onp.arange(a.shape[-1]),
+    jax.ShapeDtypeStruct(x.shape, x.dtype),
+    x,
+    vmap_method="sequential",
+)  # noqa: E731
 OUT["pure_callback_vmap"] = lst(jax.vmap(pc)(jnp.arange(6.0).reshape(2, 3)))
 
 path = Path(__file__).with_name("compat_reference.json")

@@ -1,4 +1,7 @@
-# HIPS/autograd examples/define_gradient.py (MIT license), ported to funcgrad: only the imports changed.
+# HIPS/autograd examples/define_gradient.py.py (MIT license),
+# ported to funcgrad: only the import lines changed.
+# ruff: noqa
+# fmt: off
 """This example shows how to define the gradient of your own functions.
 This can be useful for speed, numerical stability, or in cases where
 your code depends on external library calls."""

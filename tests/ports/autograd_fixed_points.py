@@ -1,4 +1,7 @@
-# HIPS/autograd examples/fixed_points.py (MIT license), ported to funcgrad: only the imports changed.
+# HIPS/autograd examples/fixed_points.py.py (MIT license),
+# ported to funcgrad: only the import lines changed.
+# ruff: noqa
+# fmt: off
 import funcgrad.numpy as np
 from funcgrad import grad
 from funcgrad.misc.fixed_points import fixed_point

@@ -1,4 +1,7 @@
-# HIPS/autograd examples/logistic_regression.py (MIT license), ported to funcgrad: only the imports changed.
+# HIPS/autograd examples/logistic_regression.py.py (MIT license),
+# ported to funcgrad: only the import lines changed.
+# ruff: noqa
+# fmt: off
 import funcgrad.numpy as np
 from funcgrad import grad
 from funcgrad.test_util import check_grads

@@ -1,4 +1,7 @@
-# HIPS/autograd examples/rosenbrock.py (MIT license), ported to funcgrad: only the imports changed.
+# HIPS/autograd examples/rosenbrock.py.py (MIT license),
+# ported to funcgrad: only the import lines changed.
+# ruff: noqa
+# fmt: off
 from scipy.optimize import minimize
 
 import funcgrad.numpy as np

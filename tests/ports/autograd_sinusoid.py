@@ -1,4 +1,7 @@
-# HIPS/autograd examples/sinusoid.py (MIT license), ported to funcgrad: only the imports changed.
+# HIPS/autograd examples/sinusoid.py.py (MIT license),
+# ported to funcgrad: only the import lines changed.
+# ruff: noqa
+# fmt: off
 import matplotlib.pyplot as plt
 
 import funcgrad.numpy as np

@@ -1,4 +1,7 @@
-# HIPS/autograd examples/tanh.py (MIT license), ported to funcgrad: only the imports changed.
+# HIPS/autograd examples/tanh.py.py (MIT license),
+# ported to funcgrad: only the import lines changed.
+# ruff: noqa
+# fmt: off
 import matplotlib.pyplot as plt
 
 import funcgrad.numpy as np
