@@ -55,7 +55,20 @@ __all__ = [
     "defjvp_argnums",
 ]
 
-_DYN = "<traced>"  # marks an operand position in a static argument description
+
+class _Operand:
+    """Marks an operand's place among an argument's leaves (the rest are static values)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "·"
+
+    def __reduce__(self) -> str:
+        return "_DYN"
+
+
+_DYN = _Operand()
 
 
 def _static(v: _Any) -> _Any:
@@ -226,7 +239,10 @@ class _UserPrimitive:
                 continue
             if argnum not in t_leaves:
                 leaves = _tree_flatten(args[argnum])[0]
-                t_leaves[argnum] = [_np.zeros(_np.shape(x), _np.result_type(x)) for x in leaves]
+                t_leaves[argnum] = [
+                    _np.zeros(_np.shape(x), getattr(x, "dtype", None) or _np.result_type(x))
+                    for x in leaves
+                ]
             t_leaves[argnum][j] = t
         argnums = sorted(t_leaves)
         tangents = {a: _tree_unflatten(_tree_flatten(args[a])[1], t_leaves[a]) for a in argnums}
