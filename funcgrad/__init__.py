@@ -17,12 +17,14 @@ from funcgrad import (  # noqa: F401  (public submodules, reachable as attribute
     nn,
     numpy,
     optim,
+    random,
     test_util,
     tree,
     tree_util,
 )
 from funcgrad._runtime import *  # noqa: F403  (JAX's runtime names: devices, Array, ...)
 from funcgrad._runtime import __all__ as _runtime_all
+from funcgrad.core import ir as _ir_module
 from funcgrad.core.config import config
 from funcgrad.core.errors import ConcretizationError, TracerConversionError, TracerLeakError
 from funcgrad.core.ir import IR, ShapedArray
@@ -41,11 +43,21 @@ from funcgrad.transforms.derived import (
     linear_transpose,
     linearize,
 )
+from funcgrad.transforms.explain import explain
 from funcgrad.transforms.forward import hessian, jacfwd, jacrev, jvp
 from funcgrad.transforms.jit import jit
 from funcgrad.transforms.reverse import grad, value_and_grad, vjp
 
 __version__ = "0.1.0"
+
+
+def _load_viz():  # type: ignore[no-untyped-def]
+    import funcgrad.viz  # the drawing layer (extra [viz]); imported on first ir.draw(...)
+
+    return funcgrad.viz
+
+
+_ir_module._viz_loaders.append(_load_viz)
 
 
 def eval_ir(ir: IR, *args):  # type: ignore[no-untyped-def]
@@ -72,6 +84,7 @@ __all__ = [
     "custom_jvp",
     "custom_vjp",
     "eval_ir",
+    "explain",
     "grad",
     "hessian",
     "jacfwd",

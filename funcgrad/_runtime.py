@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR
 from funcgrad.core.pytree import tree_map
 from funcgrad.core.tracer import Tracer
@@ -48,7 +49,9 @@ class Array(metaclass=_ArrayMeta):
     """
 
     def __init__(self) -> None:
-        raise TypeError("funcgrad.Array is for annotations and isinstance; create numpy arrays")
+        raise LocatedTypeError(
+            "funcgrad.Array is for annotations and isinstance; create numpy arrays"
+        )
 
 
 class Device:
@@ -103,7 +106,9 @@ def default_backend() -> str:
 
 def _check_backend(backend: str | None) -> None:
     if backend is not None and str(backend).lower() != "cpu":
-        raise ValueError(f"backend {backend!r} is not available: funcgrad runs on the CPU only")
+        raise LocatedValueError(
+            f"backend {backend!r} is not available: funcgrad runs on the CPU only"
+        )
 
 
 def _to_host(x: Any) -> Any:
@@ -120,7 +125,9 @@ def device_put(x: Any, device: Any = None, *, src: Any = None, donate: bool = Fa
     array([0., 0.])
     """
     if device is not None and not isinstance(device, Device) and str(device).lower() != "cpu":
-        raise ValueError(f"device_put: device {device!r} is not available; funcgrad has the CPU")
+        raise LocatedValueError(
+            f"device_put: device {device!r} is not available; funcgrad has the CPU"
+        )
     return tree_map(_to_host, x)
 
 
@@ -134,7 +141,7 @@ def device_get(x: Any) -> Any:
 
     def get(leaf: Any) -> Any:
         if type(leaf) is Tracer:
-            raise TypeError(
+            raise LocatedTypeError(
                 "device_get of a traced value: inside a transformed function values are "
                 "abstract; return them from the function instead"
             )

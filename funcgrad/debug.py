@@ -17,6 +17,7 @@ import builtins as _builtins
 from collections.abc import Callable as _Callable
 from typing import Any as _Any
 
+from funcgrad.core.errors import LocatedTypeError as _LocatedTypeError
 from funcgrad.primitives.callback import debug_callback as _debug_callback
 
 __all__ = ["print", "callback"]
@@ -47,7 +48,7 @@ def print(fmt: str, *args: _Any, ordered: bool = False, **kwargs: _Any) -> None:
     x=3.0
     """
     if not isinstance(fmt, str):
-        raise TypeError(f"debug.print: the format must be a str, got {type(fmt).__name__}")
+        raise _LocatedTypeError(f"debug.print: the format must be a str, got {type(fmt).__name__}")
 
     def show(*a: _Any, **k: _Any) -> None:
         _builtins.print(fmt.format(*a, **k))

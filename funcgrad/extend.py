@@ -34,6 +34,8 @@ from typing import Any as _Any
 
 import numpy as _np
 
+from funcgrad.core.errors import LocatedNotImplementedError as _LocatedNotImplementedError
+from funcgrad.core.errors import LocatedTypeError as _LocatedTypeError
 from funcgrad.core.ir import ShapedArray as _ShapedArray
 from funcgrad.core.pytree import tree_flatten as _tree_flatten
 from funcgrad.core.pytree import tree_unflatten as _tree_unflatten
@@ -98,7 +100,7 @@ class _UserPrimitive:
         self, fun: _Callable[..., _Any], differentiable: bool, shape_rule: _Any = None
     ) -> None:
         if not callable(fun):
-            raise TypeError(f"primitive expects a callable, got {fun!r}")
+            raise _LocatedTypeError(f"primitive expects a callable, got {fun!r}")
         _functools.update_wrapper(self, fun)
         self.fun = fun
         self.user_shape_rule = shape_rule
@@ -137,7 +139,7 @@ class _UserPrimitive:
                     marks.append(_static(x))
             spec.append((tree, tuple(marks)))
         if any(type(x) is _Tracer for x in _tree_flatten(kwargs)[0]):
-            raise TypeError(
+            raise _LocatedTypeError(
                 f"primitive {self.prim.name}: a keyword argument holds a traced value; keyword "
                 "arguments are static (as in autograd). Pass arrays positionally."
             )
@@ -166,7 +168,7 @@ class _UserPrimitive:
     def _impl(self, *ops: _Any, spec: _Any, kwargs: _Static) -> _Any:
         out = self.fun(*self._args(ops, spec), **kwargs.value)
         if not isinstance(out, (_np.ndarray, _np.generic, float, int, bool, complex)):
-            raise TypeError(
+            raise _LocatedTypeError(
                 f"primitive {self.prim.name} returned a {type(out).__name__}; funcgrad's "
                 "user-defined primitives return one array"
             )
@@ -181,7 +183,7 @@ class _UserPrimitive:
             with _np.errstate(all="ignore"):
                 out = _np.asarray(self._impl(*ones, spec=spec, kwargs=kwargs))
         except Exception as e:
-            raise TypeError(
+            raise _LocatedTypeError(
                 f"primitive {self.prim.name}: funcgrad needs its result type without values "
                 f"(under jit or vmap) and ran it on arrays of ones, which failed ({e!r}). Give "
                 "the type with primitive(f, shape_rule=lambda *args: ShapeDtypeStruct(...))."
@@ -206,7 +208,7 @@ class _UserPrimitive:
                     maker = self.vjps[argnum]
                     ct = None if maker is None else maker(ans, *args, **kwargs)(g)
                 else:
-                    raise NotImplementedError(
+                    raise _LocatedNotImplementedError(
                         f"VJP of {self.prim.name} with respect to argument {argnum} is not "
                         f"defined; define it with funcgrad.extend.defvjp({self.prim.name}, ...)"
                     )
@@ -220,7 +222,7 @@ class _UserPrimitive:
             leaves = _tree_flatten(ct)[0]
             n = len(spec[argnum][1])
             if len(leaves) != n:
-                raise TypeError(
+                raise _LocatedTypeError(
                     f"VJP of {self.prim.name} for argument {argnum} returned {len(leaves)} "
                     f"leaves, but the argument has {n}"
                 )
@@ -257,7 +259,7 @@ class _UserPrimitive:
                 rule = self.jvps[a]
                 c = None if rule is None else rule(tangents[a], ans, *args, **kwargs)
             else:
-                raise NotImplementedError(
+                raise _LocatedNotImplementedError(
                     f"JVP of {self.prim.name} with respect to argument {a} is not defined "
                     f"(forward mode: jvp, jacfwd, hessian); define it with "
                     f"funcgrad.extend.defjvp({self.prim.name}, ...)"
@@ -309,12 +311,12 @@ def notrace_primitive(
 
 def _user(fun: _Any, what: str) -> _UserPrimitive:
     if not isinstance(fun, _UserPrimitive):
-        raise TypeError(
+        raise _LocatedTypeError(
             f"{what} needs a function made with funcgrad.extend.primitive, got {fun!r}; "
             "decorate it with @primitive first"
         )
     if not fun.prim.differentiable:
-        raise TypeError(f"{what}: {fun.prim.name} is a notrace_primitive (no derivative)")
+        raise _LocatedTypeError(f"{what}: {fun.prim.name} is a notrace_primitive (no derivative)")
     return fun
 
 
@@ -326,7 +328,9 @@ def defvjp(fun: _Any, *vjpmakers: _Any, argnums: _Any = None) -> None:
     nums = range(len(vjpmakers)) if argnums is None else argnums
     for argnum, maker in zip(nums, vjpmakers):
         if maker is not None and not callable(maker):
-            raise TypeError(f"defvjp: the rule for argument {argnum} is not callable: {maker!r}")
+            raise _LocatedTypeError(
+                f"defvjp: the rule for argument {argnum} is not callable: {maker!r}"
+            )
         p.vjps[argnum] = maker
 
 
@@ -347,7 +351,9 @@ def defjvp(fun: _Any, *jvpfuns: _Any, argnums: _Any = None) -> None:
         if rule == "same":
             rule = _same
         elif rule is not None and not callable(rule):
-            raise TypeError(f"defjvp: the rule for argument {argnum} is not callable: {rule!r}")
+            raise _LocatedTypeError(
+                f"defjvp: the rule for argument {argnum} is not callable: {rule!r}"
+            )
         p.jvps[argnum] = rule
 
 

@@ -555,10 +555,14 @@ class TestIRAndErrors:
                 np.zeros(3, np.float32),
                 np.ones(2),
             )
+        # a Python scalar carry is weakly typed and takes the body's dtype (JAX's rule);
+        # a numpy scalar is not
+        assert lax.fori_loop(0, 3, lambda i, c: c + 0.5, 0) == 1.5
+        assert lax.while_loop(lambda c: c < 3, lambda c: c * 1.5, 1) == 3.375
         with pytest.raises(TypeError, match=r"lax.fori_loop.*i64\[\].*f64\[\]"):
-            lax.fori_loop(0, 3, lambda i, c: c + 0.5, 0)
+            lax.fori_loop(0, 3, lambda i, c: c + 0.5, np.int64(0))
         with pytest.raises(TypeError, match="lax.while_loop.*carry"):
-            lax.while_loop(lambda c: c < 3, lambda c: c * 1.5, 1)
+            lax.while_loop(lambda c: c < 3, lambda c: c * 1.5, np.int64(1))
         with pytest.raises(TypeError, match="tree structure"):
             lax.scan(lambda c, x: ((c, c), x), 0.0, np.ones(2))
         with pytest.raises(TypeError, match="pair"):

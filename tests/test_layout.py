@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "funcgrad.nn",
             "funcgrad.scipy",
             "funcgrad.random",
+            "funcgrad.viz",
             "funcgrad.tree_util",
             "funcgrad.errors",
             "funcgrad.test_util",

@@ -4,6 +4,11 @@
   naming the primitive and the user's source line (eagerly, under every transform, and in
   ``jit``-compiled code).
 * ``debug_infs`` — the same for ±inf.
+* ``log_compiles`` — log (Python ``logging``, logger ``funcgrad.jit``, level WARNING) each jit
+  trace/compile: the function, its abstract signature, the reason for the cache miss (which
+  argument's shape, dtype, weak type or static value changed) and the time it took.
+* ``jit_cache_size`` — how many compiled signatures each ``jit`` function keeps (least
+  recently used ones are dropped; default 1024).
 
 Options under JAX's names are accepted so that ported programs run unchanged:
 
@@ -12,7 +17,8 @@ Options under JAX's names are accepted so that ported programs run unchanged:
   of Python scalars is float64/int64, as in numpy; float32 inputs stay float32). ``True`` is
   therefore a no-op; ``False`` (JAX's 32-bit mode, which silently downcasts) is refused with a
   ``ValueError``: cast your inputs to float32 instead.
-* ``jax_debug_nans``, ``jax_debug_infs`` — the same as ``debug_nans``, ``debug_infs``.
+* ``jax_debug_nans``, ``jax_debug_infs``, ``jax_log_compiles`` — the same as ``debug_nans``,
+  ``debug_infs``, ``log_compiles``.
 * ``jax_platform_name``, ``jax_platforms`` — only ``"cpu"`` exists (numpy runs on the CPU).
 """
 
@@ -23,27 +29,48 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
+
 __all__ = ["config", "update", "raise_if_nonfinite"]
 
 
 class _Config:
-    __slots__ = ("debug_nans", "debug_infs", "check_finite")
-    _OPTIONS = ("debug_nans", "debug_infs")
-    _JAX_ALIASES = {"jax_debug_nans": "debug_nans", "jax_debug_infs": "debug_infs"}
+    __slots__ = ("debug_nans", "debug_infs", "log_compiles", "jit_cache_size", "check_finite")
+    # option name -> (type, default)
+    _OPTIONS: dict[str, tuple[type, Any]] = {
+        "debug_nans": (bool, False),
+        "debug_infs": (bool, False),
+        "log_compiles": (bool, False),
+        "jit_cache_size": (int, 1024),
+    }
+    _JAX_ALIASES = {
+        "jax_debug_nans": "debug_nans",
+        "jax_debug_infs": "debug_infs",
+        "jax_log_compiles": "log_compiles",
+    }
     _JAX_ACCEPTED = ("jax_enable_x64", "jax_platform_name", "jax_platforms")
 
     def __init__(self) -> None:
         self.debug_nans = False
         self.debug_infs = False
+        self.log_compiles = False
+        # compiled signatures kept per jit function (least recently used ones are dropped)
+        self.jit_cache_size = 1024
         # derived: True when any output check is on; read by the tracer on every bind
         self.check_finite = False
 
     def update(self, name: str, value: Any) -> None:
-        """Set a switch by name."""
+        """Set an option by name.
+
+        >>> from funcgrad import config
+        >>> config.update("jit_cache_size", 64); config.jit_cache_size
+        64
+        >>> config.update("jit_cache_size", 1024)
+        """
         name = self._JAX_ALIASES.get(name, name)
         if name == "jax_enable_x64":
             if value not in (True, 1):
-                raise ValueError(
+                raise LocatedValueError(
                     "funcgrad always uses 64-bit types where numpy does (float64 by default); "
                     "it has no 32-bit mode. Instead of jax_enable_x64=False, create float32 "
                     "arrays (x.astype(np.float32)): operations keep the inputs' dtype."
@@ -51,15 +78,19 @@ class _Config:
             return
         if name in ("jax_platform_name", "jax_platforms"):
             if str(value).lower() != "cpu":
-                raise ValueError(
+                raise LocatedValueError(
                     f"config {name}={value!r}: funcgrad runs on numpy, on the CPU only; use 'cpu'"
                 )
             return
         if name not in self._OPTIONS:
             options = list(self._OPTIONS) + list(self._JAX_ALIASES) + list(self._JAX_ACCEPTED)
-            raise ValueError(f"unknown config option {name!r}; options: {options}")
-        if not isinstance(value, bool):
-            raise TypeError(f"config option {name} takes a bool, got {value!r}")
+            raise LocatedValueError(f"unknown config option {name!r}; options: {options}")
+        kind, _ = self._OPTIONS[name]
+        if kind is int:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise LocatedTypeError(f"config option {name} takes a positive int, got {value!r}")
+        elif not isinstance(value, kind):
+            raise LocatedTypeError(f"config option {name} takes a {kind.__name__}, got {value!r}")
         setattr(self, name, value)
         self.check_finite = self.debug_nans or self.debug_infs
 
@@ -69,7 +100,8 @@ class _Config:
         return True
 
     def __repr__(self) -> str:
-        return f"config(debug_nans={self.debug_nans}, debug_infs={self.debug_infs})"
+        opts = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._OPTIONS)
+        return f"config({opts})"
 
 
 config = _Config()

@@ -20,6 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError
+from funcgrad.core.ir_dot import graph_to_dot as _graph_to_dot
+from funcgrad.core.ir_dot import ir_graph as _ir_graph
+
 __all__ = ["ShapedArray", "Var", "Literal", "Eqn", "IR", "check_ir", "dtype_str"]
 
 
@@ -120,9 +124,10 @@ def _fmt_literal(v: Any) -> str:
 
 
 class Eqn:
-    """``outputs = prim[params](*inputs)``; ``src`` is the user's (file, line) that created it."""
+    """``outputs = prim[params](*inputs)``; ``src`` is the user's (file, line) that created it;
+    ``phase`` is ``"backward"`` for equations emitted by reverse mode's backward pass, else None."""
 
-    __slots__ = ("prim", "inputs", "params", "outputs", "src")
+    __slots__ = ("prim", "inputs", "params", "outputs", "src", "phase")
 
     def __init__(
         self,
@@ -131,12 +136,14 @@ class Eqn:
         params: dict[str, Any],
         outputs: list[Var],
         src: tuple[str, int] | None = None,
+        phase: str | None = None,
     ) -> None:
         self.prim = prim
         self.inputs = inputs
         self.params = params
         self.outputs = outputs
         self.src = src
+        self.phase = phase
 
     def __repr__(self) -> str:
         return f"Eqn({self.prim.name}, {len(self.inputs)} in, {len(self.outputs)} out)"
@@ -179,6 +186,34 @@ class IR:
     def __repr__(self) -> str:
         return self.pretty()
 
+    def to_dot(self, max_nodes: int = 300, group_by: str = "line") -> str:
+        """Graphviz DOT text of this IR: a left-to-right graph of inputs, equations (with
+        output shapes) and outputs; backward-pass equations of a gradient's IR in another
+        colour. Past ``max_nodes`` equations they are folded per source line (``group_by=
+        "none"`` never folds). Needs numpy only; render it with ``dot`` or :meth:`draw`.
+
+        >>> import funcgrad as fg
+        >>> print(fg.make_ir(lambda x: x * 2.0)(1.0).to_dot().splitlines()[0])
+        digraph IR {
+        """
+        return _graph_to_dot(_ir_graph(self, _Namer(self), max_nodes, group_by))
+
+    def draw(
+        self, path: str, max_nodes: int = 300, engine: str = "auto", dpi: int | None = None
+    ) -> str:
+        """Draw this IR to ``path`` (.png, .svg or .pdf); needs ``pip install 'funcgrad[viz]'``.
+        Returns ``path``. See :func:`funcgrad.viz.draw`."""
+        return load_viz().draw(self, path, max_nodes=max_nodes, engine=engine, dpi=dpi)
+
+    def _repr_svg_(self) -> str | None:
+        """Notebook display: an SVG picture when the [viz] extra is installed, else None
+        (the notebook then shows the text listing)."""
+        try:
+            viz = load_viz()
+        except ImportError:
+            return None
+        return viz.svg(self)
+
     def pretty(self, show_src: bool = False, indent: int = 0) -> str:
         """Readable listing. ``show_src=True`` appends each equation's source line."""
         names = _Namer(self)
@@ -207,6 +242,19 @@ class IR:
         outs = " ".join(use(x) for x in self.outvars)
         lines.append(f"{pad}  return {outs} }}" if outs else f"{pad}  return () }}")
         return "\n".join(lines)
+
+
+# Pictures are drawn by funcgrad.viz: a higher layer, behind the optional [viz] extra. Core
+# never imports upward; the top-level package puts a loader here (funcgrad/__init__.py).
+_viz_loaders: list[Any] = []
+
+
+def load_viz() -> Any:
+    """The ``funcgrad.viz`` module, imported on first use. Raises ImportError naming
+    ``pip install 'funcgrad[viz]'`` when the extra is missing."""
+    if not _viz_loaders:
+        raise ImportError("drawing needs funcgrad.viz: pip install 'funcgrad[viz]'")
+    return _viz_loaders[0]()
 
 
 def _fmt_params(params: dict[str, Any], indent: int) -> str:
@@ -264,25 +312,27 @@ def check_ir(ir: IR) -> None:
     types equal its primitive's shape rule applied to its input types. Raises TypeError."""
     defined: set[Var] = set(ir.constvars) | set(ir.invars)
     if len(defined) != len(ir.constvars) + len(ir.invars):
-        raise TypeError("check_ir: an input or constant variable appears twice")
+        raise LocatedTypeError("check_ir: an input or constant variable appears twice")
     for i, e in enumerate(ir.eqns):
         for x in e.inputs:
             if type(x) is Var and x not in defined:
-                raise TypeError(f"check_ir: equation {i} ({e.prim.name}) uses an undefined var")
+                raise LocatedTypeError(
+                    f"check_ir: equation {i} ({e.prim.name}) uses an undefined var"
+                )
         in_avals = [x.aval for x in e.inputs]
         out_avals = e.prim.abstract_eval(in_avals, e.params)
         if [a for a in out_avals] != [v.aval for v in e.outputs]:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"check_ir: equation {i} ({e.prim.name}) declares outputs "
                 f"{[v.aval for v in e.outputs]} but its rule gives {out_avals}"
             )
         for v in e.outputs:
             if v in defined:
-                raise TypeError(f"check_ir: equation {i} ({e.prim.name}) redefines a var")
+                raise LocatedTypeError(f"check_ir: equation {i} ({e.prim.name}) redefines a var")
             defined.add(v)
     for x in ir.outvars:
         if type(x) is Var and x not in defined:
-            raise TypeError("check_ir: an output var is never defined")
+            raise LocatedTypeError("check_ir: an output var is never defined")
 
 
 def avals_of(xs: Sequence[Var | Literal]) -> list[ShapedArray]:

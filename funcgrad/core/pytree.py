@@ -18,6 +18,8 @@ import functools
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, NamedTuple
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
+
 __all__ = [
     "PyTreeDef",
     "tree_flatten",
@@ -72,9 +74,9 @@ def register_pytree_node(
     [1, 2, 3]
     """
     if not isinstance(nodetype, type):
-        raise TypeError(f"register_pytree_node expects a type, got {nodetype!r}")
+        raise LocatedTypeError(f"register_pytree_node expects a type, got {nodetype!r}")
     if nodetype in _registry:
-        raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
+        raise LocatedValueError(f"{nodetype.__name__} is already registered as a pytree node")
     _registry[nodetype] = _NodeType(flatten_func, unflatten_func)
 
 
@@ -95,7 +97,7 @@ def register_dataclass(
     [1.0, 2.0]
     """
     if not dataclasses.is_dataclass(cls):
-        raise TypeError(f"register_dataclass expects a dataclass type, got {cls!r}")
+        raise LocatedTypeError(f"register_dataclass expects a dataclass type, got {cls!r}")
     names = [f.name for f in dataclasses.fields(cls)]
     if data_fields is None:
         meta = list(meta_fields or [])
@@ -105,7 +107,9 @@ def register_dataclass(
         meta = list(meta_fields or [])
     unknown = set(data + meta) - set(names)
     if unknown:
-        raise ValueError(f"register_dataclass: {sorted(unknown)} are not fields of {cls.__name__}")
+        raise LocatedValueError(
+            f"register_dataclass: {sorted(unknown)} are not fields of {cls.__name__}"
+        )
 
     def flatten(obj: Any) -> tuple[list[Any], tuple[Any, ...]]:
         return [getattr(obj, n) for n in data], tuple(getattr(obj, n) for n in meta)
@@ -131,7 +135,7 @@ def _flatten_dict(d: dict) -> tuple[list, tuple]:
     try:
         keys = tuple(sorted(d))
     except TypeError as e:
-        raise TypeError(f"pytree dict keys must be sortable; got keys {list(d)!r}") from e
+        raise LocatedTypeError(f"pytree dict keys must be sortable; got keys {list(d)!r}") from e
     return [d[k] for k in keys], keys
 
 
@@ -214,7 +218,7 @@ class PyTreeDef:
             try:
                 self._hash = hash(self._flat_key())
             except TypeError as e:
-                raise TypeError(
+                raise LocatedTypeError(
                     f"pytree structure {self} has unhashable static data: {e}. "
                     "Make registered aux data / dataclass meta fields hashable."
                 ) from e
@@ -331,14 +335,14 @@ def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
     ['a', ('b', 'c')]
     """
     if not isinstance(treedef, PyTreeDef):
-        raise TypeError(f"tree_unflatten expects a PyTreeDef, got {type(treedef).__name__}")
+        raise LocatedTypeError(f"tree_unflatten expects a PyTreeDef, got {type(treedef).__name__}")
     if treedef is _LEAF:
         leaves = list(leaves)
         if len(leaves) == 1:
             return leaves[0]
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
-        raise ValueError(
+        raise LocatedValueError(
             f"tree_unflatten: structure {treedef} has {treedef.num_leaves} leaves "
             f"but {len(leaves)} were given"
         )
@@ -439,7 +443,7 @@ def tree_map(
     for i, r in enumerate(rest):
         r_leaves, r_def = tree_flatten(r, is_leaf)
         if r_def != treedef:
-            raise ValueError(
+            raise LocatedValueError(
                 "tree_map: argument 1 and argument "
                 f"{i + 2} have different structures: {treedef} vs {r_def}"
                 + _first_difference(tree, r)
@@ -501,7 +505,7 @@ def broadcast_prefix(prefix: Any, tree: Any, what: str = "prefix") -> list[Any]:
             continue
         nt = _node_type(t)
         if nt is None or nt[0] is not np_[0]:
-            raise ValueError(
+            raise LocatedValueError(
                 f"{what} {prefix!r} is not a tree prefix of the arguments: at "
                 f"{path or 'the top level'} it has a {np_[0].__name__} where the arguments have "
                 f"{'a leaf' if nt is None else 'a ' + nt[0].__name__}"
@@ -514,7 +518,7 @@ def broadcast_prefix(prefix: Any, tree: Any, what: str = "prefix") -> list[Any]:
                 detail = f"dict keys {list(pd)} vs {list(td)}"
             else:
                 detail = f"{len(pc)} entries vs {len(tc)} arguments"
-            raise ValueError(
+            raise LocatedValueError(
                 f"{what} {prefix!r} does not match the arguments' structure at "
                 f"{path or 'the top level'}: {detail}"
             )
@@ -681,7 +685,7 @@ def tree_map_with_path(
     for i, r in enumerate(rest):
         r_leaves, r_def = tree_flatten(r, is_leaf)
         if r_def != treedef:
-            raise ValueError(
+            raise LocatedValueError(
                 f"tree_map_with_path: argument 1 and argument {i + 2} have different "
                 f"structures: {treedef} vs {r_def}" + _first_difference(tree, r)
             )
@@ -715,7 +719,7 @@ def tree_reduce(
     leaves = tree_leaves(tree, is_leaf)
     if initializer is _NO_INIT:
         if not leaves:
-            raise TypeError("tree_reduce of a tree without leaves needs an initializer")
+            raise LocatedTypeError("tree_reduce of a tree without leaves needs an initializer")
         acc, leaves = leaves[0], leaves[1:]
     else:
         acc = initializer
@@ -740,11 +744,11 @@ def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, pytree: A
     ([1, 3], [2, 4])
     """
     if outer_treedef is None or inner_treedef is None:
-        raise TypeError("tree_transpose needs both outer_treedef and inner_treedef")
+        raise LocatedTypeError("tree_transpose needs both outer_treedef and inner_treedef")
     n_out, n_in = outer_treedef.num_leaves, inner_treedef.num_leaves
     leaves = tree_leaves(pytree)
     if len(leaves) != n_out * n_in:
-        raise ValueError(
+        raise LocatedValueError(
             f"tree_transpose: the tree has {len(leaves)} leaves but outer {outer_treedef} times "
             f"inner {inner_treedef} needs {n_out * n_in}"
         )
@@ -753,7 +757,7 @@ def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, pytree: A
         tree_map(lambda _: tree_unflatten(inner_treedef, leaves[:n_in]), outer_nodes)
     )[1]
     if tree_structure(pytree) != expected:
-        raise ValueError(
+        raise LocatedValueError(
             f"tree_transpose: the tree has structure {tree_structure(pytree)}, expected "
             f"{expected} (outer {outer_treedef} of inner {inner_treedef})"
         )

@@ -15,19 +15,17 @@ that is a leak and raises an error naming where the tracer was created.
 from __future__ import annotations
 
 import itertools
-import os
-import sys
-import threading
 from typing import Any
 
 import numpy as np
 
 from funcgrad.core.config import config as _cfg
 from funcgrad.core.config import raise_if_nonfinite
-from funcgrad.core.errors import TracerLeakError, format_src
+from funcgrad.core.errors import LocatedTypeError, TracerLeakError, format_src
 from funcgrad.core.ir import IR, Eqn, Literal, ShapedArray, Var
+from funcgrad.core.source import current_phase, emit_phase, source_context, user_src
 
-__all__ = ["Trace", "Tracer", "bind", "source_context", "aval_of", "is_tracer"]
+__all__ = ["Trace", "Tracer", "bind", "source_context", "emit_phase", "aval_of", "is_tracer"]
 
 _levels = itertools.count(1)
 
@@ -35,49 +33,6 @@ _levels = itertools.count(1)
 def _debug_check(prim: Any, out: Any, src: Any) -> None:
     for o in out if prim.multiple_results else (out,):
         raise_if_nonfinite(o, prim.name, src)
-
-
-# the funcgrad package directory (this file is funcgrad/core/tracer.py): frames under it are ours
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_tls = threading.local()
-
-
-def _user_src() -> tuple[str, int] | None:
-    """(file, line) of the innermost frame outside funcgrad; or the override set by an
-    interpreter that is re-emitting an existing equation (so the original line is kept)."""
-    loc = getattr(_tls, "loc", None)
-    if loc is not None:
-        return loc
-    f = sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        f = f.f_back
-    if f is None:
-        return None
-    return (f.f_code.co_filename, f.f_lineno)
-
-
-class source_context:
-    """Context manager used by IR interpreters: ``ctx.loc = eqn.src`` makes equations emitted
-    while handling ``eqn`` point at the user's original line."""
-
-    __slots__ = ("_saved",)
-
-    def __enter__(self) -> source_context:
-        self._saved = getattr(_tls, "loc", None)
-        return self
-
-    @property
-    def loc(self) -> tuple[str, int] | None:
-        return getattr(_tls, "loc", None)
-
-    @loc.setter
-    def loc(self, value: tuple[str, int] | None) -> None:
-        # An outer override (an enclosing interpreter) wins: it names the user's line.
-        if self._saved is None:
-            _tls.loc = value
-
-    def __exit__(self, *exc: Any) -> None:
-        _tls.loc = self._saved
 
 
 class Tracer:
@@ -130,7 +85,7 @@ def aval_of(x: Any) -> ShapedArray:
         return ShapedArray((), np.result_type(x), weak=True)
     if isinstance(x, (np.ndarray, np.generic)):
         return ShapedArray(x.shape, x.dtype)
-    raise TypeError(
+    raise LocatedTypeError(
         f"funcgrad cannot use a value of type {type(x).__name__} as an array; "
         "pass numpy arrays, Python/numpy scalars, or pytrees of them"
     )
@@ -183,11 +138,11 @@ class Trace:
         v = Var(aval, hint)
         if self.env is not None and val is not None:
             self.env[v] = val
-        return Tracer(self, v, val, _user_src())
+        return Tracer(self, v, val, user_src())
 
     def abstract_input(self, aval: ShapedArray, hint: str | None = None) -> Tracer:
         var = Var(ShapedArray(aval.shape, aval.dtype, aval.weak), hint)
-        return Tracer(self, var, None, _user_src())
+        return Tracer(self, var, None, user_src())
 
     def lift(self, x: Any) -> Var | Literal:
         """The IR operand for ``x``: own tracers by var, everything else as a constant."""
@@ -207,7 +162,7 @@ class Trace:
             return Literal(x, ShapedArray((), x.dtype))
         if isinstance(x, np.ndarray):
             return self._const(x, ShapedArray(x.shape, x.dtype), x)
-        raise TypeError(
+        raise LocatedTypeError(
             f"funcgrad cannot use a value of type {type(x).__name__} inside a traced "
             "function; use numpy arrays or scalars (convert lists with funcgrad.numpy.asarray)"
         )
@@ -238,7 +193,7 @@ class Trace:
             if v is None:
                 concrete = False
             vals.append(v)
-        src = _user_src()
+        src = user_src()
         if concrete:
             try:
                 out = prim.impl(*vals, **params)
@@ -261,7 +216,7 @@ class Trace:
             outs = None
             avals = prim.abstract_eval([x.aval for x in ins], params, src)
         outvars = [Var(a) for a in avals]
-        self.eqns.append(Eqn(prim, ins, params, outvars, src))
+        self.eqns.append(Eqn(prim, ins, params, outvars, src, current_phase()))
         if outs is None:
             tracers = [Tracer(self, v, None, src) for v in outvars]
         else:
@@ -312,7 +267,7 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
     if trace is None:
         out = prim.impl(*args, **params)
         if _cfg.check_finite:
-            _debug_check(prim, out, _user_src())
+            _debug_check(prim, out, user_src())
         return out
     if not trace.alive:
         for a in args:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError
 from funcgrad.core.ir import IR, Literal, ShapedArray, Var
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Trace, Tracer, bind, source_context
@@ -29,7 +30,7 @@ def as_array_leaf(x: Any, what: str) -> Any:
         return np.asarray(x)
     if isinstance(x, ShapedArray):
         return x
-    raise TypeError(
+    raise LocatedTypeError(
         f"{what} is a {type(x).__name__}, which funcgrad cannot trace; pass numpy arrays or "
         "scalars (or pytrees of them), or mark the argument static"
     )
@@ -38,13 +39,13 @@ def as_array_leaf(x: Any, what: str) -> Any:
 def check_diff_leaf(x: Any, what: str, transform: str) -> Any:
     """Validate and convert one leaf of a differentiated argument."""
     if isinstance(x, (bool, np.bool_)):
-        raise TypeError(
+        raise LocatedTypeError(
             f"{transform} requires real floating-point inputs, but {what} is a bool. "
             "Differentiate with respect to float arrays; pass non-differentiated values through "
             "argnums (e.g. grad(f, argnums=0))."
         )
     if isinstance(x, int) and not isinstance(x, np.generic):
-        raise TypeError(
+        raise LocatedTypeError(
             f"{transform} requires real floating-point inputs, but {what} is the Python int {x}. "
             f"Pass a float ({float(x)!r}) or a float array instead."
         )
@@ -54,13 +55,13 @@ def check_diff_leaf(x: Any, what: str, transform: str) -> Any:
         x = np.asarray(x)  # subclasses (np.matrix, masked arrays) are traced as plain arrays
     if type(x) is Tracer or isinstance(x, (np.ndarray, np.generic)):
         if x.dtype.kind != "f":
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{transform} requires real floating-point inputs, but {what} has dtype "
                 f"{x.dtype}. Differentiation is defined for floats only; convert with "
                 "x.astype(np.float64) (or float32), or exclude the argument via argnums."
             )
         return x
-    raise TypeError(
+    raise LocatedTypeError(
         f"{transform} requires array inputs, but {what} is a {type(x).__name__}. Pass numpy "
         "float arrays or Python floats (or pytrees of them); non-array arguments must not be "
         "differentiated (see argnums)."
@@ -135,7 +136,7 @@ def trace_to_ir(
         out_leaves, out_tree = tree_flatten(out)
         for j, o in enumerate(out_leaves):
             if not _is_arraylike(o):
-                raise TypeError(
+                raise LocatedTypeError(
                     f"the function transformed by {kind} returned a {type(o).__name__} "
                     f"(output leaf {j}); transformed functions must return arrays or scalars "
                     "(or pytrees of them)"
@@ -158,7 +159,7 @@ def eval_ir(ir: IR, *args: Any) -> list[Any]:
     [array([0., 2.])]
     """
     if len(args) != len(ir.invars):
-        raise TypeError(f"eval_ir: the IR takes {len(ir.invars)} inputs, got {len(args)}")
+        raise LocatedTypeError(f"eval_ir: the IR takes {len(ir.invars)} inputs, got {len(args)}")
     env: dict[Var, Any] = dict(zip(ir.constvars, ir.consts))
     env.update(zip(ir.invars, args))
     with source_context() as src:
@@ -231,6 +232,8 @@ def make_ir(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -
         b:f64[3] = mul a 2.0
       return b }
     """
+    if not callable(fun):
+        raise LocatedTypeError(f"make_ir expects a callable, got {type(fun).__name__}")
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
     @functools.wraps(fun)

@@ -24,6 +24,8 @@ from typing import Any as _Any
 import numpy as _np
 
 import funcgrad.numpy as _fnp
+from funcgrad.core.errors import LocatedTypeError as _LocatedTypeError
+from funcgrad.core.errors import LocatedValueError as _LocatedValueError
 from funcgrad.core.pytree import register_pytree_node as _register_pytree_node
 from funcgrad.core.pytree import tree_flatten as _tree_flatten
 from funcgrad.core.pytree import tree_leaves as _tree_leaves
@@ -88,7 +90,7 @@ def optimizer(opt_maker: _Callable[..., _Any]) -> _Callable[..., Optimizer]:
             states_flat, tree, subtrees = opt_state
             grad_flat, grad_tree_def = _tree_flatten(grad_tree)
             if grad_tree_def != tree:
-                raise TypeError(
+                raise _LocatedTypeError(
                     "optimizer update: the gradient has structure "
                     f"{grad_tree_def}, but the parameters have structure {tree}"
                 )
@@ -98,7 +100,7 @@ def optimizer(opt_maker: _Callable[..., _Any]) -> _Callable[..., Optimizer]:
             ]
             for (_, sub2), sub in zip(new, subtrees):
                 if sub2 != sub:
-                    raise TypeError(
+                    raise _LocatedTypeError(
                         f"optimizer update changed the structure of a leaf's state from {sub} "
                         f"to {sub2}"
                     )
@@ -195,9 +197,9 @@ def piecewise_constant(boundaries: _Any, values: _Any) -> _Callable[[_Any], _Any
     boundaries = _np.array(boundaries)
     values = _np.array(values)
     if not boundaries.ndim == values.ndim == 1:
-        raise ValueError("piecewise_constant: boundaries and values must be sequences")
+        raise _LocatedValueError("piecewise_constant: boundaries and values must be sequences")
     if not boundaries.shape[0] == values.shape[0] - 1:
-        raise ValueError(
+        raise _LocatedValueError(
             "piecewise_constant: values must have exactly one more entry than boundaries"
         )
 
@@ -217,7 +219,7 @@ def make_schedule(scalar_or_schedule: _Any) -> _Callable[[_Any], _Any]:
         return scalar_or_schedule
     if _np.ndim(scalar_or_schedule) == 0:
         return constant(scalar_or_schedule)
-    raise TypeError(
+    raise _LocatedTypeError(
         f"step size must be a number or a schedule (i -> step size), got "
         f"{type(scalar_or_schedule).__name__}"
     )
@@ -481,7 +483,7 @@ def pack_optimizer_state(marked_pytree: _Any) -> OptimizerState:
     """
     sentinels, tree_def = _tree_flatten(marked_pytree)
     if not all(isinstance(s, JoinPoint) for s in sentinels):
-        raise TypeError(
+        raise _LocatedTypeError(
             "pack_optimizer_state: every leaf must be a JoinPoint (as made by "
             "unpack_optimizer_state)"
         )

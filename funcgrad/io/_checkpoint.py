@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad.core import pytree as _pytree
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.pytree import PyTreeDef, tree_flatten
 
 __all__ = ["save", "load"]
@@ -42,7 +43,7 @@ def _encode_static(x: Any, what: str) -> Any:
         return ["tuple", [_encode_static(v, what) for v in x]]
     if t is list:
         return ["list", [_encode_static(v, what) for v in x]]
-    raise TypeError(
+    raise LocatedTypeError(
         f"io.save: cannot store {what} of type {type(x).__name__} ({x!r:.60}); only None, bool, "
         "int, float, str and tuples/lists of them can be stored without pickle"
     )
@@ -50,7 +51,7 @@ def _encode_static(x: Any, what: str) -> Any:
 
 def _decode_static(x: Any) -> Any:
     if not (isinstance(x, list) and len(x) == 2 and isinstance(x[0], str)):
-        raise ValueError(f"malformed static value {x!r:.60}")
+        raise LocatedValueError(f"malformed static value {x!r:.60}")
     tag, v = x
     if tag == "none" and v is None:
         return None
@@ -65,7 +66,7 @@ def _decode_static(x: Any) -> Any:
     if tag in ("tuple", "list") and isinstance(v, list):
         items = [_decode_static(i) for i in v]
         return tuple(items) if tag == "tuple" else items
-    raise ValueError(f"malformed static value {x!r:.60}")
+    raise LocatedValueError(f"malformed static value {x!r:.60}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def _decode_static(x: Any) -> Any:
 def _class_ref(t: type) -> dict[str, str]:
     qualname = t.__qualname__
     if "<locals>" in qualname:
-        raise TypeError(
+        raise LocatedTypeError(
             f"io.save: {t.__module__}.{qualname} is defined inside a function and could not be "
             "found again when loading; define it at module level"
         )
@@ -102,17 +103,17 @@ def _leaf_record(leaf: Any, path: str, index: int, arrays: dict[str, np.ndarray]
         arr = leaf
         kind = "array"
     elif isinstance(leaf, np.ndarray):
-        raise TypeError(
+        raise LocatedTypeError(
             f"io.save: leaf at {path} is a {t.__name__} (an ndarray subclass), which "
             "would not come back as the same type; convert it with np.asarray first"
         )
     else:
-        raise TypeError(
+        raise LocatedTypeError(
             f"io.save: leaf at {path} is a {t.__module__}.{t.__qualname__}; only numpy arrays, "
             "numpy scalars, int, float, complex, bool and None can be saved"
         )
     if arr.dtype.hasobject:
-        raise TypeError(
+        raise LocatedTypeError(
             f"io.save: leaf at {path} has dtype {arr.dtype}, which needs pickle; "
             "only numeric, bool and string dtypes can be saved"
         )
@@ -230,11 +231,11 @@ def save(path: str | os.PathLike[str], tree: Any) -> None:
 def _resolve_class(rec: dict, kind: str) -> type:
     module_name, qualname = rec.get("module"), rec.get("qualname")
     if not isinstance(module_name, str) or not isinstance(qualname, str):
-        raise ValueError(f"{kind} record without module/qualname: {rec!r:.100}")
+        raise LocatedValueError(f"{kind} record without module/qualname: {rec!r:.100}")
     label = f"{module_name}.{qualname}"
     module = sys.modules.get(module_name)  # never import: importing runs the module's code
     if module is None:
-        raise ValueError(
+        raise LocatedValueError(
             f"io.load: the file contains a {label}, but module {module_name!r} is not "
             f"imported, so the type cannot be restored. Import {module_name!r} (the module "
             "defining it) before calling load."
@@ -247,23 +248,23 @@ def _resolve_class(rec: dict, kind: str) -> type:
         except TypeError:
             namespace = {}
         if part not in namespace:
-            raise ValueError(
+            raise LocatedValueError(
                 f"io.load: the file contains a {label}, which is not defined in the imported "
                 f"module {module_name!r}; import the module that defines it before calling load"
             )
         obj = namespace[part]
     if not isinstance(obj, type):
-        raise ValueError(f"io.load: {label} is not a class; refusing to restore it")
+        raise LocatedValueError(f"io.load: {label} is not a class; refusing to restore it")
     if kind == "namedtuple":
         if not (issubclass(obj, tuple) and hasattr(obj, "_fields")):
-            raise ValueError(f"io.load: {label} is not a namedtuple; refusing to restore it")
+            raise LocatedValueError(f"io.load: {label} is not a namedtuple; refusing to restore it")
         if list(obj._fields) != rec.get("fields"):
-            raise ValueError(
+            raise LocatedValueError(
                 f"io.load: {label} now has fields {list(obj._fields)} but the file was saved "
                 f"with fields {rec.get('fields')}"
             )
     elif obj not in _pytree._registry:
-        raise ValueError(
+        raise LocatedValueError(
             f"io.load: {label} is not a registered pytree node type; refusing to restore it. "
             "Import the module that registers it (register_pytree_node / register_dataclass) "
             "before calling load."
@@ -279,33 +280,33 @@ def _leaf_value(rec: dict, data: Any, used: set[str]) -> Any:
         return int(rec["value"])
     entry = rec.get("entry")
     if not isinstance(entry, str) or entry == _TREEDEF_KEY or entry not in data.files:
-        raise ValueError(f"leaf record {rec!r:.100} refers to a missing entry")
+        raise LocatedValueError(f"leaf record {rec!r:.100} refers to a missing entry")
     if entry in used:
-        raise ValueError(f"entry {entry!r} is used twice")
+        raise LocatedValueError(f"entry {entry!r} is used twice")
     used.add(entry)
     try:
         arr = data[entry]
     except ValueError as e:  # e.g. an object array: np.load refuses it without pickle
-        raise ValueError(f"entry {entry!r} cannot be read: {e}") from e
+        raise LocatedValueError(f"entry {entry!r} cannot be read: {e}") from e
     if not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
-        raise ValueError(f"entry {entry!r} is not a plain array")
+        raise LocatedValueError(f"entry {entry!r} is not a plain array")
     if kind == "array":
         return arr
     if arr.shape != ():
-        raise ValueError(f"scalar entry {entry!r} has shape {arr.shape}")
+        raise LocatedValueError(f"scalar entry {entry!r} has shape {arr.shape}")
     if kind == "npscalar":
         return arr[()]
     if kind == "float" and arr.dtype == np.float64:
         return float(arr[()])
     if kind == "complex" and arr.dtype == np.complex128:
         return complex(arr[()])
-    raise ValueError(f"unknown or inconsistent leaf record {rec!r:.100}")
+    raise LocatedValueError(f"unknown or inconsistent leaf record {rec!r:.100}")
 
 
 def _count(rec: dict, key: str = "n") -> int:
     n = rec.get(key)
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"bad child count in {rec!r:.100}")
+        raise LocatedValueError(f"bad child count in {rec!r:.100}")
     return n
 
 
@@ -331,7 +332,7 @@ def _build(frame: _Frame) -> Any:
 
 def _decode_tree(nodes: Any, data: Any) -> Any:
     if not isinstance(nodes, list) or not nodes:
-        raise ValueError("empty or malformed node list")
+        raise LocatedValueError("empty or malformed node list")
     used: set[str] = set()
     root: list[Any] = []
     stack: list[_Frame] = []
@@ -351,9 +352,9 @@ def _decode_tree(nodes: Any, data: Any) -> Any:
 
     for rec in nodes:
         if root:
-            raise ValueError("extra nodes after the end of the tree")
+            raise LocatedValueError("extra nodes after the end of the tree")
         if not isinstance(rec, dict) or not isinstance(rec.get("kind"), str):
-            raise ValueError(f"malformed node record {rec!r:.100}")
+            raise LocatedValueError(f"malformed node record {rec!r:.100}")
         kind = rec["kind"]
         if kind == "none":
             emit(None)
@@ -366,13 +367,13 @@ def _decode_tree(nodes: Any, data: Any) -> Any:
         elif kind == "dict":
             keys = rec.get("keys")
             if not isinstance(keys, list):
-                raise ValueError(f"dict record without keys: {rec!r:.100}")
+                raise LocatedValueError(f"dict record without keys: {rec!r:.100}")
             rec["_keys"] = [_decode_static(k) for k in keys]
             for k in rec["_keys"]:
                 try:
                     hash(k)
                 except TypeError:
-                    raise ValueError(f"unhashable dict key {k!r:.60}") from None
+                    raise LocatedValueError(f"unhashable dict key {k!r:.60}") from None
             frame = _Frame(rec, None, len(keys))
         elif kind == "namedtuple":
             cls = _resolve_class(rec, kind)
@@ -382,16 +383,16 @@ def _decode_tree(nodes: Any, data: Any) -> Any:
             rec["_aux"] = _decode_static(rec.get("aux"))
             frame = _Frame(rec, cls, _count(rec))
         else:
-            raise ValueError(f"unknown node kind {kind!r}")
+            raise LocatedValueError(f"unknown node kind {kind!r}")
         if frame.n == 0:
             emit(_build(frame))
         else:
             stack.append(frame)
     if not root:
-        raise ValueError("the node list ends before the tree is complete")
+        raise LocatedValueError("the node list ends before the tree is complete")
     unused = set(data.files) - used - {_TREEDEF_KEY}
     if unused:
-        raise ValueError(f"entries not referenced by the tree: {sorted(unused)[:5]}")
+        raise LocatedValueError(f"entries not referenced by the tree: {sorted(unused)[:5]}")
     return root[0]
 
 
@@ -418,38 +419,40 @@ def load(path: str | os.PathLike[str]) -> Any:
     with open(target, "rb") as f:
         magic = f.read(4)
     if magic != b"PK\x03\x04":  # what np.load checks to decide it is an .npz archive
-        raise ValueError(f"{not_ours} (it is not an .npz archive)")
+        raise LocatedValueError(f"{not_ours} (it is not an .npz archive)")
     try:
         with np.load(target, allow_pickle=False) as data:
             if _TREEDEF_KEY not in data.files:
-                raise ValueError(f"{not_ours} (it has no {_TREEDEF_KEY!r} entry)")
+                raise LocatedValueError(f"{not_ours} (it has no {_TREEDEF_KEY!r} entry)")
             meta_arr = data[_TREEDEF_KEY]
             if meta_arr.shape != () or meta_arr.dtype.kind != "U":
-                raise ValueError(f"{not_ours} ({_TREEDEF_KEY!r} is not a string)")
+                raise LocatedValueError(f"{not_ours} ({_TREEDEF_KEY!r} is not a string)")
             try:
                 meta = json.loads(str(meta_arr[()]), parse_constant=_reject_constant)
             except (ValueError, RecursionError) as e:
-                raise ValueError(f"{not_ours} ({_TREEDEF_KEY!r} is not valid JSON: {e})") from e
+                raise LocatedValueError(
+                    f"{not_ours} ({_TREEDEF_KEY!r} is not valid JSON: {e})"
+                ) from e
             if not (
                 isinstance(meta, dict)
                 and meta.get("format") == _FORMAT
                 and meta.get("version") == _VERSION
             ):
-                raise ValueError(f"{not_ours} (unknown format header)")
+                raise LocatedValueError(f"{not_ours} (unknown format header)")
             try:
                 return _decode_tree(meta.get("nodes"), data)
             except RecursionError as e:
-                raise ValueError(f"io.load: {target!r} is corrupt: nesting too deep") from e
+                raise LocatedValueError(f"io.load: {target!r} is corrupt: nesting too deep") from e
             except ValueError as e:
                 if str(e).startswith("io.load:"):
                     raise
-                raise ValueError(f"io.load: {target!r} is corrupt: {e}") from e
+                raise LocatedValueError(f"io.load: {target!r} is corrupt: {e}") from e
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError) as e:
         if isinstance(e, FileNotFoundError):
             raise
-        raise ValueError(f"io.load: cannot read {target!r}: {e}") from e
+        raise LocatedValueError(f"io.load: cannot read {target!r}: {e}") from e
 
 
 def _reject_constant(name: str) -> float:
     # NaN/Infinity are not valid JSON and save never writes them.
-    raise ValueError(f"invalid JSON constant {name}")
+    raise LocatedValueError(f"invalid JSON constant {name}")

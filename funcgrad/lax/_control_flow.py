@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Tracer, aval_of, bind
@@ -32,7 +33,9 @@ __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan"]
 # ---------------------------------------------------------------------------------------------
 def _check_callable(name: str, what: str, f: Any) -> None:
     if not callable(f):
-        raise TypeError(f"{name}: {what} must be callable, got {type(f).__name__} ({f!r:.60})")
+        raise LocatedTypeError(
+            f"{name}: {what} must be callable, got {type(f).__name__} ({f!r:.60})"
+        )
 
 
 def _leaves(tree: Any, name: str, what: str) -> tuple[list[Any], PyTreeDef]:
@@ -47,6 +50,32 @@ def _leaves(tree: Any, name: str, what: str) -> tuple[list[Any], PyTreeDef]:
     return out, treedef
 
 
+def _weak_avals(tree: Any, leaves: Sequence[Any]) -> list[ShapedArray]:
+    """Abstract values of a loop's initial carry; Python scalars are weakly typed, as in JAX."""
+    return [
+        ShapedArray(np.shape(x), np.result_type(x), weak=True)
+        if isinstance(p, (int, float, complex)) and not isinstance(p, (bool, np.generic))
+        else aval_of(x)
+        for p, x in zip(tree_flatten(tree)[0], leaves)
+    ]
+
+
+def _promote_weak_carry(
+    leaves: list[Any], avals: list[ShapedArray], out_avals: Sequence[ShapedArray]
+) -> bool:
+    """JAX's rule for loop carries: a weakly typed initial value (a Python scalar) takes the
+    dtype the body gives it (``scan(lambda c, x: (c + x, c), 0.0, xs_f32)`` carries float32).
+    Updates ``leaves`` and ``avals`` in place; True if anything changed (trace again)."""
+    changed = False
+    for i, (a, o) in enumerate(zip(avals, out_avals)):
+        if a.weak and o.shape == a.shape and o.dtype != a.dtype:
+            dtype = np.result_type(np.asarray(leaves[i]).item(), o.dtype)  # NEP 50, as JAX
+            leaves[i] = np.asarray(leaves[i], dtype)[()]
+            avals[i] = ShapedArray(a.shape, dtype, weak=o.weak)
+            changed = True
+    return changed
+
+
 def _user(outs: Sequence[Any], avals: Sequence[ShapedArray]) -> list[Any]:
     return [to_user(o, a) for o, a in zip(outs, avals)]
 
@@ -55,10 +84,10 @@ def _scalar(x: Any, name: str, what: str) -> Any:
     if not (type(x) is Tracer or isinstance(x, (np.ndarray, np.generic))):
         arr = np.asarray(x) if isinstance(x, (bool, int, float, list, tuple)) else None
         if arr is None or arr.dtype == object:
-            raise TypeError(f"{name}: {what} must be a scalar, got a {type(x).__name__}")
+            raise LocatedTypeError(f"{name}: {what} must be a scalar, got a {type(x).__name__}")
         x = arr
     if tuple(x.shape) != ():
-        raise TypeError(
+        raise LocatedTypeError(
             f"{name}: {what} must be a scalar (shape ()), got an array of shape "
             f"{tuple(x.shape)}; reduce it (e.g. .any() or .all()), or use fnp.where for an "
             "elementwise choice (under vmap, pass the per-example scalar)"
@@ -83,7 +112,7 @@ def _type_mismatch(
     for p, a, b in zip(paths, a_avals, b_avals):
         if a != b:
             change = "dtype" if a.shape == b.shape else "shape"
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {_path_name(what, p)} has type {a} in {a_name} but {b} in {b_name}; "
                 f"the {change} differs. {hint}"
             )
@@ -112,7 +141,9 @@ def cond(
     kind = pred.dtype.kind
     if kind != "b":
         if kind not in "iuf":
-            raise TypeError(f"lax.cond: pred must be a bool or a number, got dtype {pred.dtype}")
+            raise LocatedTypeError(
+                f"lax.cond: pred must be a bool or a number, got dtype {pred.dtype}"
+            )
         pred = bind(ew.ne_p, pred, 0)
     index = ew.convert_element_type(pred, np.int32)
     return _switch(
@@ -134,18 +165,18 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
     try:
         branches = list(branches)
     except TypeError:
-        raise TypeError(
+        raise LocatedTypeError(
             f"lax.switch: branches must be a sequence of callables, got {type(branches).__name__}"
         ) from None
     if not branches:
-        raise ValueError("lax.switch: branches must contain at least one function")
+        raise LocatedValueError("lax.switch: branches must contain at least one function")
     for i, b in enumerate(branches):
         _check_callable("lax.switch", f"branches[{i}]", b)
     index = _scalar(index, "lax.switch", "index")
     if index.dtype.kind == "b":
         index = ew.convert_element_type(index, np.int32)
     elif index.dtype.kind not in "iu":
-        raise TypeError(
+        raise LocatedTypeError(
             f"lax.switch: index must be an integer scalar, got dtype {index.dtype}; convert it "
             "with .astype(int)"
         )
@@ -175,7 +206,7 @@ def _switch(
     for i in others:
         t = traced[i][1]
         if t != tree0:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {names[ref]} and {names[i]} must return the same tree structure, but "
                 f"{names[ref]} returned {tree0} and {names[i]} returned {t}"
             )
@@ -259,14 +290,14 @@ def _scan(
     for x, p in zip(xs_leaves, xs_paths):
         shape = tuple(np.shape(x)) if type(x) is not Tracer else x.shape
         if not shape:
-            raise ValueError(
+            raise LocatedValueError(
                 f"{name}: {_path_name('xs', p)} is a scalar; every leaf of xs needs a leading "
                 "axis to scan over"
             )
         lengths.append(shape[0])
     if len(set(lengths)) > 1:
         shown = ", ".join(f"{_path_name('xs', p)}: {n}" for p, n in zip(xs_paths, lengths))
-        raise ValueError(
+        raise LocatedValueError(
             f"{name}: the leaves of xs have different leading axis lengths ({shown}); they "
             "must all have the same length"
         )
@@ -274,24 +305,24 @@ def _scan(
         try:
             length = operator.index(length)
         except TypeError:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: length must be a Python int, got {type(length).__name__}"
             ) from None
         if length < 0:
-            raise ValueError(f"{name}: length must be >= 0, got {length}")
+            raise LocatedValueError(f"{name}: length must be >= 0, got {length}")
     n = lengths[0] if lengths else length
     if n is None:
-        raise ValueError(f"{name}: give length=... when xs is None (or has no array leaves)")
+        raise LocatedValueError(f"{name}: give length=... when xs is None (or has no array leaves)")
     if length is not None and length != n:
-        raise ValueError(f"{name}: length={length} but xs has leading axis length {n}")
-    carry_avals = [aval_of(x) for x in init_leaves]
+        raise LocatedValueError(f"{name}: length={length} but xs has leading axis length {n}")
+    carry_avals = _weak_avals(init, init_leaves)
     x_avals = [ShapedArray(a.shape[1:], a.dtype) for a in map(aval_of, xs_leaves)]
     in_tree = tree_flatten((init, xs))[1]
 
     def body(carry: Any, x: Any) -> tuple[Any, Any]:
         out = f(carry, x)
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {fname} must return a pair (carry, y), got "
                 f"{type(out).__name__}"
                 + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
@@ -299,13 +330,15 @@ def _scan(
         return tuple(out)
 
     ir, out_tree, _ = trace_to_ir(body, carry_avals + x_avals, in_tree, name, abstract=True)
+    c = len(init_leaves)
+    if _promote_weak_carry(init_leaves, carry_avals, ir.out_avals[:c]):
+        ir, out_tree, _ = trace_to_ir(body, carry_avals + x_avals, in_tree, name, abstract=True)
     carry_tree, y_tree = out_tree.children
     if carry_tree != init_tree:
-        raise TypeError(
+        raise LocatedTypeError(
             f"{name}: {fname} must return a carry with the same tree structure as {init_name}, "
             f"but {init_name} is {init_tree} and {fname} returned {carry_tree}"
         )
-    c = len(init_leaves)
     fix_weak_literal_outs(ir, carry_avals)
     _type_mismatch(
         name,
@@ -366,14 +399,14 @@ def _while(
     _check_callable(name, cname, cond_fun)
     _check_callable(name, bname, body_fun)
     leaves, tree = _leaves(init_val, name, "init_val")
-    avals = [aval_of(x) for x in leaves]
+    avals = _weak_avals(init_val, leaves)
     in_tree = tree_flatten((init_val,))[1]
 
     def cond_wrapped(val: Any) -> Any:
         out = cond_fun(val)
         out_leaves = tree_flatten(out)[0]
         if len(out_leaves) != 1:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {cname} must return a scalar bool, got {type(out).__name__} with "
                 f"{len(out_leaves)} leaves"
             )
@@ -384,21 +417,27 @@ def _while(
             else None
         )
         if a is None or a.shape != ():
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: {cname} must return a scalar bool, got "
                 + (f"type {a}" if a is not None else type(p).__name__)
             )
         if a.dtype.kind != "b":
             if a.dtype.kind not in "iuf":
-                raise TypeError(f"{name}: {cname} must return a scalar bool, got dtype {a.dtype}")
+                raise LocatedTypeError(
+                    f"{name}: {cname} must return a scalar bool, got dtype {a.dtype}"
+                )
             p = bind(ew.ne_p, p, 0)
         return p
 
     cir, _, _ = trace_to_ir(cond_wrapped, avals, in_tree, name, abstract=True)
     fix_weak_literal_outs(cir, [ShapedArray((), np.bool_)])
     bir, btree, _ = trace_to_ir(body_fun, avals, in_tree, name, abstract=True)
+    if btree == tree and _promote_weak_carry(leaves, avals, bir.out_avals):
+        cir, _, _ = trace_to_ir(cond_wrapped, avals, in_tree, name, abstract=True)
+        fix_weak_literal_outs(cir, [ShapedArray((), np.bool_)])
+        bir, btree, _ = trace_to_ir(body_fun, avals, in_tree, name, abstract=True)
     if btree != tree:
-        raise TypeError(
+        raise LocatedTypeError(
             f"{name}: {bname} must return a value with the same tree structure as init_val, "
             f"but init_val is {tree} and {bname} returned {btree}"
         )
@@ -467,7 +506,7 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
     lo_a = _scalar(lower if type(lower) is Tracer else np.asarray(lower), "lax.fori_loop", "lower")
     hi_a = _scalar(upper if type(upper) is Tracer else np.asarray(upper), "lax.fori_loop", "upper")
     if lo_a.dtype.kind not in "iu" or hi_a.dtype.kind not in "iu":
-        raise TypeError(
+        raise LocatedTypeError(
             f"lax.fori_loop: lower and upper must be integers, got dtypes {lo_a.dtype} and "
             f"{hi_a.dtype}"
         )

@@ -18,6 +18,7 @@ from typing import Any as _Any
 import numpy as _np
 
 import funcgrad.numpy as _fnp
+from funcgrad.core.errors import LocatedValueError as _LocatedValueError
 from funcgrad.core.pytree import tree_flatten as _tree_flatten
 from funcgrad.core.pytree import tree_unflatten as _tree_unflatten
 
@@ -38,7 +39,7 @@ def flatten(value: _Any) -> tuple[_Any, _Callable[[_Any], _Any]]:
 
     def unflatten(vector: _Any) -> _Any:
         if _np.shape(vector) != (total,):
-            raise ValueError(
+            raise _LocatedValueError(
                 f"unflatten: expected a vector of shape ({total},), got {_np.shape(vector)}"
             )
         parts, start = [], 0

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 import funcgrad.numpy as fnp
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.tracer import Tracer
 
 __all__ = [
@@ -143,7 +144,7 @@ def gelu(x: Any, approximate: bool = True) -> Any:
         return 0.5 * x * (1.0 + fnp.tanh(inner))
     erf = getattr(fnp, "erf", None)
     if erf is None:
-        raise NotImplementedError(
+        raise LocatedNotImplementedError(
             "gelu(approximate=False) needs an erf primitive, which funcgrad.numpy does not have "
             "yet; use the tanh approximation gelu(x) (approximate=True, JAX's default)"
         )
@@ -231,28 +232,30 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> Any:
            [0., 0., 1.]])
     """
     if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, numbers.Integral):
-        raise TypeError(f"one_hot: num_classes must be an int, got {type(num_classes).__name__}")
+        raise LocatedTypeError(
+            f"one_hot: num_classes must be an int, got {type(num_classes).__name__}"
+        )
     if num_classes < 1:
-        raise ValueError(f"one_hot: num_classes must be >= 1, got {num_classes}")
+        raise LocatedValueError(f"one_hot: num_classes must be >= 1, got {num_classes}")
     num_classes = int(num_classes)
     dtype = np.dtype(dtype)
     if type(labels) is Tracer and labels.val is None:
         if labels.dtype.kind not in "iu":
-            raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
+            raise LocatedTypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
         hit = fnp.expand_dims(labels, -1) == np.arange(num_classes)
         return fnp.astype(hit, dtype)
     if type(labels) is Tracer:
         labels = labels.val
     arr = np.asarray(labels)
     if arr.dtype.kind not in "iu":
-        raise TypeError(
+        raise LocatedTypeError(
             f"one_hot: labels must be integers, got dtype {arr.dtype} "
             "(cast with labels.astype(int) if they are whole numbers)"
         )
     bad = (arr < 0) | (arr >= num_classes)
     if np.any(bad):
         first = arr[bad].flat[0]
-        raise ValueError(
+        raise LocatedValueError(
             f"one_hot: label {first} is out of range for num_classes={num_classes} "
             f"(labels must be in [0, {num_classes - 1}]; {int(np.sum(bad))} bad label(s))"
         )
@@ -265,7 +268,7 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> Any:
 def _check_same_shape(a: Any, b: Any, a_name: str, b_name: str, where: str) -> None:
     sa, sb = _shape(a), _shape(b)
     if sa != sb:
-        raise ValueError(
+        raise LocatedValueError(
             f"{where}: {a_name} has shape {sa} but {b_name} has shape {sb}; they must match "
             "(broadcasting them is usually a bug: reshape one, e.g. pred[:, 0] or y[:, None])"
         )
@@ -328,7 +331,7 @@ def sigmoid_binary_cross_entropy(logits: Any, labels: Any) -> Any:
 def _fans(shape: Sequence[int], where: str) -> tuple[int, int]:
     """JAX's convention: the last two axes are (in, out); leading axes are a receptive field."""
     if len(shape) < 2:
-        raise ValueError(
+        raise LocatedValueError(
             f"{where}: shape {tuple(shape)} has fewer than 2 dimensions, so fan_in/fan_out are "
             "undefined (the last two axes are (in, out)); initialize biases with np.zeros"
         )
@@ -338,7 +341,7 @@ def _fans(shape: Sequence[int], where: str) -> tuple[int, int]:
 
 def _check_init_args(rng: Any, shape: Any, dtype: Any, where: str) -> tuple[tuple[int, ...], Any]:
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(
+        raise LocatedTypeError(
             f"{where}: rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
             f"got {type(rng).__name__}"
         )
@@ -347,12 +350,12 @@ def _check_init_args(rng: Any, shape: Any, dtype: Any, where: str) -> tuple[tupl
     try:
         shape = tuple(operator.index(s) for s in shape)
     except TypeError:
-        raise TypeError(f"{where}: shape must be a tuple of ints, got {shape!r}") from None
+        raise LocatedTypeError(f"{where}: shape must be a tuple of ints, got {shape!r}") from None
     if any(s < 0 for s in shape):
-        raise ValueError(f"{where}: negative dimension in shape {shape}")
+        raise LocatedValueError(f"{where}: negative dimension in shape {shape}")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"{where}: dtype must be a floating dtype, got {dtype}")
+        raise LocatedTypeError(f"{where}: dtype must be a floating dtype, got {dtype}")
     return shape, dtype
 
 

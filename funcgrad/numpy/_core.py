@@ -25,7 +25,7 @@ from numpy import (  # re-exported
     uint8,
 )
 
-from funcgrad.core.errors import ConcretizationError
+from funcgrad.core.errors import ConcretizationError, LocatedTypeError, LocatedValueError
 from funcgrad.core.tracer import Tracer, bind
 from funcgrad.primitives import elementwise as _ew
 from funcgrad.primitives import structural as _st
@@ -74,12 +74,24 @@ def _is_tracer(x: Any) -> bool:
 
 
 def asarray(a: Any, dtype: Any = None) -> Any:
-    """Like ``numpy.asarray``; tracers (and lists holding tracers) stay traced."""
+    """Like ``numpy.asarray``; tracers (and lists holding tracers) stay traced. Only numbers:
+    strings and objects raise a TypeError (as ``jax.numpy.asarray`` does)."""
     if type(a) is Tracer:
         return a if dtype is None or _np.dtype(dtype) == a.dtype else astype(a, dtype)
     if isinstance(a, (list, tuple)) and _contains_tracer(a):
         return stack([asarray(x) for x in a]) if dtype is None else astype(stack(list(a)), dtype)
-    return _np.asarray(a, dtype=dtype)
+    return _numeric(_np.asarray(a, dtype=dtype))
+
+
+def _numeric(x: Any) -> Any:
+    if x.dtype.kind not in "biufc":
+        raise LocatedTypeError(
+            f"expected numbers (an array, a scalar or a list of them), got "
+            f"{type(x).__name__ if isinstance(x, _np.generic) else 'an array'} of dtype "
+            f"{x.dtype}; funcgrad.numpy computes on booleans, integers, floats and complex "
+            "numbers only"
+        )
+    return x
 
 
 array = asarray
@@ -97,9 +109,12 @@ def _contains_tracer(a: Any) -> bool:
 
 
 def _operand(x: Any) -> Any:
-    """Tracers, numpy arrays/scalars and Python scalars pass through; sequences become arrays."""
-    if type(x) is Tracer or isinstance(x, (_np.ndarray, _np.generic, float, int, bool)):
+    """Tracers, numpy arrays/scalars and Python scalars pass through; sequences become arrays.
+    Anything that is not numbers (strings, objects) is refused with a clear TypeError."""
+    if type(x) is Tracer or isinstance(x, (float, int, bool)):
         return x
+    if isinstance(x, (_np.ndarray, _np.generic)):
+        return _numeric(x)
     return asarray(x)
 
 
@@ -117,7 +132,7 @@ def _dtype(x: Any) -> Any:
 
 def _norm_axis(axis: int, ndim: int) -> int:
     if not isinstance(axis, (int, _np.integer)):
-        raise TypeError(f"axis must be an int, got {type(axis).__name__}")
+        raise LocatedTypeError(f"axis must be an int, got {type(axis).__name__}")
     if not -ndim <= axis < ndim:
         raise _np.exceptions.AxisError(
             f"axis {axis} is out of bounds for array of dimension {ndim}"
@@ -131,7 +146,7 @@ def _norm_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if isinstance(axis, (tuple, list)):
         axes = tuple(sorted(_norm_axis(a, ndim) for a in axis))
         if len(set(axes)) != len(axes):
-            raise ValueError(f"duplicate value in axis {axis}")
+            raise LocatedValueError(f"duplicate value in axis {axis}")
         return axes
     return (_norm_axis(axis, ndim),)
 
@@ -146,11 +161,11 @@ def astype(x: Any, dtype: Any) -> Any:
 def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
     arrays = [_operand(x) for x in arrays]
     if not arrays:
-        raise ValueError("need at least one array to stack")
+        raise LocatedValueError("need at least one array to stack")
     shape = _shape(arrays[0])
     for x in arrays:
         if _shape(x) != shape:
-            raise ValueError(
+            raise LocatedValueError(
                 "stack: all input arrays must have the same shape, got "
                 f"{[_shape(y) for y in arrays]}"
             )

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as _np
 
+from funcgrad.core.errors import LocatedValueError
 from funcgrad.core.tracer import Tracer
 from funcgrad.numpy._core import _dtype, _is_tracer, _operand, _shape, astype
 from funcgrad.numpy._shape import broadcast_to, ravel, reshape
@@ -137,7 +138,7 @@ logspace = _np.logspace
 
 def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> Any:
     if indexing not in ("xy", "ij"):
-        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+        raise LocatedValueError("Valid values for `indexing` are 'xy' and 'ij'.")
     xs = [ravel(_operand(x)) for x in xi]
     nd = len(xs)
     shapes = [_shape(x)[0] for x in xs]

@@ -7,7 +7,9 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from funcgrad.core.errors import ConcretizationError, TracerConversionError
+import numpy as _np
+
+from funcgrad.core.errors import ConcretizationError, LocatedTypeError, TracerConversionError
 from funcgrad.core.tracer import Tracer, _leak_error, bind
 from funcgrad.numpy import (
     _core,
@@ -312,7 +314,14 @@ def _array_ufunc(self: Tracer, ufunc: Any, method: str, *inputs: Any, **kwargs: 
         and builtins.set(kwargs) <= {"axis", "dtype"}
     ):
         return _UFUNC_ACCUMULATE[name](*inputs, **kwargs)
-    raise TypeError(
+    if getattr(_np, name, None) is not ufunc:  # a ufunc compiled by another library
+        raise LocatedTypeError(
+            f"the ufunc {name!r} (not numpy's: scipy.special and similar libraries compile their "
+            "own) cannot run on funcgrad traced values, since funcgrad cannot see inside it or "
+            f"differentiate it. Use funcgrad's version (funcgrad.scipy.special.{name} for "
+            "scipy.special) or write it with funcgrad.numpy."
+        )
+    raise LocatedTypeError(
         f"numpy.{name}{'' if method == '__call__' else '.' + method} is not supported on "
         f"funcgrad traced values{' with arguments ' + str(sorted(kwargs)) if kwargs else ''}. "
         "See funcgrad.numpy for the supported functions."
@@ -329,7 +338,7 @@ def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any)
         target = _FUNCTIONS.get(name)
     if target is None:
         public = "numpy" if mod.startswith(("numpy._", "numpy.lib", "numpy.core")) else mod
-        raise TypeError(
+        raise LocatedTypeError(
             f"{public}.{name} is not supported on funcgrad traced values. Use the funcgrad.numpy "
             "equivalent if there is one (see docs), or restructure the computation."
         )
@@ -374,9 +383,11 @@ def _bool(self: Tracer) -> bool:
 
 def _float(self: Tracer) -> float:
     raise TracerConversionError(
-        f"float()/int() of a traced value {self.aval} would drop its derivative. Keep it as an "
-        "array (use it in array operations directly), or use funcgrad.stop_gradient and "
-        "return it as an auxiliary output (has_aux=True) to read its value."
+        f"float()/int() of a traced value {self.aval} would drop its derivative (the math "
+        "module's functions, such as math.exp(x), call float(x) too). Keep it as an array: use "
+        "funcgrad.numpy (fnp.exp instead of math.exp) and array operations directly, or use "
+        "funcgrad.stop_gradient and return it as an auxiliary output (has_aux=True) to read "
+        "its value."
     )
 
 
@@ -397,13 +408,13 @@ def _format(self: Tracer, spec: str) -> str:
 
 def _iter(self: Tracer) -> Any:
     if not self.shape:
-        raise TypeError("iteration over a 0-d traced value")
+        raise LocatedTypeError("iteration over a 0-d traced value")
     return (self[i] for i in range(self.shape[0]))
 
 
 def _len(self: Tracer) -> int:
     if not self.shape:
-        raise TypeError("len() of a 0-d traced value")
+        raise LocatedTypeError("len() of a 0-d traced value")
     return self.shape[0]
 
 

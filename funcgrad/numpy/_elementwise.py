@@ -9,6 +9,7 @@ from typing import Any
 import numpy as _np
 from numpy import float64
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.tracer import Tracer, bind
 from funcgrad.numpy._core import _concrete, _dtype, _operand, astype, result_type
 from funcgrad.primitives import elementwise as _ew
@@ -237,7 +238,7 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     if x is None or y is None:
         if x is None and y is None:
             return _np.where(_concrete(condition, "where(condition) with one argument"))
-        raise ValueError("where: give both x and y, or neither")
+        raise LocatedValueError("where: give both x and y, or neither")
     c = _operand(condition)
     if _dtype(c) != _np.bool_:
         c = not_equal(c, 0)
@@ -375,7 +376,7 @@ def divmod(x: Any, y: Any) -> tuple[Any, Any]:  # noqa: A001 - numpy's name
 
 def _no_out(out: Any, name: str) -> None:
     if out is not None:
-        raise TypeError(
+        raise LocatedTypeError(
             f"{name}: out= is not supported by funcgrad (arrays are immutable); use the "
             "returned value"
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as _np
 
+from funcgrad.core.errors import LocatedIndexError, LocatedTypeError
 from funcgrad.core.tracer import Tracer
 from funcgrad.numpy import _indexing  # integer-array / boolean-mask indexing
 from funcgrad.numpy._core import _concrete, _shape
@@ -26,7 +27,7 @@ def _normalize_index(x: Any, idx: Any) -> Index:
     shape = _shape(x)
     n_real = builtins.sum(1 for i in idx if i is not None and i is not Ellipsis)
     if n_real > len(shape):
-        raise IndexError(
+        raise LocatedIndexError(
             f"too many indices for array: array is {len(shape)}-dimensional, but {n_real} "
             "were indexed"
         )
@@ -36,7 +37,7 @@ def _normalize_index(x: Any, idx: Any) -> Index:
     for i in idx:
         if i is Ellipsis:
             if seen_ellipsis:
-                raise IndexError("an index can only have a single ellipsis ('...')")
+                raise LocatedIndexError("an index can only have a single ellipsis ('...')")
             seen_ellipsis = True
             k = len(shape) - n_real
             out += [Slice(None, None, None)] * k
@@ -49,14 +50,14 @@ def _normalize_index(x: Any, idx: Any) -> Index:
         elif isinstance(i, (int, _np.integer)) and not isinstance(i, (bool, _np.bool_)):
             n = shape[dim]
             if not -n <= i < n:
-                raise IndexError(f"index {i} is out of bounds for axis {dim} with size {n}")
+                raise LocatedIndexError(f"index {i} is out of bounds for axis {dim} with size {n}")
             out.append(int(i) % n)
             dim += 1
         elif type(i) is Tracer and i.dtype.kind in "iu" and i.shape == () and i.val is not None:
             out.append(int(i.val) % shape[dim])
             dim += 1
         else:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"funcgrad supports basic indexing of traced values (ints, slices, None, "
                 f"Ellipsis); got an index of type {type(i).__name__}. Integer-array and "
                 "boolean-mask indexing of traced values is not implemented yet; use "

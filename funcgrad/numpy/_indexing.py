@@ -26,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.core.errors import ConcretizationError
+from funcgrad.core.errors import (
+    ConcretizationError,
+    LocatedIndexError,
+    LocatedTypeError,
+    LocatedValueError,
+)
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import Tracer
 from funcgrad.numpy import _core, _elementwise
@@ -92,7 +97,7 @@ def _classify(i: Any) -> tuple[str, Any, Any]:
     if i is None or i is Ellipsis or isinstance(i, slice):
         return ("basic", i, None)
     if isinstance(i, (bool, np.bool_)):
-        raise IndexError(
+        raise LocatedIndexError(
             "funcgrad does not support boolean scalar indices (x[True]); use x[None] to add "
             "an axis, or a boolean array mask"
         )
@@ -115,7 +120,7 @@ def _classify(i: Any) -> tuple[str, Any, Any]:
             if i.shape == () and i.val is not None:
                 return ("int", int(i.val), int(i.val))
             return ("arr", i, None if i.val is None else np.asarray(i.val))
-        raise IndexError(f"{_VALID}; got a traced index of dtype {i.dtype}")
+        raise LocatedIndexError(f"{_VALID}; got a traced index of dtype {i.dtype}")
     if isinstance(i, (list, tuple, np.ndarray, np.generic)):
         a = np.asarray(i)
         if a.dtype == np.bool_:
@@ -127,8 +132,8 @@ def _classify(i: Any) -> tuple[str, Any, Any]:
         if a.size == 0:
             a = a.astype(np.intp)
             return ("arr", a, a)
-        raise IndexError(f"{_VALID}; got an array of dtype {a.dtype}")
-    raise IndexError(f"{_VALID}; got {type(i).__name__}")
+        raise LocatedIndexError(f"{_VALID}; got an array of dtype {a.dtype}")
+    raise LocatedIndexError(f"{_VALID}; got {type(i).__name__}")
 
 
 def parse_index(shape: tuple[int, ...], idx: Any) -> tuple[AdvIndex, list[Any], bool]:
@@ -150,9 +155,9 @@ def parse_index(shape: tuple[int, ...], idx: Any) -> tuple[AdvIndex, list[Any], 
         else:
             consumed += 1
     if n_ellipsis > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
+        raise LocatedIndexError("an index can only have a single ellipsis ('...')")
     if consumed > len(shape):
-        raise IndexError(
+        raise LocatedIndexError(
             f"too many indices for array: array is {len(shape)}-dimensional, but {consumed} "
             "were indexed"
         )
@@ -180,13 +185,13 @@ def parse_index(shape: tuple[int, ...], idx: Any) -> tuple[AdvIndex, list[Any], 
         elif kind == "int":
             n = shape[dim]
             if not -n <= v < n:
-                raise IndexError(f"index {v} is out of bounds for axis {dim} with size {n}")
+                raise LocatedIndexError(f"index {v} is out of bounds for axis {dim} with size {n}")
             template.append(v % n)
             dim += 1
         elif kind == "mask":
             want = shape[dim : dim + v.ndim]
             if v.shape != want:
-                raise IndexError(
+                raise LocatedIndexError(
                     f"boolean index did not match indexed array along axes {dim}.."
                     f"{dim + v.ndim - 1}: the array has shape {want} there but the mask has "
                     f"shape {v.shape}"
@@ -201,7 +206,7 @@ def parse_index(shape: tuple[int, ...], idx: Any) -> tuple[AdvIndex, list[Any], 
             if val is not None and val.size:
                 bad = (val < -n) | (val >= n)
                 if bad.any():
-                    raise IndexError(
+                    raise LocatedIndexError(
                         f"index {int(val[bad].flat[0])} is out of bounds for axis {dim} with "
                         f"size {n}"
                     )
@@ -272,7 +277,7 @@ class IndexUpdateRef:
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(
+            raise LocatedValueError(
                 f"x.at[...].{name}: the value of shape {vshape} cannot be broadcast to the "
                 f"indexed shape {tuple(gshape)}"
             )
@@ -308,7 +313,7 @@ class IndexUpdateRef:
 
         x = self.x
         if x.dtype.kind != "f":
-            raise TypeError("x.at[...].divide needs a floating-point x")
+            raise LocatedTypeError("x.at[...].divide needs a floating-point x")
         return self.multiply(_elementwise.divide(1.0, _core.astype(_core.asarray(v), x.dtype)))
 
     def min(self, v: Any) -> Any:  # noqa: A003

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as _np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.numpy import _core, _elementwise, _products, _reductions, _shape
 from funcgrad.primitives import linalg_extra as _lx
 
@@ -64,12 +65,14 @@ def _prep(a: Any, name: str, min_ndim: int = 2) -> Any:
     a = _core.asarray(a)
     dt = a.dtype
     if dt.kind == "c":
-        raise TypeError(f"{name}: complex matrices are not supported by funcgrad.numpy.linalg")
+        raise LocatedTypeError(
+            f"{name}: complex matrices are not supported by funcgrad.numpy.linalg"
+        )
     if dt.kind == "f" and dt.itemsize < 4:
-        raise TypeError(f"{name}: array type {dt} is unsupported in linalg; use float32/64")
+        raise LocatedTypeError(f"{name}: array type {dt} is unsupported in linalg; use float32/64")
     if dt.kind not in "f":
         if dt.kind not in "biu":
-            raise TypeError(f"{name}: expected a numeric array, got dtype {dt}")
+            raise LocatedTypeError(f"{name}: expected a numeric array, got dtype {dt}")
         a = _core.astype(a, _np.float64)
     if a.ndim < min_ndim:
         raise _np.linalg.LinAlgError(
@@ -104,7 +107,7 @@ def solve(a: Any, b: Any) -> Any:
     a, b = _core.astype(a, dt), _core.astype(b, dt)
     if b.ndim == 1:
         if b.shape[0] != a.shape[-1]:
-            raise ValueError(
+            raise LocatedValueError(
                 f"solve: a has shape {a.shape} but the vector b has {b.shape[0]} entries "
                 f"(needs {a.shape[-1]})"
             )
@@ -133,19 +136,19 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = None
     """Moore–Penrose pseudo-inverse (derivative assumes a locally constant rank)."""
     a = _prep(a, "pinv")
     if rcond is not None and rtol is not None:
-        raise ValueError("pinv: give rcond or rtol, not both")
+        raise LocatedValueError("pinv: give rcond or rtol, not both")
     cut = rcond if rcond is not None else rtol
     if cut is None:
         cut = 1e-15
     if not isinstance(cut, (int, float, _np.floating, _np.integer)):
-        raise TypeError("pinv: funcgrad supports a scalar rcond/rtol only")
+        raise LocatedTypeError("pinv: funcgrad supports a scalar rcond/rtol only")
     return _lx.pinv(a, rcond=float(cut), hermitian=bool(hermitian))
 
 
 def matrix_power(a: Any, n: int) -> Any:
     """``a`` multiplied by itself ``n`` times (``n < 0``: powers of ``inv(a)``)."""
     if not isinstance(n, (int, _np.integer)) or isinstance(n, bool):
-        raise TypeError(f"matrix_power: the exponent must be an integer, got {n!r}")
+        raise LocatedTypeError(f"matrix_power: the exponent must be an integer, got {n!r}")
     a = _core.asarray(a)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise _np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
@@ -169,7 +172,7 @@ def multi_dot(arrays: Any) -> Any:
     """Chained matrix product, left to right (1-D first/last operands as in numpy)."""
     arrays = [_core.asarray(x) for x in arrays]
     if len(arrays) < 2:
-        raise ValueError("multi_dot: expecting at least two arrays")
+        raise LocatedValueError("multi_dot: expecting at least two arrays")
     out = arrays[0]
     for x in arrays[1:]:
         out = _products.matmul(out, x)
@@ -229,7 +232,7 @@ def cholesky(a: Any, *, upper: bool = False, symmetrize_input: bool = True) -> A
 def qr(a: Any, mode: str = "reduced") -> Any:
     """``QRResult(Q, R)`` (``mode='r'``: ``R`` only)."""
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(
+        raise LocatedValueError(
             f"qr: unsupported mode {mode!r}; funcgrad supports 'reduced', 'complete' and 'r'"
         )
     a = _prep(a, "qr")
@@ -241,7 +244,7 @@ def eigh(a: Any, UPLO: str = "L", *, symmetrize_input: bool = True) -> EighResul
     """Eigen-decomposition of a symmetric matrix: ``EighResult(eigenvalues, eigenvectors)``,
     eigenvalues ascending."""
     if UPLO not in ("L", "U"):
-        raise ValueError("UPLO argument must be 'L' or 'U'")
+        raise LocatedValueError("UPLO argument must be 'L' or 'U'")
     a = _square(a, "eigh")
     if symmetrize_input:
         a = _symmetrize(a)
@@ -329,7 +332,7 @@ def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:  # noqa: A
     if ord == 1:
         return _reductions.sum(_elementwise.abs(x), axis=axis, keepdims=keepdims)
     if isinstance(ord, str):
-        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+        raise LocatedValueError(f"Invalid norm order '{ord}' for vectors")
     p = float(ord)
     total = _reductions.sum(
         _elementwise.power(_elementwise.abs(x), p), axis=axis, keepdims=keepdims
@@ -344,7 +347,7 @@ def _matrix_norm(x: Any, ord: Any, axis: tuple[int, int], keepdims: bool) -> Any
     nd = x.ndim
     row, col = (int(a) % nd for a in axis)
     if row == col:
-        raise ValueError("Duplicate axes given.")
+        raise LocatedValueError("Duplicate axes given.")
     if ord in (None, "fro", "f"):
         ret = _safe_sqrt(_reductions.sum(_elementwise.square(x), axis=(row, col)))
     elif ord in (2, -2, "nuc"):
@@ -359,7 +362,7 @@ def _matrix_norm(x: Any, ord: Any, axis: tuple[int, int], keepdims: bool) -> Any
         red = _reductions.max if ord == _np.inf else _reductions.min
         ret = red(_reductions.sum(_elementwise.abs(x), axis=col), axis=r)
     else:
-        raise ValueError(f"Invalid norm order {ord!r} for matrices")
+        raise LocatedValueError(f"Invalid norm order {ord!r} for matrices")
     if keepdims:
         shape = list(x.shape)
         shape[row] = shape[col] = 1
@@ -387,7 +390,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         elif nd == 2:
             axis = (0, 1)
         else:
-            raise ValueError("Improper number of dimensions to norm.")
+            raise LocatedValueError("Improper number of dimensions to norm.")
     elif isinstance(axis, (int, _np.integer)):
         axis = (int(axis),)
     else:
@@ -396,7 +399,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         return _vector_norm(x, ord, axis[0], keepdims)
     if len(axis) == 2:
         return _matrix_norm(x, ord, (axis[0], axis[1]), keepdims)
-    raise ValueError("Improper number of dimensions to norm.")
+    raise LocatedValueError("Improper number of dimensions to norm.")
 
 
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:  # noqa: A002

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as _np
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedValueError
 from funcgrad.numpy._core import _is_tracer, _ndim, _norm_axis, _operand, _shape, stack
 from funcgrad.numpy._elementwise import _no_out, multiply, subtract
 from funcgrad.numpy._reductions import sum
@@ -90,20 +91,20 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     if isinstance(axes, (int, _np.integer)):
         k = int(axes)
         if k < 0:
-            raise ValueError("tensordot: axes must be non-negative")
+            raise LocatedValueError("tensordot: axes must be non-negative")
         ax_a, ax_b = list(range(na - k, na)), list(range(k))
     else:
         ax_a, ax_b = axes
         ax_a = [ax_a] if isinstance(ax_a, (int, _np.integer)) else list(ax_a)
         ax_b = [ax_b] if isinstance(ax_b, (int, _np.integer)) else list(ax_b)
         if len(ax_a) != len(ax_b):
-            raise ValueError("shape-mismatch for sum")
+            raise LocatedValueError("shape-mismatch for sum")
         ax_a = [_norm_axis(i, na) for i in ax_a]
         ax_b = [_norm_axis(i, nb) for i in ax_b]
     sa, sb = _shape(a), _shape(b)
     for i, j in zip(ax_a, ax_b):
         if sa[i] != sb[j]:
-            raise ValueError("shape-mismatch for sum")
+            raise LocatedValueError("shape-mismatch for sum")
     free_a = [i for i in range(na) if i not in ax_a]
     free_b = [j for j in range(nb) if j not in ax_b]
     k = 1
@@ -121,14 +122,14 @@ def _einsum_normalize(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[s
     ins_s, out_s = (spec.split("->") + [None])[:2] if "->" in spec else (spec, None)
     ins = ins_s.split(",")
     if len(ins) != len(shapes):
-        raise ValueError(
+        raise LocatedValueError(
             f"einsum: {len(ins)} operand subscripts in {subscripts!r} for {len(shapes)} operands"
         )
     for s in ins + ([out_s] if out_s is not None else []):
         if s.count("...") > 1 or builtins.any(
             c not in string.ascii_letters for c in s.replace("...", "")
         ):
-            raise ValueError(f"einsum: invalid subscripts {subscripts!r}")
+            raise LocatedValueError(f"einsum: invalid subscripts {subscripts!r}")
     free = [c for c in string.ascii_letters if c not in spec]
     n_ell = 0
     for s, shp in zip(ins, shapes):
@@ -140,10 +141,14 @@ def _einsum_normalize(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[s
         if "..." in s:
             k = len(shp) - (len(s) - 3)
             if k < 0:
-                raise ValueError(f"einsum: operand of shape {shp} has too few axes for {s!r}")
+                raise LocatedValueError(
+                    f"einsum: operand of shape {shp} has too few axes for {s!r}"
+                )
             s = s.replace("...", ell[n_ell - k :])
         if len(s) != len(shp):
-            raise ValueError(f"einsum: subscripts {s!r} do not match an operand of rank {len(shp)}")
+            raise LocatedValueError(
+                f"einsum: subscripts {s!r} do not match an operand of rank {len(shp)}"
+            )
         new_ins.append(s)
     if out_s is None:
         counts = "".join(ins).replace("...", "")
@@ -154,7 +159,7 @@ def _einsum_normalize(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[s
     for s, shp in zip(new_ins, shapes):
         for c, n in zip(s, shp):
             if n != 1 and sizes.get(c, 1) not in (1, n):
-                raise ValueError(
+                raise LocatedValueError(
                     f"einsum: operands could not be broadcast together: subscript {c!r} has "
                     f"sizes {sizes[c]} and {n}"
                 )
@@ -173,9 +178,9 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any
     and JVP are einsums, its batching rule adds a letter."""
     _no_out(out, "einsum")
     if kwargs.get("dtype") is not None or kwargs.get("casting", "safe") != "safe":
-        raise NotImplementedError("einsum: dtype= and casting= are not supported")
+        raise LocatedNotImplementedError("einsum: dtype= and casting= are not supported")
     if not operands or not isinstance(operands[0], str):
-        raise NotImplementedError(
+        raise LocatedNotImplementedError(
             "einsum: only the subscript-string form einsum('ij,jk->ik', a, b) is supported"
         )
     ops = [_operand(o) for o in operands[1:]]
@@ -204,7 +209,9 @@ def cross(
     a = moveaxis(_operand(a), axisa, -1)
     b = moveaxis(_operand(b), axisb, -1)
     if _shape(a)[-1] != 3 or _shape(b)[-1] != 3:
-        raise ValueError("funcgrad.numpy.cross supports 3-vectors only (dimension must be 3)")
+        raise LocatedValueError(
+            "funcgrad.numpy.cross supports 3-vectors only (dimension must be 3)"
+        )
     a0, a1, a2 = (a[..., i] for i in range(3))
     b0, b1, b2 = (b[..., i] for i in range(3))
     c = stack(
@@ -235,17 +242,17 @@ def _conv_mode(full: Any, n: int, m: int, mode: str) -> Any:
         return full[s : s + hi]
     if mode == "valid":
         return full[lo - 1 : hi]
-    raise ValueError(f"mode must be one of 'full', 'same', or 'valid', got {mode!r}")
+    raise LocatedValueError(f"mode must be one of 'full', 'same', or 'valid', got {mode!r}")
 
 
 def convolve(a: Any, v: Any, mode: str = "full") -> Any:
     """``numpy.convolve`` of 1-D arrays, as a gather of sliding windows and a matmul."""
     a, v = _operand(a), _operand(v)
     if _ndim(a) != 1 or _ndim(v) != 1:
-        raise ValueError("object too deep for desired array")
+        raise LocatedValueError("object too deep for desired array")
     n, m = _shape(a)[0], _shape(v)[0]
     if n == 0 or m == 0:
-        raise ValueError("a cannot be empty" if n == 0 else "v cannot be empty")
+        raise LocatedValueError("a cannot be empty" if n == 0 else "v cannot be empty")
     return _conv_mode(_convolve_full(a, v), n, m, mode)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as _np
 from numpy import bool_, float64
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.tracer import bind
 from funcgrad.numpy._core import (
     _concrete,
@@ -125,7 +126,9 @@ def _extremum(prim: Any, a: Any, axis: Any, keepdims: bool, name: str) -> Any:
     axes = _norm_axes(axis, len(shape))
     for i in axes:
         if shape[i] == 0:
-            raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+            raise LocatedValueError(
+                f"zero-size array to reduction operation {name} which has no identity"
+            )
     return _keep(bind(prim, a, axes=axes), shape, axes, keepdims)
 
 
@@ -239,7 +242,9 @@ def _with_initial(r: Any, axis: int, value: int) -> Any:
 def _cumulative_axis(x: Any, axis: Any, name: str) -> int:
     if axis is None:
         if _ndim(x) != 1:
-            raise ValueError(f"{name}: axis must be specified for arrays with more than one axis")
+            raise LocatedValueError(
+                f"{name}: axis must be specified for arrays with more than one axis"
+            )
         return 0
     return _norm_axis(axis, _ndim(x))
 
@@ -328,9 +333,9 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
     a = _operand(a)
     nd = _ndim(a)
     if nd == 0:
-        raise ValueError("diff requires input that is at least one dimensional")
+        raise LocatedValueError("diff requires input that is at least one dimensional")
     if n < 0:
-        raise ValueError(f"order must be non-negative but got {n!r}")
+        raise LocatedValueError(f"order must be non-negative but got {n!r}")
     ax = _norm_axis(axis, nd)
     parts = []
     for extra in (prepend, a, append):
@@ -399,10 +404,10 @@ def quantile(
     gradient goes to the two order statistics around each quantile."""
     _no_out(out, "quantile")
     if method != "linear" or weights is not None:
-        raise NotImplementedError("funcgrad.numpy.quantile supports method='linear' only")
+        raise LocatedNotImplementedError("funcgrad.numpy.quantile supports method='linear' only")
     qs = _np.asarray(_concrete(q, "quantile's q"), dtype=float64)
     if qs.size and (qs.min() < 0 or qs.max() > 1):
-        raise ValueError("Quantiles must be in the range [0, 1]")
+        raise LocatedValueError("Quantiles must be in the range [0, 1]")
     x, shape, axes = _move_axes_last(_operand(a), axis)
     weak_q = isinstance(q, (int, float)) and not isinstance(q, bool)
     x = astype(
@@ -466,12 +471,12 @@ def average(
     w = _operand(weights)
     if _shape(w) != _shape(a):
         if axis is None:
-            raise TypeError("Axis must be specified when shapes of a and weights differ.")
+            raise LocatedTypeError("Axis must be specified when shapes of a and weights differ.")
         if _ndim(w) != 1:
-            raise TypeError("1D weights expected when shapes of a and weights differ.")
+            raise LocatedTypeError("1D weights expected when shapes of a and weights differ.")
         ax = _norm_axis(axis, nd)
         if _shape(w)[0] != _shape(a)[ax]:
-            raise ValueError("Length of weights not compatible with specified axis.")
+            raise LocatedValueError("Length of weights not compatible with specified axis.")
         w = reshape(w, tuple(_shape(w)[0] if i == ax else 1 for i in range(nd)))
     rdt = result_type(a, w)
     if rdt.kind in "iub":

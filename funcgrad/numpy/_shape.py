@@ -10,6 +10,12 @@ from typing import Any
 
 import numpy as _np
 
+from funcgrad.core.errors import (
+    LocatedIndexError,
+    LocatedNotImplementedError,
+    LocatedTypeError,
+    LocatedValueError,
+)
 from funcgrad.core.tracer import Tracer, bind
 from funcgrad.numpy._core import (
     _concrete,
@@ -80,7 +86,7 @@ def reshape(a: Any, *args: Any, **kwargs: Any) -> Any:
     else:
         newshape = args
     if kwargs:
-        raise TypeError(f"reshape got unexpected keyword arguments {sorted(kwargs)}")
+        raise LocatedTypeError(f"reshape got unexpected keyword arguments {sorted(kwargs)}")
     a = _operand(a)
     shape = _shape(a)
     if isinstance(newshape, (int, _np.integer)):
@@ -90,14 +96,14 @@ def reshape(a: Any, *args: Any, **kwargs: Any) -> Any:
     for s in shape:
         size *= s
     if newshape.count(-1) > 1:
-        raise ValueError("reshape: can only specify one unknown dimension (-1)")
+        raise LocatedValueError("reshape: can only specify one unknown dimension (-1)")
     if -1 in newshape:
         known = 1
         for s in newshape:
             if s != -1:
                 known *= s
         if known == 0 or size % known:
-            raise ValueError(f"cannot reshape array of size {size} into shape {newshape}")
+            raise LocatedValueError(f"cannot reshape array of size {size} into shape {newshape}")
         newshape = tuple(size // known if s == -1 else s for s in newshape)
     return _st.reshape(a, newshape)
 
@@ -152,7 +158,7 @@ def squeeze(a: Any, axis: Any = None) -> Any:
         dims = _norm_axes(axis, len(shape))
         for d in dims:
             if shape[d] != 1:
-                raise ValueError(
+                raise LocatedValueError(
                     "cannot select an axis to squeeze out which has size not equal to one"
                 )
     return _st.squeeze(a, dims)
@@ -166,7 +172,7 @@ def broadcast_to(a: Any, shape: Any) -> Any:
         if len(shape) < _ndim(a):
             raise ValueError
     except ValueError:
-        raise ValueError(
+        raise LocatedValueError(
             f"cannot broadcast an array of shape {_shape(a)} to shape {shape}"
         ) from None
     return _st.broadcast_to(a, shape)
@@ -187,15 +193,15 @@ def atleast_2d(*arys: Any) -> Any:
 def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
     arrays = [_operand(x) for x in arrays]
     if not arrays:
-        raise ValueError("need at least one array to concatenate")
+        raise LocatedValueError("need at least one array to concatenate")
     if axis is None:
         arrays, axis = [ravel(x) for x in arrays], 0
     nd = _ndim(arrays[0])
     if nd == 0:
-        raise ValueError("zero-dimensional arrays cannot be concatenated")
+        raise LocatedValueError("zero-dimensional arrays cannot be concatenated")
     for x in arrays:
         if _ndim(x) != nd:
-            raise ValueError(
+            raise LocatedValueError(
                 "concatenate: all the input arrays must have the same number of dimensions, "
                 f"got shapes {[_shape(y) for y in arrays]}"
             )
@@ -280,7 +286,7 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
     if reps.ndim == 0 or reps.size == 1:
         r = int(reps.reshape(()))
         if r < 0:
-            raise ValueError("negative dimensions are not allowed")
+            raise LocatedValueError("negative dimensions are not allowed")
         big = shape[: ax + 1] + (r,) + shape[ax + 1 :]
         dims = tuple(i for i in range(len(shape) + 1) if i != ax + 1)
         x = _st.broadcast_in_dim(a, big, dims)
@@ -302,13 +308,13 @@ def flip(m: Any, axis: Any = None) -> Any:
 
 def fliplr(m: Any) -> Any:
     if _ndim(m) < 2:
-        raise ValueError("Input must be >= 2-d.")
+        raise LocatedValueError("Input must be >= 2-d.")
     return flip(m, 1)
 
 
 def flipud(m: Any) -> Any:
     if _ndim(m) < 1:
-        raise ValueError("Input must be >= 1-d.")
+        raise LocatedValueError("Input must be >= 1-d.")
     return flip(m, 0)
 
 
@@ -338,10 +344,10 @@ def rot90(m: Any, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Any:
     m = _operand(m)
     nd = _ndim(m)
     if len(axes) != 2:
-        raise ValueError("len(axes) must be 2.")
+        raise LocatedValueError("len(axes) must be 2.")
     a0, a1 = _norm_axis(axes[0], nd), _norm_axis(axes[1], nd)
     if a0 == a1:
-        raise ValueError("Axes must be different.")
+        raise LocatedValueError("Axes must be different.")
     k = operator.index(k) % 4
     if k == 0:
         return m
@@ -371,7 +377,7 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     if isinstance(indices_or_sections, (int, _np.integer)):
         k = int(indices_or_sections)
         if k <= 0:
-            raise ValueError("number sections must be larger than 0.")
+            raise LocatedValueError("number sections must be larger than 0.")
         each, extra = n // k, n % k
         sizes = [each + 1] * extra + [each] * (k - extra)
         bounds = [0] + list(_np.cumsum(sizes))
@@ -385,25 +391,25 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     if isinstance(indices_or_sections, (int, _np.integer)):
         n = _shape(ary)[_norm_axis(axis, _ndim(ary))]
         if n % int(indices_or_sections):
-            raise ValueError("array split does not result in an equal division")
+            raise LocatedValueError("array split does not result in an equal division")
     return array_split(ary, indices_or_sections, axis)
 
 
 def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
     if _ndim(ary) == 0:
-        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+        raise LocatedValueError("hsplit only works on arrays of 1 or more dimensions")
     return split(ary, indices_or_sections, 1 if _ndim(ary) > 1 else 0)
 
 
 def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
     if _ndim(ary) < 2:
-        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+        raise LocatedValueError("vsplit only works on arrays of 2 or more dimensions")
     return split(ary, indices_or_sections, 0)
 
 
 def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
     if _ndim(ary) < 3:
-        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+        raise LocatedValueError("dsplit only works on arrays of 3 or more dimensions")
     return split(ary, indices_or_sections, 2)
 
 
@@ -445,19 +451,19 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     nd = _ndim(a)
     widths = _np.broadcast_to(_np.asarray(pad_width, dtype=_np.intp), (nd, 2))
     if (widths < 0).any():
-        raise ValueError("index can't contain negative values")
+        raise LocatedValueError("index can't contain negative values")
     if mode == "constant":
         cvals = _np.broadcast_to(_np.asarray(kwargs.pop("constant_values", 0)), (nd, 2))
     elif mode in _PAD_INDEX_MODES:
         if kwargs.pop("reflect_type", "even") != "even":
-            raise NotImplementedError("pad: reflect_type='odd' is not supported")
+            raise LocatedNotImplementedError("pad: reflect_type='odd' is not supported")
     else:
-        raise NotImplementedError(
+        raise LocatedNotImplementedError(
             f"pad mode {mode!r} is not supported by funcgrad.numpy; use one of constant, "
             + ", ".join(_PAD_INDEX_MODES)
         )
     if kwargs:
-        raise TypeError(f"pad got unsupported keyword arguments {sorted(kwargs)}")
+        raise LocatedTypeError(f"pad got unsupported keyword arguments {sorted(kwargs)}")
     dt = _dtype(a)
     for ax in range(nd):
         lo, hi = int(widths[ax, 0]), int(widths[ax, 1])
@@ -476,7 +482,9 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
         else:
             n = _shape(a)[ax]
             if n == 0:
-                raise ValueError(f"can't extend empty axis {ax} using modes other than 'constant'")
+                raise LocatedValueError(
+                    f"can't extend empty axis {ax} using modes other than 'constant'"
+                )
             a = take(a, _np.pad(_np.arange(n), (lo, hi), mode=mode), axis=ax)
     return a
 
@@ -510,10 +518,10 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     a = _operand(a)
     nd = _ndim(a)
     if nd < 2:
-        raise ValueError("diag requires an array of at least two dimensions")
+        raise LocatedValueError("diag requires an array of at least two dimensions")
     i, j = _norm_axis(axis1, nd), _norm_axis(axis2, nd)
     if i == j:
-        raise ValueError("axis1 and axis2 cannot be the same")
+        raise LocatedValueError("axis1 and axis2 cannot be the same")
     rest = [d for d in range(nd) if d not in (i, j)]
     x = _st.transpose(a, tuple(rest + [i, j]))
     s = _shape(x)
@@ -533,7 +541,7 @@ def diag(v: Any, k: int = 0) -> Any:
     if nd == 2:
         return diagonal(v, k)
     if nd != 1:
-        raise ValueError("Input must be 1- or 2-d.")
+        raise LocatedValueError("Input must be 1- or 2-d.")
     k = operator.index(k)
     n = _shape(v)[0]
     size_ = n + builtins.abs(k)
@@ -550,13 +558,15 @@ def diagflat(v: Any, k: int = 0) -> Any:
 def _index_operand(idx: Any) -> Any:
     if type(idx) is Tracer:
         if idx.dtype.kind not in "iu":
-            raise IndexError(f"arrays used as indices must be of integer type, got {idx.aval}")
+            raise LocatedIndexError(
+                f"arrays used as indices must be of integer type, got {idx.aval}"
+            )
         return idx
     i = _np.asarray(idx)
     if i.dtype.kind not in "iu":
         if i.size == 0:
             return i.astype(_np.intp)
-        raise IndexError(f"arrays used as indices must be of integer type, got {i.dtype}")
+        raise LocatedIndexError(f"arrays used as indices must be of integer type, got {i.dtype}")
     return i
 
 
@@ -568,7 +578,7 @@ def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     if axis is None:
         return take_along_axis(ravel(a), ravel(idx), 0)
     if _ndim(idx) != _ndim(a):
-        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+        raise LocatedValueError("`indices` and `arr` must have the same number of dimensions")
     return _nx.take_along_axis(a, idx, _norm_axis(axis, _ndim(a)))
 
 
@@ -587,7 +597,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     elif mode == "clip":
         idx = clip(idx, 0, n - 1)
     elif mode != "raise":
-        raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap', got {mode!r}")
+        raise LocatedValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap', got {mode!r}")
     ishape = _shape(idx)
     m = 1
     for s in ishape:
@@ -595,7 +605,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     flat = reshape(idx, tuple(m if d == ax else 1 for d in range(nd)))
     shape = _shape(a)
     if m and type(idx) is not Tracer and n == 0:
-        raise IndexError(f"cannot do a non-empty take from an empty axes (axis {ax})")
+        raise LocatedIndexError(f"cannot do a non-empty take from an empty axes (axis {ax})")
     got = (
         _nx.take_along_axis(a, flat, ax)
         if m

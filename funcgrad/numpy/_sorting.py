@@ -8,6 +8,7 @@ from typing import Any
 import numpy as _np
 from numpy import bool_, float64
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.tracer import bind
 from funcgrad.numpy._core import (
     _dtype,
@@ -45,7 +46,7 @@ def argsort(
 ) -> Any:
     """``numpy.argsort`` (integer result: no derivative)."""
     if order is not None:
-        raise NotImplementedError("argsort: order= (structured arrays) is not supported")
+        raise LocatedNotImplementedError("argsort: order= (structured arrays) is not supported")
     a = _operand(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -56,7 +57,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
     """``numpy.sort`` as ``take_along_axis(a, argsort(a))``: the gradient flows back through
     the permutation (ties: to the element numpy's stable order puts first)."""
     if order is not None:
-        raise NotImplementedError("sort: order= (structured arrays) is not supported")
+        raise LocatedNotImplementedError("sort: order= (structured arrays) is not supported")
     a = _operand(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -74,13 +75,13 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
 
 def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0) -> Any:
     if len(condlist) != len(choicelist):
-        raise ValueError("list of cases must be same length as list of conditions")
+        raise LocatedValueError("list of cases must be same length as list of conditions")
     if not condlist:
-        raise ValueError("select with an empty condition list is not possible")
+        raise LocatedValueError("select with an empty condition list is not possible")
     conds = [_operand(c) for c in condlist]
     for i, c in enumerate(conds):
         if _dtype(c) != bool_:
-            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+            raise LocatedTypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
     choices = [_operand(c) for c in choicelist]
     dt = result_type(*choices, default)  # a Python scalar default is weakly typed, as numpy
     out = astype(_operand(default), dt)
@@ -96,13 +97,13 @@ def interp(
     """``numpy.interp``: piecewise-linear interpolation, differentiable in ``x``, ``xp`` and
     ``fp`` (the derivative in ``x`` jumps at the knots)."""
     if period is not None:
-        raise NotImplementedError("interp: period= is not supported")
+        raise LocatedNotImplementedError("interp: period= is not supported")
     x, xp, fp = _operand(x), _operand(xp), _operand(fp)
     if _ndim(xp) != 1 or _shape(xp) != _shape(fp):
-        raise ValueError("fp and xp are not of the same length.")
+        raise LocatedValueError("fp and xp are not of the same length.")
     n = _shape(xp)[0]
     if n == 0:
-        raise ValueError("array of sample points is empty")
+        raise LocatedValueError("array of sample points is empty")
     rt = result_type(x, xp, fp, float64)
     x, xp, fp = astype(x, rt), astype(xp, rt), astype(fp, rt)
     if n == 1:

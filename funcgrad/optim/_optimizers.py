@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.tree_util import (
     all_leaves_equal_structure,
     tree_flatten,
@@ -93,51 +94,53 @@ def _check_lr(lr: Any, where: str) -> None:
     if callable(lr):
         return
     if not _is_real_number(lr):
-        raise TypeError(
+        raise LocatedTypeError(
             f"{where}: learning rate must be a float or a schedule (a callable step -> lr), "
             f"got {type(lr).__name__}"
         )
     if not math.isfinite(lr):
-        raise ValueError(f"{where}: learning rate must be finite, got {lr!r}")
+        raise LocatedValueError(f"{where}: learning rate must be finite, got {lr!r}")
 
 
 def _check_real(name: str, value: Any, where: str) -> None:
     if not _is_real_number(value):
-        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__}")
+        raise LocatedTypeError(f"{where}: {name} must be a real number, got {type(value).__name__}")
     if not math.isfinite(value):
-        raise ValueError(f"{where}: {name} must be finite, got {value!r}")
+        raise LocatedValueError(f"{where}: {name} must be finite, got {value!r}")
 
 
 def _check_unit_interval(name: str, value: Any, where: str) -> None:
     _check_real(name, value, where)
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"{where}: {name} must be in [0, 1), got {value!r}")
+        raise LocatedValueError(f"{where}: {name} must be in [0, 1), got {value!r}")
 
 
 def _check_positive(name: str, value: Any, where: str) -> None:
     _check_real(name, value, where)
     if not value > 0:
-        raise ValueError(f"{where}: {name} must be > 0, got {value!r}")
+        raise LocatedValueError(f"{where}: {name} must be > 0, got {value!r}")
 
 
 def _check_nonnegative(name: str, value: Any, where: str) -> None:
     _check_real(name, value, where)
     if not value >= 0:
-        raise ValueError(f"{where}: {name} must be >= 0, got {value!r}")
+        raise LocatedValueError(f"{where}: {name} must be >= 0, got {value!r}")
 
 
 def _check_same_tree(a: Any, b: Any, a_name: str, b_name: str, where: str) -> None:
     """Same structure and same leaf shapes, else a ValueError naming the first differing path."""
     diff = all_leaves_equal_structure(a, b)
     if diff:
-        raise ValueError(f"{where}: {a_name} and {b_name} have different tree structures: {diff}")
+        raise LocatedValueError(
+            f"{where}: {a_name} and {b_name} have different tree structures: {diff}"
+        )
     a_leaves = tree_flatten(a)[0]
     b_leaves = tree_flatten(b)[0]
     for i, (x, y) in enumerate(zip(a_leaves, b_leaves)):
         sx, sy = np.shape(x), np.shape(y)
         if sx != sy:
             path = tree_paths(a)[i]
-            raise ValueError(
+            raise LocatedValueError(
                 f"{where}: shape mismatch at {path}: {a_name} has shape {sx}, "
                 f"{b_name} has shape {sy}"
             )
@@ -154,11 +157,11 @@ def _check_float_leaves(tree: Any, name: str, where: str) -> None:
         try:
             dt = _dtype(leaf)
         except TypeError as e:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{where}: {name} leaf at {path} is not an array (got {type(leaf).__name__})"
             ) from e
         if not np.issubdtype(dt, np.inexact):
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{where}: {name} leaf at {path} has dtype {dt}; optimizers need floating-point "
                 "arrays (cast it with .astype(np.float32) or np.float64)"
             )
@@ -197,7 +200,7 @@ def _scale_by_lr(updates: Any, lr_t: Any) -> Any:
 
 def _check_state(state: Any, cls: type, where: str) -> None:
     if not isinstance(state, cls):
-        raise TypeError(
+        raise LocatedTypeError(
             f"{where}: expected the {cls.__name__} returned by init(params), "
             f"got {type(state).__name__}"
         )
@@ -218,19 +221,23 @@ def sgd_update(params: Any, grads: Any, lr: Any) -> Any:
     """
     where = "sgd_update"
     if callable(lr):
-        raise TypeError(f"{where}: lr must be a number; to use a schedule, use sgd(schedule)")
+        raise LocatedTypeError(
+            f"{where}: lr must be a number; to use a schedule, use sgd(schedule)"
+        )
     if isinstance(lr, np.ndarray):
         if lr.shape != ():
-            raise ValueError(f"{where}: lr must be a scalar, got an array of shape {lr.shape}")
+            raise LocatedValueError(
+                f"{where}: lr must be a scalar, got an array of shape {lr.shape}"
+            )
         if not np.issubdtype(lr.dtype, np.floating) and not np.issubdtype(lr.dtype, np.integer):
-            raise TypeError(f"{where}: lr must be a real number, got dtype {lr.dtype}")
+            raise LocatedTypeError(f"{where}: lr must be a real number, got dtype {lr.dtype}")
         if not np.isfinite(lr):
-            raise ValueError(f"{where}: learning rate must be finite, got {lr}")
+            raise LocatedValueError(f"{where}: learning rate must be finite, got {lr}")
     elif _is_real_number(lr):
         _check_lr(lr, where)
     elif not (getattr(lr, "shape", None) == () and hasattr(lr, "dtype")):
         # Anything else must be a traced 0-d value (it cannot be checked for finiteness).
-        raise TypeError(f"{where}: lr must be a float, got {type(lr).__name__}")
+        raise LocatedTypeError(f"{where}: lr must be a float, got {type(lr).__name__}")
     _check_same_tree(params, grads, "params", "grads", where)
     _check_float_leaves(params, "params", where)
     _check_float_leaves(grads, "grads", where)
@@ -300,7 +307,7 @@ def sgd(
     _check_lr(lr, where)
     _check_nonnegative("momentum", momentum, where)
     if not isinstance(nesterov, (bool, np.bool_)):
-        raise TypeError(f"{where}: nesterov must be a bool, got {type(nesterov).__name__}")
+        raise LocatedTypeError(f"{where}: nesterov must be a bool, got {type(nesterov).__name__}")
     use_trace = momentum != 0
 
     def init(params: Any) -> SgdState:
@@ -411,7 +418,7 @@ def adamw(
 
     def update(grads: Any, state: AdamState, params: Any = None) -> tuple[Any, AdamState]:
         if params is None:
-            raise ValueError(
+            raise LocatedValueError(
                 "adamw.update: weight decay needs the current parameters; "
                 "pass params: opt.update(grads, state, params)"
             )
@@ -507,7 +514,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """
     for i, t in enumerate(transforms):
         if not (isinstance(t, tuple) and len(t) == 2 and callable(t[0]) and callable(t[1])):
-            raise TypeError(
+            raise LocatedTypeError(
                 f"chain: argument {i} must be a GradientTransformation (init, update), "
                 f"got {type(t).__name__}"
             )
@@ -518,12 +525,12 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
     def update(grads: Any, state: tuple[Any, ...], params: Any = None) -> tuple[Any, Any]:
         if type(state) is not tuple:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"chain.update: state must be the tuple returned by init, "
                 f"got {type(state).__name__}"
             )
         if len(state) != n:
-            raise ValueError(
+            raise LocatedValueError(
                 f"chain.update: state has {len(state)} entries but the chain has {n} transforms"
             )
         new_states = []
@@ -631,7 +638,7 @@ def warmup_cosine_decay(
     _check_real("decay_steps", decay_steps, where)
     _check_real("end_value", end_value, where)
     if not decay_steps > warmup_steps:
-        raise ValueError(
+        raise LocatedValueError(
             f"{where}: decay_steps (the total length, warmup included) must be > warmup_steps, "
             f"got decay_steps={decay_steps}, warmup_steps={warmup_steps}"
         )

@@ -21,6 +21,8 @@ from funcgrad.primitives import (  # noqa: F401  (importing a family registers i
     linalg,
     linalg_extra,
     numpy_extra,
+    random_bits,
+    random_special,
     reductions,
     structural,
 )

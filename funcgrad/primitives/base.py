@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.core.errors import format_src
+from funcgrad.core.errors import LocatedValueError, format_src
 from funcgrad.core.ir import Literal, ShapedArray, Var
 
 __all__ = ["Primitive", "registry", "define"]
@@ -145,7 +145,7 @@ def define(
 ) -> Primitive:
     """Create and register a primitive; the single place where its rules are declared."""
     if name in registry:
-        raise ValueError(f"primitive {name!r} is defined twice")
+        raise LocatedValueError(f"primitive {name!r} is defined twice")
     p = Primitive(name, impl, shape_rule, **kw)
     registry[name] = p
     return p
@@ -169,7 +169,7 @@ def broadcast_shapes(name: str, *avals: ShapedArray) -> tuple[int, ...]:
         return np.broadcast_shapes(*shapes)
     except ValueError:
         shown = " and ".join(str(a) for a in avals)
-        raise ValueError(
+        raise LocatedValueError(
             f"{name}: shapes {shown} cannot be broadcast together (numpy broadcasting "
             "matches trailing dimensions, which must be equal or 1); reshape or expand_dims "
             "one operand"
@@ -198,7 +198,7 @@ def batch_size(args: Any, dims: Any) -> int:
     for a, d in zip(args, dims):
         if d is not None:
             return int(np.shape(a)[d])
-    raise ValueError("batching rule called without a batched argument")
+    raise LocatedValueError("batching rule called without a batched argument")
 
 
 # Helpers for simplify rules (jit's optimizer): is an operand a known constant 0 or 1?

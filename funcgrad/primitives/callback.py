@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
 from funcgrad.core.tracer import bind
@@ -71,7 +72,7 @@ def _result_avals(result_shape_dtypes: Any) -> tuple[list[ShapedArray], Any]:
     avals = []
     for i, s in enumerate(leaves):
         if not (hasattr(s, "shape") and hasattr(s, "dtype")):
-            raise TypeError(
+            raise LocatedTypeError(
                 "pure_callback: result_shape_dtypes must be a pytree of objects with .shape and "
                 f".dtype (ShapeDtypeStruct or arrays); leaf {i} is a {type(s).__name__}"
             )
@@ -91,7 +92,7 @@ def _pure_callback_impl(
     out = callback(*tree_unflatten(in_tree, list(args)), **kwargs.value)
     leaves, tree = tree_flatten(out)
     if tree != out_tree:
-        raise TypeError(
+        raise LocatedTypeError(
             f"pure_callback: {getattr(callback, '__name__', 'the callback')} returned structure "
             f"{tree}, but result_shape_dtypes declares {out_tree}"
         )
@@ -99,7 +100,7 @@ def _pure_callback_impl(
     for i, (x, a) in enumerate(zip(leaves, result_avals)):
         x = np.asarray(x)
         if x.shape != a.shape or x.dtype != a.dtype:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"pure_callback: result leaf {i} of {getattr(callback, '__name__', 'the callback')}"
                 f" has shape {x.shape} and dtype {x.dtype}, but result_shape_dtypes declares "
                 f"{a.shape} and {a.dtype}"
@@ -113,7 +114,7 @@ def _pure_callback_shape(*avals: Any, result_avals: Any, **_: Any) -> list[Shape
 
 
 def _no_derivative(*_: Any, **__: Any) -> Any:
-    raise TypeError(
+    raise LocatedTypeError(
         "pure_callback has no derivative: funcgrad cannot look inside the callback. Wrap the "
         "function calling it in funcgrad.custom_jvp or funcgrad.custom_vjp to give it a rule."
     )
@@ -124,7 +125,7 @@ def _pure_callback_batch(prim: Any, args: Any, dims: Any, **params: Any) -> tupl
     if method in ("sequential", "sequential_unrolled"):
         return unrolled_batch(prim, args, dims, **params)
     if method not in ("expand_dims", "broadcast_all"):
-        raise NotImplementedError(
+        raise LocatedNotImplementedError(
             "vmap of pure_callback needs vmap_method: 'sequential' (call it once per example), "
             "'expand_dims' (call it once with the batch as a leading axis, size 1 for unbatched "
             f"arguments) or 'broadcast_all'; got vmap_method={method!r}"
@@ -170,7 +171,7 @@ def pure_callback(
     array([0., 0.])
     """
     if not callable(callback):
-        raise TypeError(f"pure_callback: callback must be callable, got {callback!r}")
+        raise LocatedTypeError(f"pure_callback: callback must be callable, got {callback!r}")
     avals, out_tree = _result_avals(result_shape_dtypes)
     leaves, in_tree = tree_flatten(args)
     leaves = [x if hasattr(x, "shape") else np.asarray(x) for x in leaves]
@@ -214,7 +215,7 @@ def debug_callback(callback: Callable[..., None], *args: Any, **kwargs: Any) -> 
     [0. 1.]
     """
     if not callable(callback):
-        raise TypeError(f"debug.callback: callback must be callable, got {callback!r}")
+        raise LocatedTypeError(f"debug.callback: callback must be callable, got {callback!r}")
     leaves, in_tree = tree_flatten((args, kwargs))
     leaves = [x if hasattr(x, "shape") else np.asarray(x) for x in leaves]
     bind(debug_callback_p, *leaves, callback=callback, in_tree=in_tree)

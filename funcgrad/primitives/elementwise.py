@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import (
@@ -364,7 +365,9 @@ not_p = _unary("not", np.logical_not, None)
 # --- select (numpy's where) ------------------------------------------------------------
 def _select_shape(c: ShapedArray, x: ShapedArray, y: ShapedArray) -> ShapedArray:
     if c.dtype != np.bool_:
-        raise TypeError(f"where: the condition must be boolean, got {c}; compare first (x > 0)")
+        raise LocatedTypeError(
+            f"where: the condition must be boolean, got {c}; compare first (x > 0)"
+        )
     return ShapedArray(broadcast_shapes("where", c, x, y), ufunc_dtype(np.add, x, y))
 
 

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import batch_size, define
@@ -114,7 +115,7 @@ def _index_dummy(shape: tuple[int, ...], template: AdvIndex, idx_avals: Any) -> 
 def _check_index_avals(name: str, idx: Any) -> None:
     for a in idx:
         if a.dtype.kind not in "iu":
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name}: index arrays must be integers, got {a}; boolean masks must be "
                 "converted with nonzero() first (funcgrad.numpy does this for concrete masks)"
             )
@@ -125,11 +126,15 @@ def _gathered_shape(
 ) -> tuple[int, ...]:
     _check_index_avals(name, idx)
     if len(idx) != template.n_arrays:
-        raise ValueError(f"{name}: template {template!r} needs {template.n_arrays} index arrays")
+        raise LocatedValueError(
+            f"{name}: template {template!r} needs {template.n_arrays} index arrays"
+        )
     try:
         return _index_dummy(tuple(shape), template, idx)
     except IndexError as e:
-        raise ValueError(f"{name}: indexing shape {tuple(shape)} with {template!r}: {e}") from None
+        raise LocatedValueError(
+            f"{name}: indexing shape {tuple(shape)} with {template!r}: {e}"
+        ) from None
 
 
 def _bshape(idx: Any) -> tuple[int, ...]:
@@ -306,7 +311,7 @@ def _scatter_shape_check(
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(
+        raise LocatedValueError(
             f"{name}: updates of shape {v.shape} do not broadcast to the indexed shape {want}"
         )
 
@@ -528,7 +533,7 @@ def _identity(dtype: np.dtype, is_min: bool) -> Any:
         return info.max if is_min else info.min
     if dtype.kind == "b":
         return is_min
-    raise TypeError(f"index_min/index_max: unsupported dtype {dtype}")
+    raise LocatedTypeError(f"index_min/index_max: unsupported dtype {dtype}")
 
 
 def _extremum_prim(name: str, ufunc: Any, is_min: bool) -> Any:

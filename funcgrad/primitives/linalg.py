@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedValueError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import batch_size, define, ufunc_dtype
@@ -19,11 +20,13 @@ def matmul(x: Any, y: Any) -> Any:
 
 def _matmul_shape(x: ShapedArray, y: ShapedArray) -> ShapedArray:
     if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"matmul: operands must be at least 1-D, got {x} and {y}; use multiply")
+        raise LocatedValueError(
+            f"matmul: operands must be at least 1-D, got {x} and {y}; use multiply"
+        )
     k1 = x.shape[-1]
     k2 = y.shape[-2] if y.ndim >= 2 else y.shape[0]
     if k1 != k2:
-        raise ValueError(
+        raise LocatedValueError(
             f"matmul of {x} and {y}: inner dimensions {k1} and {k2} differ "
             "(the last axis of the left operand must match the "
             f"{'second-to-last' if y.ndim >= 2 else 'only'} axis of the right operand)"
@@ -33,7 +36,9 @@ def _matmul_shape(x: ShapedArray, y: ShapedArray) -> ShapedArray:
     try:
         batch = np.broadcast_shapes(xb, yb)
     except ValueError:
-        raise ValueError(f"matmul of {x} and {y}: batch dimensions do not broadcast") from None
+        raise LocatedValueError(
+            f"matmul of {x} and {y}: batch dimensions do not broadcast"
+        ) from None
     rows = (x.shape[-2],) if x.ndim >= 2 else ()
     cols = (y.shape[-1],) if y.ndim >= 2 else ()
     return ShapedArray(batch + rows + cols, ufunc_dtype(np.matmul, x, y))

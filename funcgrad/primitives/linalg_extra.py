@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import define
@@ -139,17 +140,17 @@ def _pairwise_inv_diff(w: Any) -> Any:
 # --- shape-rule helpers -----------------------------------------------------------------------
 def _check_matrix(name: str, a: ShapedArray, square: bool = True) -> None:
     if a.dtype.kind != "f" or a.dtype.itemsize < 4:
-        raise TypeError(
+        raise LocatedTypeError(
             f"{name}: expected a float32 or float64 array, got {a}; convert with "
             ".astype(np.float64) (complex and float16 matrices are not supported)"
         )
     if a.ndim < 2:
-        raise ValueError(
+        raise LocatedValueError(
             f"{name}: {a.ndim}-dimensional array given; the array must be at least "
             "two-dimensional (a matrix, or a stack of matrices in the leading axes)"
         )
     if square and a.shape[-1] != a.shape[-2]:
-        raise ValueError(
+        raise LocatedValueError(
             f"{name}: the last two dimensions of {a} must be square, got "
             f"{a.shape[-2]}x{a.shape[-1]}"
         )
@@ -195,14 +196,16 @@ def _solve_shape(a: ShapedArray, b: ShapedArray) -> ShapedArray:
     _check_matrix("solve", a)
     _check_matrix("solve", b, square=False)
     if b.shape[-2] != a.shape[-1]:
-        raise ValueError(
+        raise LocatedValueError(
             f"solve: the matrix {a} and the right-hand side {b} do not match: b needs "
             f"{a.shape[-1]} rows (b.shape[-2])"
         )
     try:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"solve: batch dimensions of {a} and {b} do not broadcast") from None
+        raise LocatedValueError(
+            f"solve: batch dimensions of {a} and {b} do not broadcast"
+        ) from None
     return ShapedArray(batch + b.shape[-2:], np.result_type(a.dtype, b.dtype))
 
 
@@ -354,7 +357,7 @@ def _qr_impl(a: Any, *, full_matrices: bool) -> tuple[Any, Any]:
 def _qr_check_diff(a: Any, full_matrices: bool) -> None:
     m, n = _shape(a)[-2:]
     if m < n or (full_matrices and m != n):
-        raise NotImplementedError(
+        raise LocatedNotImplementedError(
             f"qr: derivatives are implemented for square or tall matrices (m >= n) in reduced "
             f"mode only, got a {m}x{n} matrix with mode="
             f"{'complete' if full_matrices else 'reduced'}"
@@ -489,7 +492,7 @@ def _svd_impl(a: Any, *, full_matrices: bool) -> tuple[Any, Any, Any]:
 def _svd_check_diff(a: Any, full_matrices: bool) -> None:
     m, n = _shape(a)[-2:]
     if full_matrices and m != n:
-        raise NotImplementedError(
+        raise LocatedNotImplementedError(
             f"svd: derivatives of the full_matrices=True decomposition of a non-square "
             f"({m}x{n}) matrix are not defined; use full_matrices=False"
         )

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import batch_size, define
@@ -86,7 +87,7 @@ def _lead1(x: Any) -> Any:
 
 def _check_axis(name: str, x: ShapedArray, axis: int) -> None:
     if not 0 <= axis < x.ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range for {x}")
+        raise LocatedValueError(f"{name}: axis {axis} is out of range for {x}")
 
 
 # --- thin op functions used by rules and by funcgrad.numpy --------------------------------
@@ -391,9 +392,9 @@ def scatter_add_along_axis(g: Any, idx: Any, axis: int, size: int) -> Any:
 
 def _gather_shape(x: ShapedArray, idx: ShapedArray, *, axis: int) -> ShapedArray:
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"take_along_axis: indices must be integers, got {idx}")
+        raise LocatedTypeError(f"take_along_axis: indices must be integers, got {idx}")
     if idx.ndim != x.ndim:
-        raise ValueError(
+        raise LocatedValueError(
             f"take_along_axis: indices {idx} must have the same number of dimensions as the "
             f"array {x}"
         )
@@ -406,7 +407,7 @@ def _gather_shape(x: ShapedArray, idx: ShapedArray, *, axis: int) -> ShapedArray
         try:
             shape.append(np.broadcast_shapes((a,), (b,))[0])
         except ValueError:
-            raise ValueError(
+            raise LocatedValueError(
                 f"take_along_axis: array {x} and indices {idx} do not broadcast on axis {d}"
             ) from None
     return ShapedArray(tuple(shape), x.dtype)
@@ -445,14 +446,14 @@ def _scatter_impl(g: Any, idx: Any, *, axis: int, size: int) -> Any:
 
 def _scatter_shape(g: ShapedArray, idx: ShapedArray, *, axis: int, size: int) -> ShapedArray:
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"scatter_add_along_axis: indices must be integers, got {idx}")
+        raise LocatedTypeError(f"scatter_add_along_axis: indices must be integers, got {idx}")
     _check_axis("scatter_add_along_axis", g, axis)
     try:
         ok = idx.ndim == g.ndim and np.broadcast_shapes(idx.shape, g.shape) == g.shape
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"scatter_add_along_axis: indices {idx} do not broadcast to {g}")
+        raise LocatedValueError(f"scatter_add_along_axis: indices {idx} do not broadcast to {g}")
     return ShapedArray(g.shape[:axis] + (size,) + g.shape[axis + 1 :], g.dtype)
 
 
@@ -518,11 +519,11 @@ def _searchsorted_impl(a: Any, v: Any, *, side: str, nbatch: int) -> Any:
 
 def _searchsorted_shape(a: ShapedArray, v: ShapedArray, *, side: str, nbatch: int) -> ShapedArray:
     if side not in ("left", "right"):
-        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+        raise LocatedValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     if a.ndim != nbatch + 1:
-        raise ValueError(f"searchsorted: the sorted array must be 1-D, got {a}")
+        raise LocatedValueError(f"searchsorted: the sorted array must be 1-D, got {a}")
     if v.shape[:nbatch] != a.shape[:nbatch]:
-        raise ValueError(f"searchsorted: batch shapes of {a} and {v} differ")
+        raise LocatedValueError(f"searchsorted: batch shapes of {a} and {v} differ")
     return ShapedArray(v.shape, np.intp)
 
 
@@ -564,21 +565,25 @@ def parse_spec(spec: str) -> tuple[list[str], str]:
 def _einsum_sizes(spec: str, shapes: list[tuple[int, ...]]) -> dict[str, int]:
     ins, out = parse_spec(spec)
     if len(ins) != len(shapes):
-        raise ValueError(f"einsum {spec!r}: {len(ins)} subscripts for {len(shapes)} operands")
+        raise LocatedValueError(
+            f"einsum {spec!r}: {len(ins)} subscripts for {len(shapes)} operands"
+        )
     sizes: dict[str, int] = {}
     for sub_, shape in zip(ins, shapes):
         if len(sub_) != len(shape):
-            raise ValueError(
+            raise LocatedValueError(
                 f"einsum {spec!r}: subscripts {sub_!r} do not match an operand of shape {shape}"
             )
         for c, n in zip(sub_, shape):
             if sizes.setdefault(c, n) != n:
-                raise ValueError(f"einsum {spec!r}: subscript {c!r} has sizes {sizes[c]} and {n}")
+                raise LocatedValueError(
+                    f"einsum {spec!r}: subscript {c!r} has sizes {sizes[c]} and {n}"
+                )
     for c in out:
         if c not in sizes:
-            raise ValueError(f"einsum {spec!r}: output subscript {c!r} is not in any input")
+            raise LocatedValueError(f"einsum {spec!r}: output subscript {c!r} is not in any input")
     if len(set(out)) != len(out):
-        raise ValueError(f"einsum {spec!r}: repeated output subscript")
+        raise LocatedValueError(f"einsum {spec!r}: repeated output subscript")
     return sizes
 
 

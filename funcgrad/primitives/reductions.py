@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedValueError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import define
@@ -57,7 +58,7 @@ reduce_min_p = define(
 
 def _argext_shape(x: ShapedArray, *, axis: int) -> ShapedArray:
     if not 0 <= axis < x.ndim:
-        raise ValueError(f"argmax/argmin: axis {axis} is out of range for {x}")
+        raise LocatedValueError(f"argmax/argmin: axis {axis} is out of range for {x}")
     return ShapedArray(x.shape[:axis] + x.shape[axis + 1 :], np.intp)
 
 

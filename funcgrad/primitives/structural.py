@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedValueError
 from funcgrad.core.ir import Literal, ShapedArray
 from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import batch_size, define, registry, ufunc_dtype
@@ -88,10 +89,12 @@ def _bid_shape(
     x: ShapedArray, *, shape: tuple[int, ...], broadcast_dimensions: tuple[int, ...]
 ) -> ShapedArray:
     if len(broadcast_dimensions) != x.ndim:
-        raise ValueError(f"broadcast_in_dim: {x} needs {x.ndim} broadcast dimensions")
+        raise LocatedValueError(f"broadcast_in_dim: {x} needs {x.ndim} broadcast dimensions")
     for i, d in enumerate(broadcast_dimensions):
         if not (0 <= d < len(shape)) or x.shape[i] not in (1, shape[d]):
-            raise ValueError(f"broadcast_in_dim: cannot broadcast {x} to shape {tuple(shape)}")
+            raise LocatedValueError(
+                f"broadcast_in_dim: cannot broadcast {x} to shape {tuple(shape)}"
+            )
     return ShapedArray(shape, x.dtype)
 
 
@@ -139,7 +142,9 @@ def reshape(x: Any, new_sizes: tuple[int, ...]) -> Any:
 
 def _reshape_shape(x: ShapedArray, *, new_sizes: tuple[int, ...]) -> ShapedArray:
     if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
-        raise ValueError(f"reshape: cannot reshape {x} ({x.size} elements) into shape {new_sizes}")
+        raise LocatedValueError(
+            f"reshape: cannot reshape {x} ({x.size} elements) into shape {new_sizes}"
+        )
     return ShapedArray(new_sizes, x.dtype)
 
 
@@ -171,7 +176,7 @@ def squeeze(x: Any, dimensions: tuple[int, ...]) -> Any:
 def _squeeze_shape(x: ShapedArray, *, dimensions: tuple[int, ...]) -> ShapedArray:
     for d in dimensions:
         if not 0 <= d < x.ndim or x.shape[d] != 1:
-            raise ValueError(f"squeeze: axis {d} of {x} does not have size 1")
+            raise LocatedValueError(f"squeeze: axis {d} of {x} does not have size 1")
     return ShapedArray(tuple(s for i, s in enumerate(x.shape) if i not in dimensions), x.dtype)
 
 
@@ -225,7 +230,7 @@ def transpose(x: Any, permutation: tuple[int, ...]) -> Any:
 
 def _transpose_shape(x: ShapedArray, *, permutation: tuple[int, ...]) -> ShapedArray:
     if sorted(permutation) != list(range(x.ndim)):
-        raise ValueError(f"transpose: {permutation} is not a permutation of the axes of {x}")
+        raise LocatedValueError(f"transpose: {permutation} is not a permutation of the axes of {x}")
     return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype)
 
 
@@ -281,7 +286,7 @@ def _getitem_shape(x: ShapedArray, *, idx: Index) -> ShapedArray:
     try:
         return ShapedArray(_index_shape(x.shape, idx), x.dtype)
     except IndexError as e:
-        raise ValueError(f"indexing {x} with {idx!r}: {e}") from None
+        raise LocatedValueError(f"indexing {x} with {idx!r}: {e}") from None
 
 
 def _getitem_batch(prim: Any, args: Any, dims: Any, *, idx: Index) -> Any:
@@ -341,7 +346,7 @@ def _concat_shape(*xs: ShapedArray, axis: int) -> ShapedArray:
         if x.ndim != first.ndim or any(
             a != b for i, (a, b) in enumerate(zip(x.shape, first.shape)) if i != axis
         ):
-            raise ValueError(
+            raise LocatedValueError(
                 f"concatenate: shapes {', '.join(map(str, xs))} differ outside axis {axis}"
             )
     size = sum(x.shape[axis] for x in xs)
@@ -447,13 +452,13 @@ def _reduce_shape(name: str) -> Any:
     def rule(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
         for a in axes:
             if not 0 <= a < x.ndim:
-                raise ValueError(f"{name}: axis {a} is out of range for {x}")
+                raise LocatedValueError(f"{name}: axis {a} is out of range for {x}")
         shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
         if name == "reduce_sum":
             dtype = np.sum(np.zeros((1,), x.dtype)).dtype
         else:
             if any(x.shape[a] == 0 for a in axes):
-                raise ValueError(f"{name}: zero-size axis in {x} has no identity")
+                raise LocatedValueError(f"{name}: zero-size axis in {x} has no identity")
             dtype = x.dtype
         return ShapedArray(shape, dtype)
 

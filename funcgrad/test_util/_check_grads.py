@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.pytree import tree_flatten, tree_map
 from funcgrad.transforms.forward import jvp
 from funcgrad.transforms.reverse import vjp
@@ -123,7 +124,7 @@ def check_grads(
 
         def checker(*a: Any, **kw: Any) -> None:
             if not a:
-                raise TypeError("check_grads(...)(*args): give the arguments to check at")
+                raise LocatedTypeError("check_grads(...)(*args): give the arguments to check at")
 
             def partial(*d: Any) -> Any:
                 full = list(a)
@@ -149,9 +150,9 @@ def check_grads(
     args = tuple(args)
     for m in modes:
         if m not in ("fwd", "rev"):
-            raise ValueError(f"check_grads: unknown mode {m!r}; use 'fwd' and/or 'rev'")
+            raise LocatedValueError(f"check_grads: unknown mode {m!r}; use 'fwd' and/or 'rev'")
     if order < 1:
-        raise ValueError("check_grads: order must be >= 1")
+        raise LocatedValueError("check_grads: order must be >= 1")
     dt = _lowest_dtype(args)
     eps_ = eps if eps is not None else _EPS.get(dt, 1e-5)
     atol_ = atol if atol is not None else _TOL.get(dt, 1e-5)

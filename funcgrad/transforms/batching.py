@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import broadcast_prefix, tree_flatten, tree_unflatten
 from funcgrad.core.tracer import Tracer, bind, source_context
@@ -61,7 +62,9 @@ def batch_ir(
                 od: Any = [None] * len(e.outputs) if prim.multiple_results else None
             else:
                 if prim.batch is None:
-                    raise NotImplementedError(f"vmap: primitive {prim.name} has no batching rule")
+                    raise LocatedNotImplementedError(
+                        f"vmap: primitive {prim.name} has no batching rule"
+                    )
                 out, od = prim.batch(prim, ins, ds, **e.params)
             if prim.multiple_results:
                 env.update(zip(e.outputs, out))
@@ -76,7 +79,7 @@ def batch_ir(
 
 def _check_axis(ax: Any, what: str) -> None:
     if ax is not None and (not isinstance(ax, (int, np.integer)) or isinstance(ax, bool)):
-        raise TypeError(f"vmap: {what} entries must be ints or None, got {ax!r}")
+        raise LocatedTypeError(f"vmap: {what} entries must be ints or None, got {ax!r}")
 
 
 def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
@@ -90,14 +93,14 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
     (5,)
     """
     if not callable(fun):
-        raise TypeError(f"vmap expects a callable, got {type(fun).__name__}")
+        raise LocatedTypeError(f"vmap expects a callable, got {type(fun).__name__}")
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
 
     @functools.wraps(fun)
     def batched(*args: Any) -> Any:
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
-            raise ValueError(
+            raise LocatedValueError(
                 f"vmap: in_axes has {len(in_axes)} entries but the function was called with "
                 f"{len(args)} positional arguments; give one entry per argument (None for an "
                 "unbatched one)"
@@ -121,12 +124,12 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
                 per_example.append(x)
                 continue
             if not shape:
-                raise ValueError(
+                raise LocatedValueError(
                     f"vmap: cannot map over axis {ax} of argument leaf {i}, a scalar (rank 0); "
                     "use in_axes=None for it"
                 )
             if not -len(shape) <= ax < len(shape):
-                raise ValueError(
+                raise LocatedValueError(
                     f"vmap: in_axes={ax} for argument leaf {i} of shape {shape} is out of range; "
                     f"an array of rank {len(shape)} can be mapped over axes "
                     f"{-len(shape)}..{len(shape) - 1}"
@@ -141,7 +144,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
                     for j, (y, a) in enumerate(zip(leaves, axes))
                     if a is not None
                 ]
-                raise ValueError(
+                raise LocatedValueError(
                     "vmap got inconsistent sizes for the mapped axes: "
                     + ", ".join(sizes)
                     + ". All mapped arguments must have the same batch size."
@@ -149,7 +152,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
             dims.append(ax)
             per_example.append(ShapedArray(shape[:ax] + shape[ax + 1 :], x.dtype))
         if size is None:
-            raise ValueError(
+            raise LocatedValueError(
                 "vmap needs at least one argument mapped over an axis (in_axes not all None)"
             )
         ir, out_tree, _ = trace_to_ir(
@@ -166,14 +169,14 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
         for o, d, oa in zip(outs, odims, oaxes):
             _check_axis(oa, "out_axes")
             if oa is None and d is not None:
-                raise ValueError(
+                raise LocatedValueError(
                     "vmap: out_axes=None requires an output that does not depend on the batch, "
                     "but this output is batched; give it an integer out_axes"
                 )
             if oa is not None:
                 nd = np.ndim(o) + (d is None)
                 if not -nd <= oa < nd:
-                    raise ValueError(
+                    raise LocatedValueError(
                         f"vmap: out_axes={oa} is out of range for an output of rank {nd}"
                     )
             final.append(to_user(move_batch_axis(o, d, oa, size), None, avoid))

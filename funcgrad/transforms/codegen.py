@@ -16,8 +16,10 @@ import keyword
 import linecache
 import math
 import os
+import threading
 import weakref
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ import numpy as np
 from funcgrad.core.config import raise_if_nonfinite
 from funcgrad.core.ir import IR, Var, _letters
 from funcgrad.core.pytree import PyTreeDef, tree_unflatten
+from funcgrad.transforms.passes import operand_key, params_key
 
 __all__ = ["generate", "compile_ir", "compile_ir_cached", "Compiled"]
 
@@ -95,8 +98,19 @@ class _Names:
         return self.names[v]
 
 
+_MAX_INLINE_TREE_DEPTH = 32  # CPython's parser refuses ~200 nested brackets
+
+
 def _tree_expr(tree: PyTreeDef, leaves: list[str]) -> str | None:
-    """Source building the output pytree directly, for builtin containers; None otherwise."""
+    """Source building the output pytree directly, for builtin containers; None otherwise
+    (and for trees nested deeper than Python's parser takes: those are rebuilt by
+    ``tree_unflatten``)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_INLINE_TREE_DEPTH:
+            return None
+        stack.extend((c, depth + 1) for c in node.children)
     it = iter(leaves)
 
     def build(node: PyTreeDef) -> str | None:
@@ -144,7 +158,11 @@ def generate(
         g[cname] = c
     lines = [f"def {name}({', '.join(params)}):"]
     if ir.constvars:
-        lines.append("    # constants: " + ", ".join(f"{names[v]}:{v.aval}" for v in ir.constvars))
+        lines.append("    # constants:")
+        lines += [
+            f"    #   {names[v]}: {v.aval} = {_preview(c)}" for v, c in zip(ir.constvars, ir.consts)
+        ]
+    subs: list[tuple[str, str, str, IR]] = []  # sub-IRs (scan/cond bodies) shown after the function
     for p, v, kind in zip(params, ir.invars, input_kinds or [None] * len(params)):
         if kind is not None:
             lines.append(f"    {p} = np.{v.aval.dtype.name}({p})")
@@ -189,6 +207,7 @@ def generate(
             else:
                 g[fname] = functools.partial(prim.impl, **e.params) if e.params else prim.impl
             expr = f"{fname}({', '.join(ins)})"
+            subs += [(fname, prim.name, k, v) for k, v in e.params.items() if isinstance(v, IR)]
         # Only weakly typed Python scalars in: evaluate with numpy's scalar semantics (inf on
         # division by zero, numpy dtype out), not Python arithmetic.
         if not prim.multiple_results and e.inputs and all(x.aval.weak for x in e.inputs):
@@ -217,6 +236,8 @@ def generate(
         comment = ""
         if e.src is not None:
             comment = f"  # {os.path.basename(e.src[0])}:{e.src[1]}"
+        if e.phase is not None:  # e.g. "backward": equations of a gradient's backward pass
+            comment = (comment or "  #") + f" ({e.phase})"
         # Free intermediates after their last use, so memory stays what eager mode needs.
         dead = [
             names[x]
@@ -268,7 +289,23 @@ def generate(
             g["_unflatten"] = functools.partial(tree_unflatten, out_tree)
             built = f"_unflatten({built})"
     lines.append(f"    return {built}")
+    for fname, pname, key, sub in subs:
+        # Shown for the reader only (comments): what the call runs, generated the same way.
+        lines.append(f"# {fname} runs {pname} with {key} =")
+        sub_src = generate(sub, f"{fname}_{key}", internal=True)[0]
+        lines += ["#   " + ln for ln in sub_src.splitlines()]
     return "\n".join(lines) + "\n", g
+
+
+def _preview(c: Any) -> str:
+    """A one-line look at a constant for the generated source's header."""
+    if not isinstance(c, (np.ndarray, np.generic)):
+        return f"<{type(c).__name__}>"
+    text = np.array2string(
+        np.asarray(c), threshold=6, edgeitems=2, precision=4, max_line_width=10_000
+    )
+    text = " ".join(text.split()).replace("[ ", "[")
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_nan(x: Any, where: tuple[str, Any]) -> None:
@@ -287,25 +324,70 @@ def compile_ir(
     internal: bool = False,
 ) -> tuple[Callable[..., Any], str]:
     """Generate, compile and return (function, source). The source is registered with
-    ``linecache`` so tracebacks through generated code show its lines."""
+    ``linecache`` so tracebacks through generated code show its lines; the entry lives as long
+    as the compiled function does."""
     src, g = generate(ir, name, out_tree, input_kinds, check_nans, internal)
     filename = f"<funcgrad-jit-{next(_counter)}:{name}>"
     code = compile(src, filename, "exec")
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     exec(code, g)
-    return g[name], src
+    fn = g[name]
+    weakref.finalize(fn, linecache.cache.pop, filename, None)
+    return fn, src
 
 
 _compiled_by_ir: weakref.WeakKeyDictionary[IR, Callable[..., Any]] = weakref.WeakKeyDictionary()
+# Sub-IRs traced again with the same structure (an eager lax.scan in a training loop retraces
+# its body on every call) reuse one compiled function: keyed on the IR's structure, bounded.
+STRUCTURE_CACHE_SIZE = 256
+_compiled_by_structure: OrderedDict[Hashable, Callable[..., Any]] = OrderedDict()
+_structure_lock = threading.Lock()
+
+
+def structure_key(ir: IR) -> Hashable | None:
+    """A hashable key equal for IRs that compile to the same code: primitives, params,
+    operand wiring, literal values, types and source lines. ``None`` when the IR holds
+    constants or a parameter that cannot be hashed (such IRs are not shared)."""
+    if ir.constvars:
+        return None
+    number: dict[Var, int] = {v: i for i, v in enumerate(ir.invars)}
+
+    def operand(x: Any) -> Any:
+        return number[x] if type(x) is Var else operand_key(x)
+
+    eqns = []
+    for e in ir.eqns:
+        pk = params_key(e.params)
+        if pk is None:
+            return None
+        outs = tuple((o.aval.shape, o.aval.dtype, o.aval.weak) for o in e.outputs)
+        eqns.append((e.prim, tuple(operand(x) for x in e.inputs), pk, outs, e.src))
+        for o in e.outputs:
+            number[o] = len(number)
+    ins = tuple((v.aval.shape, v.aval.dtype, v.aval.weak) for v in ir.invars)
+    return ins, tuple(eqns), tuple(operand(x) for x in ir.outvars)
 
 
 def compile_ir_cached(ir: IR) -> Callable[..., Any]:
-    """A compiled function for ``ir`` returning a tuple of outputs, cached per IR object
-    (used to run the sub-IRs of control-flow primitives fast)."""
+    """A compiled function for ``ir`` returning a tuple of outputs, cached per IR object and
+    per IR structure (used to run the sub-IRs of control-flow primitives fast)."""
     fn = _compiled_by_ir.get(ir)
+    if fn is not None:
+        return fn
+    key = structure_key(ir)
+    if key is not None:
+        with _structure_lock:
+            fn = _compiled_by_structure.get(key)
+            if fn is not None:
+                _compiled_by_structure.move_to_end(key)
     if fn is None:
         fn, _ = compile_ir(ir, "body", internal=True)
-        _compiled_by_ir[ir] = fn
+        if key is not None:
+            with _structure_lock:
+                _compiled_by_structure[key] = fn
+                while len(_compiled_by_structure) > STRUCTURE_CACHE_SIZE:
+                    _compiled_by_structure.popitem(last=False)
+    _compiled_by_ir[ir] = fn
     return fn
 
 

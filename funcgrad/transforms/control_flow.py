@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, Literal, ShapedArray, Var
 from funcgrad.core.pytree import tree_structure
 from funcgrad.core.tracer import aval_of, bind
@@ -187,10 +188,10 @@ def _check_operands(
     name: str, expected: Sequence[ShapedArray], got: Sequence[ShapedArray], what: str = "operand"
 ) -> None:
     if len(expected) != len(got):
-        raise TypeError(f"{name}: expected {len(expected)} operands, got {len(got)}")
+        raise LocatedTypeError(f"{name}: expected {len(expected)} operands, got {len(got)}")
     for i, (e, g) in enumerate(zip(expected, got)):
         if e.shape != g.shape or (e.dtype != g.dtype and not g.weak):
-            raise TypeError(f"{name}: {what} {i} has type {g}, but the body expects {e}")
+            raise LocatedTypeError(f"{name}: {what} {i} has type {g}, but the body expects {e}")
 
 
 def _jvp_traced(
@@ -300,7 +301,7 @@ def _cond_impl(index: Any, *args: Any, **params: Any) -> list[Any]:
 def _cond_shape(index: ShapedArray, *avals: ShapedArray, **params: Any) -> list[ShapedArray]:
     branches = branches_of(params)
     if index.shape != () or index.dtype.kind not in "iu":
-        raise TypeError(f"cond: the branch index must be an integer scalar, got {index}")
+        raise LocatedTypeError(f"cond: the branch index must be an integer scalar, got {index}")
     _check_operands("cond", branches[0].in_avals, avals)
     return branches[0].out_avals
 
@@ -419,11 +420,13 @@ def _scan_shape(
     k, c = num_consts, num_carry
     ins = body.in_avals
     if len(avals) != len(ins):
-        raise TypeError(f"scan: the body takes {len(ins)} inputs but got {len(avals)} operands")
+        raise LocatedTypeError(
+            f"scan: the body takes {len(ins)} inputs but got {len(avals)} operands"
+        )
     _check_operands("scan", ins[: k + c], avals[: k + c])
     for i, (e, g) in enumerate(zip(ins[k + c :], avals[k + c :])):
         if g.shape != (length,) + e.shape or g.dtype != e.dtype:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"scan: xs operand {i} has type {g}, expected {length} stacked values of type {e}"
             )
     outs = body.out_avals
@@ -709,7 +712,7 @@ def _while_shape(
     _check_operands("while_loop", body_ir.in_avals, avals[nc:])
     (p,) = cond_ir.out_avals
     if p.shape != () or p.dtype != np.bool_:
-        raise TypeError(f"while_loop: the condition must produce a bool scalar, got {p}")
+        raise LocatedTypeError(f"while_loop: the condition must produce a bool scalar, got {p}")
     return body_ir.out_avals
 
 
@@ -765,7 +768,7 @@ def _while_jvp(ins: list[Any], ts: list[Any], outs: list[Any], params: dict[str,
 def _while_vjp(
     g: list[Any], ans: list[Any], args: list[Any], params: dict[str, Any], needs: list[bool]
 ) -> list[Any]:
-    raise ValueError(
+    raise LocatedValueError(
         "Reverse-mode differentiation does not work for lax.while_loop (or lax.fori_loop with "
         "traced bounds, which becomes a while_loop): the number of iterations is not known in "
         "advance, so the intermediate values cannot be stored. Use lax.scan, or lax.fori_loop "

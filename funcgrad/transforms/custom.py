@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 from funcgrad.core.tracer import Tracer, aval_of, bind
@@ -95,7 +96,7 @@ def _resolve_args(
         sig = inspect.signature(fun)
     except (TypeError, ValueError):
         if kwargs:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{kind}: cannot map keyword arguments to positions (no signature); pass them "
                 "positionally"
             ) from None
@@ -109,10 +110,10 @@ def _resolve_args(
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError as e:
-        raise TypeError(f"{kind} function {getattr(fun, '__name__', '?')}: {e}") from None
+        raise LocatedTypeError(f"{kind} function {getattr(fun, '__name__', '?')}: {e}") from None
     bound.apply_defaults()
     if bound.kwargs:
-        raise TypeError(
+        raise LocatedTypeError(
             f"{kind}: keyword-only arguments {sorted(bound.kwargs)} cannot be mapped to "
             "positions; make them positional parameters"
         )
@@ -127,14 +128,14 @@ def _split_nondiff(
     nargs = len(args)
     for i in nondiff_argnums:
         if not -nargs <= i < nargs:
-            raise ValueError(
+            raise LocatedValueError(
                 f"{kind}: nondiff_argnums names argument {i}, but the function was called with "
                 f"{nargs} argument(s)"
             )
     static = {i % nargs: args[i] for i in nondiff_argnums}
     for i, v in static.items():
         if any(type(x) is Tracer for x in tree_flatten(v)[0]):
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{kind}: argument {i} is in nondiff_argnums but holds a traced array; "
                 "nondiff_argnums is for non-array values (functions, strings, ...). Pass arrays "
                 "as ordinary arguments (their rule may return None/zeros for them)."
@@ -151,7 +152,7 @@ def _split_nondiff(
 # --- custom_vjp ----------------------------------------------------------------------------
 def _check_no_traced_closure(needs: Sequence[bool], n: int, kind: str) -> None:
     if any(needs[:n]):
-        raise TypeError(
+        raise LocatedTypeError(
             f"a {kind} function closes over a value that is being differentiated; its rule "
             "cannot give that value a derivative. Pass the value as an explicit argument of "
             "the function instead of closing over it."
@@ -165,12 +166,12 @@ def _custom_vjp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
     primals = tree_unflatten(in_tree, list(args[n:]))
     res = params["fwd"](*primals)
     if not (isinstance(res, tuple) and len(res) == 2):
-        raise TypeError("custom_vjp: fwd must return a pair (output, residuals)")
+        raise LocatedTypeError("custom_vjp: fwd must return a pair (output, residuals)")
     _, residuals = res
     ct_out = tree_unflatten(out_tree, _instantiate(g, fun_ir.outvars))
     cts = params["bwd"](residuals, ct_out)
     if not isinstance(cts, (tuple, list)) or len(cts) != len(primals):
-        raise TypeError(
+        raise LocatedTypeError(
             f"custom_vjp: bwd must return a tuple with one cotangent per primal argument "
             f"({len(primals)}), got {type(cts).__name__}"
             + (f" of length {len(cts)}" if isinstance(cts, (tuple, list)) else "")
@@ -183,7 +184,7 @@ def _custom_vjp_vjp(g: Any, ans: Any, args: Any, params: dict[str, Any], needs: 
             continue
         c_leaves, c_tree = tree_flatten(ct)
         if c_tree != p_tree:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"custom_vjp: bwd's cotangent {i} has structure {c_tree} but the argument has "
                 f"structure {p_tree}"
             )
@@ -218,7 +219,7 @@ def _rebind_batched(
 def _no_batched_closure(dims: Any, params: dict[str, Any], kind: str) -> tuple[Any, ...]:
     n = params["num_consts"]
     if any(d is not None for d in dims[:n]):
-        raise NotImplementedError(
+        raise LocatedNotImplementedError(
             f"vmap of a {kind} function that closes over batched values; pass those values "
             "as explicit arguments"
         )
@@ -264,7 +265,7 @@ class _FlatBwd:
 
 
 def _custom_vjp_jvp(ins: Any, ts: Any, outs: Any, params: dict[str, Any]) -> Any:
-    raise TypeError(
+    raise LocatedTypeError(
         "can't apply forward-mode differentiation (jvp/jacfwd/hessian) to a custom_vjp "
         "function; use custom_jvp for forward mode, or jacrev"
     )
@@ -305,12 +306,12 @@ class custom_vjp:
         """``fwd(*args) -> (out, residuals)``; ``bwd(residuals, out_cotangent) -> tuple of
         cotangents, one per argument`` (``None`` for zero)."""
         if not callable(fwd) or not callable(bwd):
-            raise TypeError("custom_vjp.defvjp needs two callables: fwd and bwd")
+            raise LocatedTypeError("custom_vjp.defvjp needs two callables: fwd and bwd")
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.fwd is None or self.bwd is None:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"custom_vjp function {getattr(self.fun, '__name__', '?')} has no VJP rule; "
                 "call .defvjp(fwd, bwd) before using it"
             )
@@ -345,10 +346,10 @@ def _custom_jvp_jvp(ins: Any, ts: Any, outs: Any, params: dict[str, Any]) -> lis
     tangents = tree_unflatten(in_tree, _instantiate(ts[n:], fun_ir.invars[n:]))
     res = params["rule"](tuple(primals), tuple(tangents))
     if not (isinstance(res, tuple) and len(res) == 2):
-        raise TypeError("custom_jvp rule must return a pair (primal_out, tangent_out)")
+        raise LocatedTypeError("custom_jvp rule must return a pair (primal_out, tangent_out)")
     t_leaves, t_tree = tree_flatten(res[1])
     if t_tree != out_tree:
-        raise TypeError(
+        raise LocatedTypeError(
             f"custom_jvp rule returned tangents with structure {t_tree}, but the function's "
             f"output has structure {out_tree}"
         )
@@ -437,9 +438,9 @@ class custom_jvp:
         ``rule(*nondiff_args, primals, tangents)``); usable as a decorator. Zero tangents are
         passed as arrays of zeros (``symbolic_zeros=True`` is not supported)."""
         if not callable(rule):
-            raise TypeError("custom_jvp.defjvp needs a callable rule(primals, tangents)")
+            raise LocatedTypeError("custom_jvp.defjvp needs a callable rule(primals, tangents)")
         if symbolic_zeros:
-            raise NotImplementedError(
+            raise LocatedNotImplementedError(
                 "custom_jvp.defjvp(symbolic_zeros=True) is not supported: funcgrad always "
                 "passes zero tangents as arrays of zeros"
             )
@@ -459,7 +460,7 @@ class custom_jvp:
         """
         for j in jvps:
             if j is not None and not callable(j):
-                raise TypeError(
+                raise LocatedTypeError(
                     f"custom_jvp.defjvps: each rule must be callable or None, got {j!r}"
                 )
         nd = len(self.nondiff_argnums)
@@ -467,7 +468,7 @@ class custom_jvp:
         def rule(*a: Any) -> Any:
             static, (primals, tangents) = a[:nd], a[nd:]
             if len(jvps) != len(primals):
-                raise TypeError(
+                raise LocatedTypeError(
                     f"custom_jvp.defjvps got {len(jvps)} rules but the function has "
                     f"{len(primals)} differentiable arguments; give one rule (or None) per argument"
                 )
@@ -492,7 +493,7 @@ class custom_jvp:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.rule is None:
-            raise TypeError(
+            raise LocatedTypeError(
                 f"custom_jvp function {getattr(self.fun, '__name__', '?')} has no JVP rule; "
                 "call .defjvp(rule) before using it"
             )
@@ -598,7 +599,7 @@ def checkpoint(
             checkpoint, prevent_cse=prevent_cse, policy=policy, static_argnums=static_argnums
         )
     if not callable(fun):
-        raise TypeError(f"checkpoint expects a callable, got {type(fun).__name__}")
+        raise LocatedTypeError(f"checkpoint expects a callable, got {type(fun).__name__}")
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
     @functools.wraps(fun)

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.pytree import tree_flatten, tree_map, tree_unflatten
 from funcgrad.core.tracer import Tracer
@@ -81,7 +82,7 @@ def _as_aval(x: Any, what: str) -> ShapedArray:
         return ShapedArray((), np.result_type(x), weak=True)
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return ShapedArray(tuple(x.shape), np.dtype(x.dtype))
-    raise TypeError(
+    raise LocatedTypeError(
         f"eval_shape: {what} is a {type(x).__name__}; pass arrays, scalars or ShapeDtypeStruct "
         "(or pytrees of them)"
     )
@@ -133,13 +134,13 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     def f_jvp(*tangents: Any) -> Any:
         t_leaves, t_tree = tree_flatten(tangents)
         if t_tree != in_tree:
-            raise ValueError(
+            raise LocatedValueError(
                 f"linearize: f_jvp got tangents with structure {t_tree}, but the primals have "
                 f"structure {in_tree}; pass one tangent per primal"
             )
         for i, (t, a) in enumerate(zip(t_leaves, t_avals)):
             if tuple(np.shape(t)) != a.shape:
-                raise ValueError(
+                raise LocatedValueError(
                     f"linearize: tangent {i} has shape {tuple(np.shape(t))} but its primal has "
                     f"shape {a.shape}"
                 )
@@ -169,14 +170,14 @@ def linear_transpose(fun: Callable[..., Any], *primals: Any) -> Callable[..., An
     avals = [_as_aval(x, f"primal {i}") for i, x in enumerate(leaves)]
     for i, a in enumerate(avals):
         if a.dtype.kind != "f":
-            raise TypeError(
+            raise LocatedTypeError(
                 f"linear_transpose: input {i} has dtype {a.dtype}; only float inputs are supported"
             )
     zeros = tree_unflatten(in_tree, [np.zeros(a.shape, a.dtype) for a in avals])
     out0, vjp0, _, _ = _vjp_flat(fun, tuple(zeros), False, "linear_transpose")
     out_leaves, out_tree = tree_flatten(out0)
     if any(np.any(np.asarray(o) != 0) for o in out_leaves):
-        raise ValueError(
+        raise LocatedValueError(
             "linear_transpose: the function is not linear (it is nonzero at zero); only "
             "linear functions have a transpose"
         )
@@ -189,14 +190,14 @@ def linear_transpose(fun: Callable[..., Any], *primals: Any) -> Callable[..., An
     for a, b in zip(tree_flatten(vjp0(ct))[0], tree_flatten(vjp1(ct))[0]):
         a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
         if not np.allclose(a, b, rtol=1e-6, atol=1e-8 * (1.0 + np.abs(b).max(initial=0.0))):
-            raise ValueError(
+            raise LocatedValueError(
                 "linear_transpose: the function is not linear (its derivative depends on the "
                 "input); only linear functions have a transpose"
             )
 
     def f_transpose(*cotangent: Any) -> tuple[Any, ...]:
         if len(cotangent) != 1:
-            raise TypeError(
+            raise LocatedTypeError(
                 "linear_transpose: the transposed function takes one argument, the output "
                 f"cotangent (a pytree like the output), got {len(cotangent)}"
             )
@@ -240,7 +241,7 @@ def jacobian(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
            [0., 4.]])
     """
     if not isinstance(argnum, (int, np.integer)):
-        raise TypeError(f"jacobian: argnum must be an int, got {argnum!r}")
+        raise LocatedTypeError(f"jacobian: argnum must be an int, got {argnum!r}")
     return jacrev(fun, int(argnum))
 
 
@@ -258,11 +259,11 @@ def holomorphic_grad(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., 
         (i,) = _argnums_tuple(argnum, len(args), "holomorphic_grad")
         leaves = tree_flatten(args[i])[0]
         if not all(np.iscomplexobj(x) for x in leaves):
-            raise TypeError(
+            raise LocatedTypeError(
                 "holomorphic_grad: the input must be complex (it differentiates holomorphic "
                 "functions of complex numbers); for real inputs use grad"
             )
-        raise NotImplementedError(
+        raise LocatedNotImplementedError(
             "holomorphic_grad: funcgrad does not differentiate complex numbers yet (the "
             "complex-numbers work, issue 13)"
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
 from funcgrad.core.tracer import Tracer, bind, source_context
@@ -109,25 +110,25 @@ def jvp(
     (array([1., 9.]), array([2., 0.]))
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError(
+        raise LocatedTypeError(
             "jvp: primals and tangents must be tuples (or lists) with one entry per argument, "
             f"got {type(primals).__name__} and {type(tangents).__name__}"
         )
     if len(primals) != len(tangents):
-        raise ValueError(
+        raise LocatedValueError(
             f"jvp: got {len(primals)} primals but {len(tangents)} tangents; give one tangent "
             "per primal"
         )
     leaves, in_tree = tree_flatten(tuple(primals))
     t_leaves, t_tree = tree_flatten(tuple(tangents))
     if t_tree != in_tree:
-        raise ValueError(
+        raise LocatedValueError(
             f"jvp: tangents have structure {t_tree} but primals have {in_tree}; they must match"
         )
     leaves = [check_diff_leaf(x, f"primal {i}", "jvp") for i, x in enumerate(leaves)]
     for i, (p, t) in enumerate(zip(leaves, t_leaves)):
         if tuple(np.shape(t)) != tuple(np.shape(p)):
-            raise ValueError(
+            raise LocatedValueError(
                 f"jvp: tangent {i} has shape {tuple(np.shape(t))} but its primal has shape "
                 f"{tuple(np.shape(p))}; each tangent must have its primal's shape"
             )

@@ -10,24 +10,29 @@ output pytree — no per-call IR walk. Called with tracers of another transform 
 from __future__ import annotations
 
 import functools
-import gc
+import logging
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from funcgrad.core.config import config as _cfg
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Tracer
 from funcgrad.core.tracing import _param_names, eval_ir, trace_to_ir
 from funcgrad.transforms.codegen import compile_ir
+from funcgrad.transforms.compile_log import log_miss
 from funcgrad.transforms.passes import optimize
 
 __all__ = ["jit", "Lowered", "CacheInfo"]
 
 _SCALAR_TYPES = (float, int, bool, complex)
+_log = logging.getLogger("funcgrad.jit")  # config.update("log_compiles", True) writes here
 
 
 class CacheInfo(NamedTuple):
@@ -70,7 +75,7 @@ def _leaf_sig(x: Any, where: str) -> Hashable:
     t = type(x)
     if t is np.ndarray or t is Tracer:
         if x.dtype.kind not in "biufc":
-            raise TypeError(
+            raise LocatedTypeError(
                 f"jit: {where} has dtype {x.dtype}, which jit cannot trace; pass numeric arrays"
             )
         return (x.shape, x.dtype)
@@ -80,7 +85,7 @@ def _leaf_sig(x: Any, where: str) -> Hashable:
         return ((), x.dtype)
     if isinstance(x, np.ndarray):  # subclasses: treat as arrays
         return (x.shape, x.dtype)
-    raise TypeError(
+    raise LocatedTypeError(
         f"jit: {where} is a {t.__name__}, which jit cannot trace. Pass numpy arrays or scalars, "
         "or mark the argument static (jit(f, static_argnums=...) / static_argnames=...)."
     )
@@ -115,13 +120,15 @@ class JitFunction:
         self._static_pos_from_names = {
             self._names.index(n) for n in static_argnames if n in self._names
         }
-        self._cache: dict[Hashable, _Entry] = {}
+        # signature -> compiled entry, least recently used first; at most config.jit_cache_size
+        self._cache: OrderedDict[Hashable, _Entry] = OrderedDict()
         # Fast path: positional calls whose args are (tuples/lists/dicts of) arrays / floats.
         self._fast: dict[tuple[Any, ...], Callable[..., Any]] = {}
         self._simple = not static_argnums and not static_argnames
         self._hits = 0
         self._misses = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while compiling
+        self._count_lock = threading.Lock()  # cache counters (never held while compiling)
 
     # -- calling --------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -131,7 +138,8 @@ class JitFunction:
             if _fast_flatten(args, leaves, key, 0):
                 fn = self._fast.get(tuple(key))
                 if fn is not None:
-                    self._hits += 1
+                    with self._count_lock:
+                        self._hits += 1
                     return fn(*leaves)
         return self._call_slow(args, kwargs)
 
@@ -142,7 +150,7 @@ class JitFunction:
             if not -nargs <= i < nargs:
                 if 0 <= i < len(self._names) and self._names[i] in kwargs:
                     continue  # passed by keyword
-                raise ValueError(
+                raise LocatedValueError(
                     f"jit: static_argnums={self._static_argnums} refers to argument {i}, but "
                     f"the function was called with {nargs} positional arguments"
                 )
@@ -189,28 +197,58 @@ class JitFunction:
             with self._lock:
                 entry = self._cache.get(key)
                 if entry is None:
-                    # Tracing allocates many small objects; the cyclic GC would rescan them
-                    # repeatedly and make compile time superlinear in program size.
-                    gc_was_on = gc.isenabled()
-                    gc.disable()
-                    try:
-                        entry = self._compile(args, kwargs, dyn_idx, dyn_kwargs, leaves, tree)
-                    finally:
-                        if gc_was_on:
-                            gc.enable()
-                    self._misses += 1
+                    if _cfg.log_compiles:
+                        t0 = time.perf_counter()
+                        log_miss(
+                            _log,
+                            self._display_name(),
+                            key,
+                            list(self._cache),
+                            self._readable_paths(dyn_idx, dyn_args, dyn_kwargs),
+                            self._names,
+                        )
+                    entry = self._compile(args, kwargs, dyn_idx, dyn_kwargs, leaves, tree)
+                    with self._count_lock:
+                        self._misses += 1
+                    if _cfg.log_compiles:
+                        _log.warning(
+                            "jit: compiled %s in %.1f ms (%d equations traced, %d after "
+                            "optimization)",
+                            self._display_name(),
+                            1e3 * (time.perf_counter() - t0),
+                            len(entry.traced_ir.eqns),
+                            len(entry.ir.eqns),
+                        )
                     if not entry.closes_over_tracers:
                         self._cache[key] = entry
+                        if len(self._cache) > _cfg.jit_cache_size:
+                            self._cache.popitem(last=False)
+                            self._fast.clear()  # may point at the dropped entry; refills
+                else:
+                    with self._count_lock:
+                        self._hits += 1
         else:
-            self._hits += 1
+            with self._count_lock:
+                self._hits += 1
+            try:
+                self._cache.move_to_end(key)
+            except KeyError:  # dropped by another thread meanwhile
+                pass
         simple_key = None
         if self._simple and not entry.closes_over_tracers and not _cfg.check_finite and not kwargs:
             fast_leaves: list[Any] = []
             fast_key: list[Any] = []
             if _fast_flatten(args, fast_leaves, fast_key, 0):
                 simple_key = tuple(fast_key)
+                if len(self._fast) >= _cfg.jit_cache_size:
+                    self._fast.clear()
                 self._fast[simple_key] = entry.fn
         return entry, leaves, dyn_idx, simple_key
+
+    def _display_name(self) -> str:
+        return _identifier(
+            getattr(self._fun, "_funcgrad_name", None) or getattr(self._fun, "__name__", "f")
+        )
 
     def _readable_paths(
         self, dyn_idx: list[int], dyn_args: tuple[Any, ...], dyn_kwargs: dict[str, Any]
@@ -254,7 +292,7 @@ class JitFunction:
         )
         del dyn_args
         ir = optimize(traced)
-        name = _identifier(getattr(self._fun, "__name__", "f"))
+        name = self._display_name()
         fn, source = compile_ir(
             ir, name, out_tree, None, check_nans=_cfg.debug_nans or _cfg.debug_infs
         )
@@ -352,7 +390,7 @@ def _hashable(v: Any, what: str) -> Any:
             if isinstance(v, np.ndarray)
             else hint
         )
-        raise TypeError(
+        raise LocatedTypeError(
             f"jit: {what} has unhashable type {type(v).__name__}{hint}. Static arguments are "
             "part of the compilation cache key and must be hashable."
         ) from None
@@ -379,10 +417,10 @@ def jit(
     if fun is None:
         return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames)
     if not callable(fun):
-        raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+        raise LocatedTypeError(f"jit expects a callable, got {type(fun).__name__}")
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     for n in nums:
         if not isinstance(n, int):
-            raise TypeError(f"jit: static_argnums must be ints, got {n!r}")
+            raise LocatedTypeError(f"jit: static_argnums must be ints, got {n!r}")
     return JitFunction(fun, nums, names)

@@ -46,7 +46,7 @@ def dce(ir: IR) -> IR:
     return IR(constvars, consts, ir.invars, kept, ir.outvars)
 
 
-def _operand_key(x: Any) -> Any:
+def operand_key(x: Any) -> Any:
     if type(x) is Var:
         return x
     v = x.val
@@ -54,7 +54,7 @@ def _operand_key(x: Any) -> Any:
     return ("lit", type(v), v.dtype.str if isinstance(v, np.generic) else None, repr(v))
 
 
-def _params_key(params: dict[str, Any]) -> Any:
+def params_key(params: dict[str, Any]) -> Any:
     try:
         key = tuple(sorted(params.items()))
         hash(key)
@@ -70,16 +70,16 @@ def cse(ir: IR) -> IR:
     eqns: list[Eqn] = []
     for e in ir.eqns:
         inputs = [_sub(x, rename) for x in e.inputs]
-        pk = _params_key(e.params) if e.prim.pure else None
+        pk = params_key(e.params) if e.prim.pure else None
         if pk is not None:
-            key = (e.prim, tuple(_operand_key(x) for x in inputs), pk)
+            key = (e.prim, tuple(operand_key(x) for x in inputs), pk)
             prev = seen.get(key)
             if prev is not None:
                 for o, p in zip(e.outputs, prev):
                     rename[o] = p
                 continue
             seen[key] = e.outputs
-        eqns.append(Eqn(e.prim, inputs, e.params, e.outputs, e.src))
+        eqns.append(Eqn(e.prim, inputs, e.params, e.outputs, e.src, e.phase))
     outvars = [_sub(x, rename) for x in ir.outvars]
     return IR(ir.constvars, ir.consts, ir.invars, eqns, outvars)
 
@@ -127,7 +127,7 @@ def simplify(ir: IR) -> IR:
     eqns: list[Eqn] = []
     const_vals = {v: c for v, c in zip(ir.constvars, ir.consts) if not _is_tracer(c)}
     for e in ir.eqns:
-        e = Eqn(e.prim, [_sub(x, rename) for x in e.inputs], e.params, e.outputs, e.src)
+        e = Eqn(e.prim, [_sub(x, rename) for x in e.inputs], e.params, e.outputs, e.src, e.phase)
         for _ in range(4):  # a replacement may simplify further; bounded
             rule = getattr(e.prim, "simplify", None)
             if rule is None or e.prim.multiple_results:
@@ -137,7 +137,7 @@ def simplify(ir: IR) -> IR:
                 break
             if isinstance(r, tuple):
                 prim, inputs, params = r
-                e = Eqn(prim, inputs, params, e.outputs, e.src)
+                e = Eqn(prim, inputs, params, e.outputs, e.src, e.phase)
                 continue
             rename[e.outputs[0]] = r
             e = None  # type: ignore[assignment]

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
-from funcgrad.core.tracer import Tracer, bind, source_context
+from funcgrad.core.tracer import Tracer, bind, emit_phase, source_context
 from funcgrad.core.tracing import check_diff_leaf, ids, to_user, trace_to_ir
 from funcgrad.primitives.elementwise import add, convert_element_type
 from funcgrad.primitives.structural import broadcast_to, reduce_sum, reshape
@@ -108,11 +109,14 @@ def backward_pass(
     out_cts: Sequence[Any],
     wrt: Sequence[Var],
     residuals: dict[Any, Any] | None = None,
+    record: dict[Var, Any] | None = None,
 ) -> list[Any]:
     """Cotangents of ``wrt`` given output cotangents (``None`` = zero), by one reverse walk.
 
     ``env`` holds every variable's forward value. Only equations on a path from ``wrt`` to
     a differentiable output are visited; cotangents are freed as soon as they are consumed.
+    Equations it emits into an enclosing trace are marked ``phase="backward"``. With
+    ``record`` (a dict), each equation output's total cotangent is stored there (explain).
     """
     dep = _depends(ir, wrt)
     ct_env: dict[Var, Any] = {}
@@ -124,7 +128,7 @@ def backward_pass(
     for v, ct in zip(ir.outvars, out_cts):
         if ct is not None and type(v) is Var and v in dep:
             accumulate(v, fit_cotangent(ct, v.aval))
-    with source_context() as sc:
+    with source_context() as sc, emit_phase("backward"):
         for e in reversed(ir.eqns):
             prim = e.prim
             if prim.multiple_results:
@@ -133,11 +137,15 @@ def backward_pass(
                     continue
                 g: Any = cts
                 ans: Any = [env[o] for o in e.outputs]
+                if record is not None:
+                    record.update((o, c) for o, c in zip(e.outputs, cts) if c is not None)
             else:
                 g = ct_env.pop(e.outputs[0], None)
                 if g is None:
                     continue
                 ans = env[e.outputs[0]]
+                if record is not None:
+                    record[e.outputs[0]] = g
             sc.loc = e.src
             args = [env[x] if type(x) is Var else x.val for x in e.inputs]
             if prim.vjp_full is not None:
@@ -182,7 +190,7 @@ def _vjp_flat(
         def traced(*args: Any) -> Any:
             out = fun(*args)
             if not (isinstance(out, tuple) and len(out) == 2):
-                raise TypeError(
+                raise LocatedTypeError(
                     f"{transform} with has_aux=True needs the function to return a pair "
                     f"(output, aux), got {type(out).__name__}"
                 )
@@ -223,13 +231,13 @@ def _vjp_flat(
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         ct_leaves, ct_tree = tree_flatten(cotangent)
         if ct_tree != out_tree_main:
-            raise ValueError(
+            raise LocatedValueError(
                 f"vjp: the cotangent has structure {ct_tree} but the function's output has "
                 f"structure {out_tree_main}; pass one cotangent per output leaf"
             )
         for c, a in zip(ct_leaves, out_avals):
             if tuple(np.shape(c)) != a.shape:
-                raise ValueError(
+                raise LocatedValueError(
                     f"vjp: cotangent shape {tuple(np.shape(c))} does not match the output "
                     f"shape {a.shape}; the cotangent must have the output's shape"
                 )
@@ -269,19 +277,19 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not nums:
-        raise ValueError(f"{name}: argnums must name at least one argument")
+        raise LocatedValueError(f"{name}: argnums must name at least one argument")
     out = []
     for a in nums:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"{name}: argnums must be ints, got {a!r}")
+            raise LocatedTypeError(f"{name}: argnums must be ints, got {a!r}")
         if not -nargs <= a < nargs:
-            raise ValueError(
+            raise LocatedValueError(
                 f"{name}: argnums={argnums!r} refers to argument {a}, but the function was "
                 f"called with {nargs} positional argument(s)"
             )
         out.append(int(a) % nargs)
     if len(set(out)) != len(out):
-        raise ValueError(
+        raise LocatedValueError(
             f"{name}: argnums={argnums!r} names the same argument twice; list each argument once"
         )
     return tuple(out)
@@ -316,7 +324,7 @@ def _grad_impl(
     fun: Callable[..., Any], argnums: Any, has_aux: bool, with_value: bool, name: str
 ) -> Callable[..., Any]:
     if not callable(fun):
-        raise TypeError(f"{name} expects a callable, got {type(fun).__name__}")
+        raise LocatedTypeError(f"{name} expects a callable, got {type(fun).__name__}")
     single = isinstance(argnums, int)
 
     @functools.wraps(fun)
@@ -334,14 +342,14 @@ def _grad_impl(
         n_main = len(ir.outvars) - (len(tree_flatten(aux)[0]) if has_aux else 0)
         if n_main != 1 or ir.outvars[0].aval.shape != ():
             shapes = ", ".join(str(v.aval) for v in ir.outvars[:n_main]) or "nothing"
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name} requires a function with a scalar output (shape ()), but it returned "
                 f"{shapes}. Reduce the output (e.g. .sum() or .mean()), or use jacrev / vjp for "
                 "non-scalar outputs."
             )
         aval = ir.outvars[0].aval
         if aval.dtype.kind != "f":
-            raise TypeError(
+            raise LocatedTypeError(
                 f"{name} requires a real floating-point output, but the function returned "
                 f"dtype {aval.dtype}; compute the loss in floats"
             )
@@ -352,4 +360,7 @@ def _grad_impl(
             return ((out, aux) if has_aux else out), g
         return (g, aux) if has_aux else g
 
+    # jit names its generated code after this, so jit(grad(f)) reads `def grad_f(...)`.
+    base = getattr(fun, "_funcgrad_name", None) or getattr(fun, "__name__", "f")
+    wrapped._funcgrad_name = f"{name}_{base}"  # type: ignore[attr-defined]
     return wrapped

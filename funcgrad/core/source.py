@@ -1,0 +1,89 @@
+"""Source locations: which line of the user's code an equation or an error belongs to.
+
+``user_src()`` is the (file, line) of the innermost frame outside the funcgrad package — or,
+while an IR interpreter re-emits an existing equation, that equation's original line (set with
+:class:`source_context`), so derived equations and their errors keep pointing at the user.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+__all__ = ["user_src", "source_context", "emit_phase", "current_phase", "format_src", "PKG_DIR"]
+
+# the funcgrad package directory (this file is funcgrad/core/source.py): frames under it are ours
+PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_GENERATED = "<funcgrad-"  # file names of the code that jit generates
+_tls = threading.local()
+
+
+def user_src() -> tuple[str, int] | None:
+    """(file, line) of the innermost frame outside funcgrad; or the override set by an
+    interpreter that is re-emitting an existing equation (so the original line is kept)."""
+    loc = getattr(_tls, "loc", None)
+    if loc is not None:
+        return loc
+    f: Any = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith((PKG_DIR, _GENERATED)):
+        f = f.f_back
+    if f is None:
+        return None
+    return (f.f_code.co_filename, f.f_lineno)
+
+
+def format_src(src: tuple[str, int] | None) -> str:
+    """'in file.py:42, ' for a (file, line) pair; '' when unknown."""
+    if not src:
+        return ""
+    return f"in {os.path.basename(src[0])}:{src[1]}, "
+
+
+class source_context:
+    """Context manager used by IR interpreters: ``ctx.loc = eqn.src`` makes equations emitted
+    while handling ``eqn`` point at the user's original line."""
+
+    __slots__ = ("_saved",)
+
+    def __enter__(self) -> source_context:
+        self._saved = getattr(_tls, "loc", None)
+        return self
+
+    @property
+    def loc(self) -> tuple[str, int] | None:
+        return getattr(_tls, "loc", None)
+
+    @loc.setter
+    def loc(self, value: tuple[str, int] | None) -> None:
+        # An outer override (an enclosing interpreter) wins: it names the user's line.
+        if self._saved is None:
+            _tls.loc = value
+
+    def __exit__(self, *exc: Any) -> None:
+        _tls.loc = self._saved
+
+
+def current_phase() -> str | None:
+    """The phase set by the innermost :class:`emit_phase` (``"backward"``), else None."""
+    return getattr(_tls, "phase", None)
+
+
+class emit_phase:
+    """Context manager: equations recorded inside ``with emit_phase("backward"):`` carry
+    ``eqn.phase == "backward"`` (reverse mode marks its backward pass this way, so pictures of
+    a gradient's IR can tell the two passes apart). Outside, ``eqn.phase`` is ``None``."""
+
+    __slots__ = ("_phase", "_saved")
+
+    def __init__(self, phase: str | None) -> None:
+        self._phase = phase
+
+    def __enter__(self) -> emit_phase:
+        self._saved = getattr(_tls, "phase", None)
+        _tls.phase = self._phase
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _tls.phase = self._saved

@@ -1,0 +1,409 @@
+"""Counter-based random bits: the threefry2x32 hash and the key-level operations built on it.
+
+A key is a plain ``uint32`` array whose last axis has length 2 (JAX's "raw" threefry2x32 key);
+leading axes hold batches of keys (what ``split`` returns and ``vmap`` maps over). Every
+primitive here is integer-valued (``differentiable=False``) and vectorised in numpy over all
+keys and counters at once. The algorithms are those of JAX's default PRNG with
+``jax_threefry_partitionable`` on (the default since JAX 0.5):
+
+* ``threefry2x32(k1, k2, x1, x2)`` — the Threefry-2x32 block cipher, 20 rounds (Salmon et al.,
+  "Parallel random numbers: as easy as 1, 2, 3", SC 2011), broadcasting its four operands;
+* ``random_seed(seed)`` — ``[seed >> 32, seed & 0xFFFFFFFF]`` of a 64-bit integer seed;
+* ``random_bits(keys, bit_width, shape)`` — hash the counters ``0 .. prod(shape) - 1`` (as
+  64-bit numbers split into high and low words); 32-bit draws are ``y1 ^ y2``, 64-bit draws
+  ``y1 << 32 | y2``, 8/16-bit draws the low bits of ``y1 ^ y2``;
+* ``random_split(keys, shape)`` — the same hash of the counters, both words kept as new keys;
+* ``random_fold_in(keys, data)`` — ``threefry2x32(k1, k2, 0, data)``;
+* ``random_unit_float(bits, dtype)`` — mantissa bits to a float in ``[0, 1)``: the top ``nmant``
+  bits with exponent of 1.0, minus 1.0.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
+from funcgrad.core.ir import ShapedArray
+from funcgrad.core.tracer import bind
+from funcgrad.primitives.base import batch_size, define
+from funcgrad.primitives.structural import broadcast_in_dim, moveaxis_to_front, reshape
+
+__all__ = [
+    "threefry2x32",
+    "threefry2x32_p",
+    "random_seed",
+    "random_bits",
+    "random_split",
+    "random_fold_in",
+    "random_unit_float",
+    "threefry_np",
+    "bits_np",
+    "split_np",
+    "unit_float_np",
+]
+
+_U32 = np.dtype(np.uint32)
+_UINT = {8: np.dtype(np.uint8), 16: np.dtype(np.uint16), 32: _U32, 64: np.dtype(np.uint64)}
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_PARITY = np.uint32(0x1BD11BDA)
+
+
+# --- numpy kernels (also used directly by the gamma sampler's loops) ---------------------------
+_ROT_NP = tuple(tuple((np.uint32(r), np.uint32(32 - r)) for r in rs) for rs in _ROTATIONS)
+_LITTLE = sys.byteorder == "little"
+_SMALL = 8  # up to this many blocks, plain Python integers beat ~110 numpy calls
+
+
+def _threefry_py(k1: int, k2: int, x1: int, x2: int) -> tuple[int, int]:
+    """One Threefry-2x32 block on Python ints (the fast path for a few blocks: split, fold_in)."""
+    m = 0xFFFFFFFF
+    ks = (k1, k2, k1 ^ k2 ^ 0x1BD11BDA)
+    a = (x1 + k1) & m
+    b = (x2 + k2) & m
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            a = (a + b) & m
+            b = (((b << r) & m) | (b >> (32 - r))) ^ a
+        a = (a + ks[(i + 1) % 3]) & m
+        b = (b + ks[(i + 2) % 3] + i + 1) & m
+    return a, b
+
+
+def threefry_np(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Threefry-2x32 (20 rounds) of counters ``(x1, x2)`` under keys ``(k1, k2)``; all uint32,
+    broadcast together. Returns two new uint32 arrays."""
+    k1 = np.asarray(k1, _U32)
+    k2 = np.asarray(k2, _U32)
+    shape = np.broadcast_shapes(k1.shape, k2.shape, np.shape(x1), np.shape(x2))
+    if int(np.prod(shape)) <= _SMALL:
+        args = [np.broadcast_to(v, shape).ravel().tolist() for v in (k1, k2, x1, x2)]
+        pairs = [_threefry_py(*blk) for blk in zip(*args)]
+        y1 = np.array([p[0] for p in pairs], _U32).reshape(shape)
+        y2 = np.array([p[1] for p in pairs], _U32).reshape(shape)
+        return y1, y2
+    return _threefry_vec(k1, k2, x1, x2, shape)
+
+
+def _threefry_vec(k1: Any, k2: Any, x1: Any, x2: Any, shape: tuple[int, ...]) -> Any:
+    """The vectorised kernel: ~110 in-place numpy calls on contiguous uint32 arrays (a
+    rotation through a uint64 view needs one call fewer but strided access made it slower)."""
+    ks = (k1, k2, k1 ^ k2 ^ _PARITY)
+    inject = [(ks[(i + 1) % 3], ks[(i + 2) % 3] + np.uint32(i + 1)) for i in range(5)]
+    a = np.empty(shape, _U32)
+    b = np.empty(shape, _U32)
+    t = np.empty(shape, _U32)
+    np.add(x1, k1, out=a)
+    np.add(x2, k2, out=b)
+    for i in range(5):
+        for r, rr in _ROT_NP[i % 2]:
+            np.add(a, b, out=a)
+            np.left_shift(b, r, out=t)
+            np.right_shift(b, rr, out=b)
+            np.bitwise_or(b, t, out=b)
+            np.bitwise_xor(b, a, out=b)
+        np.add(a, inject[i][0], out=a)
+        np.add(b, inject[i][1], out=b)
+    return a, b
+
+
+def _counters(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The flat index of each element of ``shape`` as a 64-bit number: (high, low) words."""
+    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if n > 2**64:
+        raise LocatedValueError(f"random bits: an array of {n} elements exceeds 2**64 counters")
+    if n <= 2**32:
+        lo = np.arange(n, dtype=_U32).reshape(shape)
+        return np.zeros((), _U32), lo
+    idx = np.arange(n, dtype=np.uint64).reshape(shape)
+    return (idx >> np.uint64(32)).astype(_U32), (idx & np.uint64(0xFFFFFFFF)).astype(_U32)
+
+
+def _key_words(keys: np.ndarray, extra: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two key words of ``keys[..., 2]`` with ``extra`` trailing singleton axes."""
+    tail = (1,) * extra
+    k1 = keys[..., 0].reshape(keys.shape[:-1] + tail)
+    k2 = keys[..., 1].reshape(keys.shape[:-1] + tail)
+    return k1, k2
+
+
+def _few_blocks_py(keys: np.ndarray, shape: tuple[int, ...]) -> list[tuple[int, int]] | None:
+    """Hashes of counters ``0..n-1`` for one key on Python ints, if that is the fast way."""
+    n = 1
+    for d in shape:
+        n *= d
+    if keys.ndim != 1 or n > _SMALL:
+        return None
+    k1, k2 = int(keys[0]), int(keys[1])
+    return [_threefry_py(k1, k2, 0, i) for i in range(n)]
+
+
+def bits_np(keys: Any, bit_width: int, shape: tuple[int, ...]) -> np.ndarray:
+    """``random_bits`` in numpy: uint{bit_width} of shape ``keys.shape[:-1] + shape``."""
+    keys = np.asarray(keys, _U32)
+    few = _few_blocks_py(keys, shape)
+    if few is not None:
+        if bit_width == 64:
+            return np.array([(p << 32) | q for p, q in few], np.uint64).reshape(shape)
+        return np.array([p ^ q for p, q in few], _U32).reshape(shape).astype(_UINT[bit_width])
+    hi, lo = _counters(shape)
+    y1, y2 = threefry_np(*_key_words(keys, len(shape)), hi, lo)
+    if bit_width == 64:
+        out = np.empty(y1.shape + (1,), np.uint64)
+        if _LITTLE:
+            words = out.view(_U32)
+            words[..., 0] = y2
+            words[..., 1] = y1
+        else:
+            out[..., 0] = y1
+            out <<= np.uint64(32)
+            out[..., 0] |= y2
+        return out.reshape(y1.shape)
+    np.bitwise_xor(y1, y2, out=y1)
+    return y1 if bit_width == 32 else y1.astype(_UINT[bit_width])
+
+
+def split_np(keys: Any, shape: tuple[int, ...]) -> np.ndarray:
+    keys = np.asarray(keys, _U32)
+    few = _few_blocks_py(keys, shape)
+    if few is not None:
+        return np.array(few, _U32).reshape(shape + (2,))
+    hi, lo = _counters(shape)
+    y1, y2 = threefry_np(*_key_words(keys, len(shape)), hi, lo)
+    return np.stack([y1, y2], axis=-1)
+
+
+def _fold_in_np(keys: Any, data: Any) -> np.ndarray:
+    keys = np.asarray(keys, _U32)
+    data = np.asarray(data, _U32)
+    y1, y2 = threefry_np(keys[..., 0], keys[..., 1], np.uint32(0), data)
+    return np.stack([y1, y2], axis=-1)
+
+
+def _seed_np(seed: Any) -> np.ndarray:
+    """64-bit seeds split into two words; seeds of 32 bits or fewer have a zero high word (a
+    negative int32 seed is its two's complement in the low word only, as in JAX)."""
+    s = np.asarray(seed)
+    if s.dtype.itemsize <= 4:
+        s = (s.astype(np.int64) & 0xFFFFFFFF).astype(np.uint64)
+    elif s.dtype.kind == "u":
+        s = s.astype(np.uint64)
+    else:
+        s = s.astype(np.int64).view(np.uint64)
+    hi = (s >> np.uint64(32)).astype(_U32)
+    lo = (s & np.uint64(0xFFFFFFFF)).astype(_U32)
+    return np.stack([hi, lo], axis=-1)
+
+
+_FLOAT_LAYOUT = {  # nbits, nmant, bits of 1.0
+    np.dtype(np.float16): (16, 10, 0x3C00),
+    np.dtype(np.float32): (32, 23, 0x3F800000),
+    np.dtype(np.float64): (64, 52, 0x3FF0000000000000),
+}
+
+
+def unit_float_np(bits: Any, dtype: Any) -> np.ndarray:
+    """Floats in ``[0, 1)`` from unsigned bits of the float's width (JAX's ``_uniform``)."""
+    dtype = np.dtype(dtype)
+    nbits, nmant, one = _FLOAT_LAYOUT[dtype]
+    u = _UINT[nbits]
+    b = np.asarray(bits, u) >> u.type(nbits - nmant)
+    b |= u.type(one)
+    out = b.view(dtype)
+    out -= dtype.type(1.0)
+    return out
+
+
+# --- shape rules and batching -------------------------------------------------------------------
+def _check_keys(name: str, k: ShapedArray) -> None:
+    if k.dtype != _U32 or k.ndim < 1 or k.shape[-1] != 2:
+        raise LocatedTypeError(
+            f"{name}: expected a key array of dtype uint32 with last axis 2, got {k}; make "
+            "keys with funcgrad.random.PRNGKey(seed) or funcgrad.random.split(key)"
+        )
+
+
+def _static_shape(name: str, shape: Any) -> tuple[int, ...]:
+    try:
+        out = tuple(int(d) for d in shape)
+    except TypeError:
+        raise LocatedTypeError(f"{name}: shape must be a tuple of ints, got {shape!r}") from None
+    if any(d < 0 for d in out):
+        raise LocatedValueError(f"{name}: shape must have non-negative sizes, got {out}")
+    return out
+
+
+def _front_batch(prim: Any, args: Any, dims: Any, **params: Any) -> tuple[Any, int]:
+    """Batching rule for key-level primitives: keys carry leading batch axes already."""
+    size = batch_size(args, dims)
+    moved = []
+    for a, d in zip(args, dims):
+        if d is None:
+            s = tuple(np.shape(a))
+            a = broadcast_in_dim(a, (size, *s), tuple(range(1, len(s) + 1)))
+        else:
+            a = moveaxis_to_front(a, d)
+        moved.append(a)
+    return bind(prim, *moved, **params), 0
+
+
+# --- threefry2x32 -------------------------------------------------------------------------------
+def threefry2x32(k1: Any, k2: Any, x1: Any, x2: Any) -> list[Any]:
+    """The Threefry-2x32 hash of counter words ``(x1, x2)`` under key words ``(k1, k2)``
+    (uint32 operands, broadcast together); returns the two hashed words."""
+    return bind(threefry2x32_p, k1, k2, x1, x2)
+
+
+def _threefry_shape(*avals: ShapedArray) -> list[ShapedArray]:
+    for a in avals:
+        if a.dtype != _U32:
+            raise LocatedTypeError(f"threefry2x32: operands must be uint32 arrays, got {a}")
+    try:
+        shape = np.broadcast_shapes(*[a.shape for a in avals])
+    except ValueError:
+        raise LocatedValueError(
+            "threefry2x32: operand shapes " + ", ".join(str(a) for a in avals) + " do not "
+            "broadcast together"
+        ) from None
+    return [ShapedArray(shape, _U32)] * 2
+
+
+def _threefry_batch(prim: Any, args: Any, dims: Any) -> tuple[Any, list[int]]:
+    ranks = [np.ndim(a) - (d is not None) for a, d in zip(args, dims)]
+    rank = max(ranks)
+    new = []
+    for a, d, r in zip(args, dims, ranks):
+        if d is not None:
+            a = moveaxis_to_front(a, d)
+            s = tuple(np.shape(a))
+            a = reshape(a, (s[0],) + (1,) * (rank - r) + s[1:])
+        new.append(a)
+    return bind(prim, *new), [0, 0]
+
+
+threefry2x32_p = define(
+    "threefry2x32",
+    lambda k1, k2, x1, x2: list(threefry_np(k1, k2, x1, x2)),
+    _threefry_shape,
+    batch=_threefry_batch,
+    multiple_results=True,
+    differentiable=False,
+    fresh=True,
+)
+
+
+# --- random_seed --------------------------------------------------------------------------------
+def random_seed(seed: Any) -> Any:
+    """uint32 key(s) ``[seed >> 32, seed & 0xFFFFFFFF]`` of integer seed(s) (shape + (2,))."""
+    return bind(random_seed_p, seed)
+
+
+def _seed_shape(s: ShapedArray) -> ShapedArray:
+    if s.dtype.kind not in "iu":
+        raise LocatedTypeError(f"PRNGKey: the seed must be an integer, got {s}")
+    return ShapedArray(s.shape + (2,), _U32)
+
+
+random_seed_p = define(
+    "random_seed",
+    _seed_np,
+    _seed_shape,
+    batch=lambda prim, args, dims: (bind(prim, moveaxis_to_front(args[0], dims[0])), 0),
+    differentiable=False,
+    fresh=True,
+)
+
+
+# --- random_bits --------------------------------------------------------------------------------
+def random_bits(keys: Any, bit_width: int, shape: tuple[int, ...]) -> Any:
+    """Uniform random bits ``uint{bit_width}[*keys.shape[:-1], *shape]``."""
+    return bind(random_bits_p, keys, bit_width=bit_width, shape=tuple(shape))
+
+
+def _bits_shape(k: ShapedArray, *, bit_width: int, shape: tuple[int, ...]) -> ShapedArray:
+    _check_keys("random_bits", k)
+    if bit_width not in _UINT:
+        raise LocatedValueError(f"random_bits: bit_width must be 8, 16, 32 or 64, got {bit_width}")
+    return ShapedArray(k.shape[:-1] + _static_shape("random_bits", shape), _UINT[bit_width])
+
+
+random_bits_p = define(
+    "random_bits",
+    bits_np,
+    _bits_shape,
+    batch=_front_batch,
+    differentiable=False,
+    fresh=True,
+)
+
+
+# --- random_split -------------------------------------------------------------------------------
+def random_split(keys: Any, shape: tuple[int, ...]) -> Any:
+    """New keys ``uint32[*keys.shape[:-1], *shape, 2]``."""
+    return bind(random_split_p, keys, shape=tuple(shape))
+
+
+def _split_shape(k: ShapedArray, *, shape: tuple[int, ...]) -> ShapedArray:
+    _check_keys("split", k)
+    return ShapedArray(k.shape[:-1] + _static_shape("split", shape) + (2,), _U32)
+
+
+random_split_p = define(
+    "random_split",
+    split_np,
+    _split_shape,
+    batch=_front_batch,
+    differentiable=False,
+    fresh=True,
+)
+
+
+# --- random_fold_in -----------------------------------------------------------------------------
+def random_fold_in(keys: Any, data: Any) -> Any:
+    """Keys ``threefry2x32(k, [0, data])``: ``keys[..., 2]`` with uint32 ``data[...]``."""
+    return bind(random_fold_in_p, keys, data)
+
+
+def _fold_in_shape(k: ShapedArray, d: ShapedArray) -> ShapedArray:
+    _check_keys("fold_in", k)
+    if d.dtype != _U32 or d.shape != k.shape[:-1]:
+        raise LocatedTypeError(f"fold_in: data must be uint32 of shape {k.shape[:-1]}, got {d}")
+    return ShapedArray(k.shape, _U32)
+
+
+random_fold_in_p = define(
+    "random_fold_in",
+    _fold_in_np,
+    _fold_in_shape,
+    batch=_front_batch,
+    differentiable=False,
+    fresh=True,
+)
+
+
+# --- random_unit_float --------------------------------------------------------------------------
+def random_unit_float(bits: Any, dtype: Any) -> Any:
+    """Floats in ``[0, 1)`` of ``dtype`` from unsigned bits of the same width."""
+    return bind(random_unit_float_p, bits, dtype=np.dtype(dtype))
+
+
+def _unit_float_shape(b: ShapedArray, *, dtype: np.dtype) -> ShapedArray:
+    if dtype not in _FLOAT_LAYOUT:
+        raise LocatedTypeError(f"uniform: dtype must be float16, float32 or float64, got {dtype}")
+    if b.dtype != _UINT[_FLOAT_LAYOUT[dtype][0]]:
+        raise LocatedTypeError(
+            f"random_unit_float: {dtype} needs {dtype.itemsize * 8}-bit bits, got {b}"
+        )
+    return ShapedArray(b.shape, dtype)
+
+
+random_unit_float_p = define(
+    "random_unit_float",
+    unit_float_np,
+    _unit_float_shape,
+    batch=lambda prim, args, dims, **p: (bind(prim, args[0], **p), dims[0]),
+    differentiable=False,
+    fresh=True,
+)
