@@ -305,6 +305,50 @@ pc = lambda x: jax.pure_callback(
 )  # noqa: E731
 OUT["pure_callback_vmap"] = lst(jax.vmap(pc)(jnp.arange(6.0).reshape(2, 3)))
 
+# --- JAX: example_libraries.stax ------------------------------------------------------------------
+from jax.example_libraries import stax
+
+net_init, net_apply = stax.serial(
+    stax.Conv(4, (3, 3), padding="SAME"),
+    stax.BatchNorm(),
+    stax.Relu,
+    stax.MaxPool((2, 2), strides=(2, 2)),
+    stax.Conv(3, (2, 2), strides=(1, 2), padding="VALID"),
+    stax.Tanh,
+    stax.AvgPool((2, 2), strides=(1, 1), padding="SAME"),
+    stax.FanOut(2),
+    stax.parallel(stax.Identity, stax.serial(stax.Elu, stax.LeakyRelu, stax.Selu)),
+    stax.FanInConcat(-1),
+    stax.Flatten,
+    stax.Dense(5),
+    stax.Gelu,
+    stax.FanOut(2),
+    stax.parallel(stax.Softplus, stax.Sigmoid),
+    stax.FanInSum,
+    stax.Dense(3),
+    stax.LogSoftmax,
+)
+out_shape, net_params = net_init(jax.random.PRNGKey(0), (2, 8, 8, 2))
+xin = jnp.asarray(onp.sin(onp.arange(2 * 8 * 8 * 2).reshape(2, 8, 8, 2) * 0.37))
+net_out = net_apply(net_params, xin)
+net_grad = jax.grad(lambda p: jnp.sum(net_apply(p, xin)[:, 0]))(net_params)
+gconv_init, gconv_apply = stax.GeneralConv(("NCHW", "OIHW", "NCHW"), 2, (2, 3), strides=(2, 1), padding=((1, 0), (0, 2)))
+gshape, gparams = gconv_init(jax.random.PRNGKey(3), (1, 3, 5, 4))
+gout = gconv_apply(gparams, jnp.asarray(onp.cos(onp.arange(60.0)).reshape(1, 3, 5, 4)))
+d_init, d_apply = stax.serial(stax.Dense(4), stax.Dropout(0.7))
+_, dparams = d_init(jax.random.PRNGKey(1), (3, 2))
+dout = d_apply(dparams, jnp.ones((3, 2)), rng=jax.random.PRNGKey(5))
+OUT["stax"] = {
+    "out_shape": [int(d) for d in out_shape],
+    "params": [lst(x) for x in jax.tree_util.tree_leaves(net_params)],
+    "out": lst(net_out),
+    "grad": [lst(x) for x in jax.tree_util.tree_leaves(net_grad)],
+    "gconv_shape": [int(d) for d in gshape],
+    "gconv_params": [lst(x) for x in gparams],
+    "gconv_out": lst(gout),
+    "dropout_out": lst(dout),
+}
+
 path = Path(__file__).with_name("compat_reference.json")
 path.write_text(json.dumps(OUT, indent=1, default=list) + "\n")
 print("wrote", path)
