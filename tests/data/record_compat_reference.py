@@ -2,7 +2,11 @@
 """Records the reference outputs of tests/test_compat_*.py and tests/ports/ from JAX and
 autograd. Run once, in a scratch environment that has jax, autograd and scipy:
 
-    /work/venvs/ref/bin/python tests/data/record_compat_reference.py AUTOGRAD_EXAMPLES_DIR
+    /work/venvs/ref/bin/python tests/data/record_compat_reference.py AUTOGRAD_EXAMPLES JAX_EXAMPLES
+
+AUTOGRAD_EXAMPLES holds HIPS/autograd's examples/*.py; JAX_EXAMPLES holds JAX's
+examples/newton_method.py and examples/bfgs_method.py (at the commits named in
+tests/ports/jax_*.py). JAX runs with x64 enabled: funcgrad computes in float64.
 
 It writes tests/data/compat_reference.json. The tests only read that file; they never import
 jax or autograd."""
@@ -61,6 +65,17 @@ for name in ("fixed_points", "logistic_regression", "rosenbrock", "sinusoid"):
             os.chdir(cwd)
     stdout[name] = buf.getvalue()
 OUT["autograd_example_stdout"] = stdout
+
+jax_examples = Path(sys.argv[2])
+sys.path.insert(0, str(jax_examples))
+jax_stdout = {}
+for name in ("newton_method", "bfgs_method"):
+    sys.modules.pop("newton_method", None)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        runpy.run_path(str(jax_examples / f"{name}.py"), run_name="__main__")
+    jax_stdout[name] = buf.getvalue()
+OUT["jax_example_stdout"] = jax_stdout
 
 # define_gradient's logsumexp and tanh's elementwise derivatives at fixed points
 ns = runpy.run_path(str(examples / "define_gradient.py"), run_name="not_main")

@@ -1,6 +1,6 @@
-"""HIPS/autograd's example programs with only their import lines changed to funcgrad
+"""Example programs of HIPS/autograd and JAX with only their import lines changed to funcgrad
 (the files next to this one), run as scripts; their printed numbers are compared with what
-the originals printed under autograd (recorded in tests/data/compat_reference.json)."""
+the originals printed under autograd or JAX (recorded in tests/data/compat_reference.json)."""
 
 from __future__ import annotations
 
@@ -76,3 +76,18 @@ def test_port_define_gradient(tmp_path, monkeypatch):
     x = np.linspace(-1.0, 2.0, 10)
     g = fg.grad(lambda y: fg.numpy.sum(ns["logsumexp"](y**2)))(x)
     assert np.allclose(g, REF["define_gradient_grad"])
+
+
+# --- JAX's example programs ------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["newton_method", "bfgs_method"])
+def test_jax_port_prints_what_jax_printed(name, tmp_path, monkeypatch):
+    # bfgs_method imports newton_method's functions (and newton_method runs on import)
+    monkeypatch.syspath_prepend(str(HERE))
+    monkeypatch.delitem(__import__("sys").modules, "jax_newton_method", raising=False)
+    monkeypatch.chdir(tmp_path)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        runpy.run_path(str(HERE / f"jax_{name}.py"), run_name="__main__")
+    got, want = buf.getvalue(), REF["jax_example_stdout"][name]
+    assert NUMBER.sub("#", got) == NUMBER.sub("#", want)
+    assert np.allclose(numbers(got), numbers(want), rtol=1e-9, atol=1e-12)
