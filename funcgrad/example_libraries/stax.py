@@ -24,9 +24,12 @@ import numpy as _np
 import funcgrad.numpy as _fnp
 import funcgrad.random as _random
 from funcgrad.core.errors import LocatedValueError as _LocatedValueError
+from funcgrad.nn import elu as _elu
 from funcgrad.nn import gelu as _gelu
+from funcgrad.nn import leaky_relu as _leaky_relu
 from funcgrad.nn import log_softmax as _log_softmax
 from funcgrad.nn import relu as _relu
+from funcgrad.nn import selu as _selu
 from funcgrad.nn import sigmoid as _sigmoid
 from funcgrad.nn import softmax as _softmax
 from funcgrad.nn import softplus as _softplus
@@ -272,20 +275,6 @@ def elementwise(fun: _Callable[..., _Any], **fun_kwargs: _Any) -> tuple[_Any, _A
         return fun(inputs, **fun_kwargs)
 
     return init_fun, apply_fun
-
-
-def _elu(x: _Any, alpha: float = 1.0) -> _Any:
-    safe = _fnp.where(x > 0, 0.0, x)
-    return _fnp.where(x > 0, x, alpha * _fnp.expm1(safe))
-
-
-def _leaky_relu(x: _Any, negative_slope: float = 1e-2) -> _Any:
-    return _fnp.where(x >= 0, x, negative_slope * x)
-
-
-def _selu(x: _Any) -> _Any:
-    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    return scale * _elu(x, alpha)
 
 
 Tanh = elementwise(_fnp.tanh)

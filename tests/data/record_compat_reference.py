@@ -366,6 +366,41 @@ OUT["stax"] = {
     "dropout_out": lst(dout),
 }
 
+# --- JAX: jax.nn activations (values and derivatives, kinks included) -----------------------------
+xs_act = jnp.array([-7.0, -3.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 3.0, 6.0, 7.0])
+acts = {}
+for name in (
+    "relu6",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_tanh",
+    "elu",
+    "celu",
+    "selu",
+    "leaky_relu",
+    "soft_sign",
+    "sparse_plus",
+    "squareplus",
+    "mish",
+):
+    fn = getattr(jax.nn, name)
+    acts[name] = [lst(fn(xs_act)), lst(jax.vmap(jax.grad(fn))(xs_act))]
+acts["celu_alpha2"] = [
+    lst(jax.nn.celu(xs_act, alpha=2.0)),
+    lst(jax.vmap(jax.grad(lambda x: jax.nn.celu(x, alpha=2.0)))(xs_act)),
+]
+m_act = xs_act.reshape(3, 4)
+wts = jnp.arange(12.0).reshape(3, 4)
+acts["glu"] = [
+    lst(jax.nn.glu(m_act)),
+    lst(jax.grad(lambda m: jnp.sum(jax.nn.glu(m) * wts[:, :2]))(m_act)),
+]
+acts["standardize"] = [
+    lst(jax.nn.standardize(m_act)),
+    lst(jax.grad(lambda m: jnp.sum(jax.nn.standardize(m) * wts))(m_act)),
+]
+OUT["nn_activations"] = acts
+
 path = Path(__file__).with_name("compat_reference.json")
 path.write_text(json.dumps(OUT, indent=1, default=list) + "\n")
 print("wrote", path)
