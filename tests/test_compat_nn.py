@@ -68,3 +68,71 @@ def test_activations_keep_float32():
     x = XS.astype(np.float32)
     for name in ELEMENTWISE:
         assert getattr(nn, name)(x).dtype == np.float32, name
+
+
+# --- initializers in JAX's factory form ---------------------------------------------------------
+def _inits():
+    from funcgrad.nn import initializers as ini
+
+    return {
+        "constant": ini.constant(0.3)(None, (2, 3)),
+        "uniform": ini.uniform(0.5),
+        "normal": ini.normal(0.2),
+        "truncated_normal": ini.truncated_normal(0.2, lower=-1.0, upper=1.5),
+        "glorot_uniform": ini.glorot_uniform(),
+        "glorot_normal": ini.glorot_normal(),
+        "lecun_uniform": ini.lecun_uniform(),
+        "lecun_normal": ini.lecun_normal(),
+        "he_uniform": ini.he_uniform(),
+        "he_normal": ini.he_normal(in_axis=0, out_axis=1),
+        "variance_scaling_fan_out_normal": ini.variance_scaling(
+            0.5, "fan_out", "normal", batch_axis=0
+        ),
+        "orthogonal": ini.orthogonal(),
+        "orthogonal_tall": ini.orthogonal(scale=2.0, column_axis=0),
+        "delta_orthogonal": ini.delta_orthogonal(),
+    }
+
+
+SHAPES = {
+    "uniform": (3, 4),
+    "normal": (3, 4),
+    "truncated_normal": (3, 4),
+    "glorot_uniform": (5, 4),
+    "glorot_normal": (3, 3, 2, 4),
+    "lecun_uniform": (6, 2),
+    "lecun_normal": (6, 2),
+    "he_uniform": (4, 5),
+    "he_normal": (4, 5),
+    "variance_scaling_fan_out_normal": (2, 3, 4),
+    "orthogonal": (4, 6),
+    "orthogonal_tall": (3, 2, 5),
+    "delta_orthogonal": (3, 3, 2, 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REF["nn_initializers"]))
+def test_initializer_draws_match_jax(name):
+    import funcgrad.random as fr
+
+    init = _inits()[name]
+    got = init if name == "constant" else init(fr.PRNGKey(7), SHAPES[name])
+    np.testing.assert_allclose(got, REF["nn_initializers"][name], rtol=1e-10, atol=1e-13)
+
+
+def test_initializer_properties_and_errors():
+    import funcgrad.random as fr
+    from funcgrad.nn import initializers as ini
+
+    q = ini.orthogonal()(fr.PRNGKey(1), (5, 3))
+    np.testing.assert_allclose(q.T @ q, np.eye(3), atol=1e-12)
+    w = fg.jit(lambda k: ini.glorot_uniform()(k, (4, 4)))(fr.PRNGKey(2))
+    np.testing.assert_allclose(w, ini.glorot_uniform()(fr.PRNGKey(2), (4, 4)))
+    assert ini.xavier_uniform is ini.glorot_uniform and ini.kaiming_normal is ini.he_normal
+    assert ini.he_normal()(fr.PRNGKey(0), (3, 2), np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        ini.glorot_uniform()(fr.PRNGKey(0), (3,))
+    with pytest.raises(ValueError, match="invalid mode"):
+        ini.variance_scaling(1.0, "fan_sum", "normal")
+    with pytest.raises(ValueError, match="3D, 4D or 5D"):
+        ini.delta_orthogonal()(fr.PRNGKey(0), (3, 3))

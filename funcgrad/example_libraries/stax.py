@@ -33,6 +33,7 @@ from funcgrad.nn import selu as _selu
 from funcgrad.nn import sigmoid as _sigmoid
 from funcgrad.nn import softmax as _softmax
 from funcgrad.nn import softplus as _softplus
+from funcgrad.nn.initializers import glorot_normal, normal, ones, zeros
 
 __all__ = [
     "glorot_normal",
@@ -68,45 +69,6 @@ __all__ = [
     "parallel",
     "shape_dependent",
 ]
-
-
-# --- initializers (jax.nn.initializers' factory form) ------------------------------------------
-def glorot_normal(in_axis: int = -2, out_axis: int = -1) -> _Callable[..., _Any]:
-    """Truncated normal with variance ``2 / (fan_in + fan_out)`` (JAX's ``glorot_normal``)."""
-
-    def init(key: _Any, shape: _Any, dtype: _Any = _np.float64) -> _Any:
-        shape = tuple(int(d) for d in shape)
-        if len(shape) < 2:
-            raise _LocatedValueError(
-                f"glorot_normal needs a shape with at least 2 dimensions, got {shape}"
-            )
-        receptive = int(_np.prod(shape)) // (shape[in_axis] * shape[out_axis])
-        fan_in, fan_out = shape[in_axis] * receptive, shape[out_axis] * receptive
-        variance = 1.0 / ((fan_in + fan_out) / 2.0)
-        # the standard deviation of a standard normal truncated to (-2, 2)
-        stddev = _np.sqrt(variance) / 0.87962566103423978
-        return _random.truncated_normal(key, -2.0, 2.0, shape, dtype) * _np.asarray(stddev, dtype)
-
-    return init
-
-
-def normal(stddev: float = 1e-2) -> _Callable[..., _Any]:
-    """Normal draws scaled by ``stddev`` (JAX's ``initializers.normal``)."""
-
-    def init(key: _Any, shape: _Any, dtype: _Any = _np.float64) -> _Any:
-        return _random.normal(key, shape, dtype) * _np.asarray(stddev, dtype)
-
-    return init
-
-
-def zeros(key: _Any, shape: _Any, dtype: _Any = _np.float64) -> _Any:
-    """Zeros."""
-    return _np.zeros(shape, dtype)
-
-
-def ones(key: _Any, shape: _Any, dtype: _Any = _np.float64) -> _Any:
-    """Ones."""
-    return _np.ones(shape, dtype)
 
 
 # --- layers ------------------------------------------------------------------------------------

@@ -401,6 +401,29 @@ acts["standardize"] = [
 ]
 OUT["nn_activations"] = acts
 
+# --- JAX: jax.nn.initializers ----------------------------------------------------------------------
+ini = jax.nn.initializers
+k0 = jax.random.PRNGKey(7)
+inits = {
+    "constant": ini.constant(0.3)(k0, (2, 3)),
+    "uniform": ini.uniform(0.5)(k0, (3, 4)),
+    "normal": ini.normal(0.2)(k0, (3, 4)),
+    "truncated_normal": ini.truncated_normal(0.2, lower=-1.0, upper=1.5)(k0, (3, 4)),
+    "glorot_uniform": ini.glorot_uniform()(k0, (5, 4)),
+    "glorot_normal": ini.glorot_normal()(k0, (3, 3, 2, 4)),
+    "lecun_uniform": ini.lecun_uniform()(k0, (6, 2)),
+    "lecun_normal": ini.lecun_normal()(k0, (6, 2)),
+    "he_uniform": ini.he_uniform()(k0, (4, 5)),
+    "he_normal": ini.he_normal(in_axis=0, out_axis=1)(k0, (4, 5)),
+    "variance_scaling_fan_out_normal": ini.variance_scaling(0.5, "fan_out", "normal", batch_axis=0)(
+        k0, (2, 3, 4)
+    ),
+    "orthogonal": ini.orthogonal()(k0, (4, 6)),
+    "orthogonal_tall": ini.orthogonal(scale=2.0, column_axis=0)(k0, (3, 2, 5)),
+    "delta_orthogonal": ini.delta_orthogonal()(k0, (3, 3, 2, 3)),
+}
+OUT["nn_initializers"] = {k: lst(v) for k, v in inits.items()}
+
 path = Path(__file__).with_name("compat_reference.json")
 path.write_text(json.dumps(OUT, indent=1, default=list) + "\n")
 print("wrote", path)
