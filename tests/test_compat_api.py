@@ -394,3 +394,14 @@ def test_import_funcgrad_reaches_the_compat_modules():
     for name in ("tree", "debug", "extend", "misc", "example_libraries"):
         assert getattr(fg, name).__name__ == "funcgrad." + name
     assert fg.misc.fixed_points.fixed_point and fg.example_libraries.optimizers.adam
+
+
+def test_vmap_maps_keyword_arguments_over_their_leading_axis_as_jax():
+    f = lambda x, scale: x * scale  # noqa: E731
+    s = np.array([1.0, 2.0, 3.0])
+    assert fg.vmap(f)(np.arange(3.0), scale=s).tolist() == [0.0, 2.0, 6.0]
+    out = fg.vmap(f, in_axes=(None,))(np.arange(2.0), scale=s)  # JAX: [[0,1],[0,2],[0,3]]
+    assert out.tolist() == [[0.0, 1.0], [0.0, 2.0], [0.0, 3.0]]
+    assert fg.jit(fg.vmap(f))(np.arange(3.0), scale=s).tolist() == [0.0, 2.0, 6.0]
+    with pytest.raises(ValueError, match="keyword argument 'scale' holds a scalar"):
+        fg.vmap(f)(np.arange(3.0), scale=2.0)
