@@ -136,3 +136,25 @@ def test_initializer_properties_and_errors():
         ini.variance_scaling(1.0, "fan_sum", "normal")
     with pytest.raises(ValueError, match="3D, 4D or 5D"):
         ini.delta_orthogonal()(fr.PRNGKey(0), (3, 3))
+
+
+def test_softmax_where_and_one_hot_axis_match_jax():
+    x = np.array([[0.5, -1.0, 2.0, 3.0], [1.0, 1.0, -2.0, 0.0]])
+    mask = np.array([[True, True, False, True], [False, True, True, True]])
+    w = np.arange(8.0).reshape(2, 4)
+    value, grad = ACT["softmax_where"]
+    np.testing.assert_allclose(nn.softmax(x, where=mask), value, rtol=1e-12, atol=1e-15)
+    g = fg.grad(lambda x: (nn.softmax(x, where=mask) * w).sum())(x)
+    np.testing.assert_allclose(g, grad, rtol=1e-10, atol=1e-14)
+    value, grad = ACT["log_softmax_where"]
+    np.testing.assert_allclose(nn.log_softmax(x, where=mask), value, rtol=1e-12)
+    g = fg.jit(
+        fg.grad(lambda x: (fg.numpy.where(mask, nn.log_softmax(x, where=mask), 0) * w).sum())
+    )(x)
+    np.testing.assert_allclose(g, grad, rtol=1e-10, atol=1e-14)
+    assert nn.one_hot(np.array([[0, 2], [1, 1]]), 3, axis=1).tolist() == ACT["one_hot_axis1"]
+    labels = np.array([[0, 2], [1, 1]])
+    traced = fg.jit(lambda lab: nn.one_hot(lab, 3, axis=0))(labels)
+    assert traced.tolist() == np.moveaxis(nn.one_hot(labels, 3), -1, 0).tolist()
+    with pytest.raises(ValueError, match="axis 3 is out of range"):
+        nn.one_hot(labels, 3, axis=3)

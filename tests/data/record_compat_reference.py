@@ -399,9 +399,23 @@ acts["standardize"] = [
     lst(jax.nn.standardize(m_act)),
     lst(jax.grad(lambda m: jnp.sum(jax.nn.standardize(m) * wts))(m_act)),
 ]
+xm = jnp.array([[0.5, -1.0, 2.0, 3.0], [1.0, 1.0, -2.0, 0.0]])
+mask = jnp.array([[True, True, False, True], [False, True, True, True]])
+wm = jnp.arange(8.0).reshape(2, 4)
+acts["softmax_where"] = [
+    lst(jax.nn.softmax(xm, where=mask)),
+    lst(jax.grad(lambda x: jnp.sum(jax.nn.softmax(x, where=mask) * wm))(xm)),
+]
+acts["log_softmax_where"] = [
+    lst(jax.nn.log_softmax(xm, where=mask)),
+    lst(
+        jax.grad(lambda x: jnp.sum(jnp.where(mask, jax.nn.log_softmax(x, where=mask), 0) * wm))(xm)
+    ),
+]
+acts["one_hot_axis1"] = lst(jax.nn.one_hot(jnp.array([[0, 2], [1, 1]]), 3, axis=1))
 OUT["nn_activations"] = acts
 
-# --- JAX: jax.nn.initializers ----------------------------------------------------------------------
+# --- JAX: jax.nn.initializers ------------------------------------------------------------------
 ini = jax.nn.initializers
 k0 = jax.random.PRNGKey(7)
 inits = {
