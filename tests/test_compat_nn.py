@@ -158,3 +158,32 @@ def test_softmax_where_and_one_hot_axis_match_jax():
     assert traced.tolist() == np.moveaxis(nn.one_hot(labels, 3), -1, 0).tolist()
     with pytest.raises(ValueError, match="axis 3 is out of range"):
         nn.one_hot(labels, 3, axis=3)
+
+
+def test_dot_product_attention_matches_jax():
+    rs = np.random.default_rng(0)
+    q, k, v = (
+        rs.normal(size=(2, 3, 4, 5)),
+        rs.normal(size=(2, 6, 2, 5)),
+        rs.normal(size=(2, 6, 2, 5)),
+    )
+    b, m = rs.normal(size=(2, 4, 3, 6)), rs.random((2, 4, 3, 6)) > 0.3
+    m[..., 0] = True
+    att = nn.dot_product_attention
+    plain, masked, unbatched, lengths, grads = ACT["attention"]
+    # JAX's XLA path computes the softmax in float32: agreement to float32 precision
+    tol = {"rtol": 1e-5, "atol": 1e-6}
+    np.testing.assert_allclose(att(q, k, v), plain, **tol)
+    np.testing.assert_allclose(att(q, k, v, bias=b, mask=m, is_causal=True), masked, **tol)
+    np.testing.assert_allclose(att(q[0], k[0], v[0], scale=0.3), unbatched, **tol)
+    np.testing.assert_allclose(att(q, k, v, key_value_seq_lengths=np.array([2, 5])), lengths, **tol)
+
+    def loss(q, k, v):
+        return (att(q, k, v, bias=b, mask=m, is_causal=True) * np.arange(5.0)).sum()
+
+    for got, want in zip(fg.jit(fg.grad(loss, argnums=(0, 1, 2)))(q, k, v), grads):
+        np.testing.assert_allclose(got, want, **tol)
+    with pytest.raises(ValueError, match="multiple of"):
+        att(q, k[:, :, :1].repeat(3, axis=2), v[:, :, :1].repeat(3, axis=2))
+    with pytest.raises(NotImplementedError, match="cudnn"):
+        att(q, k, v, implementation="cudnn")

@@ -413,6 +413,28 @@ acts["log_softmax_where"] = [
     ),
 ]
 acts["one_hot_axis1"] = lst(jax.nn.one_hot(jnp.array([[0, 2], [1, 1]]), 3, axis=1))
+rs = onp.random.default_rng(0)
+qa, ka, va = (
+    rs.normal(size=(2, 3, 4, 5)),
+    rs.normal(size=(2, 6, 2, 5)),
+    rs.normal(size=(2, 6, 2, 5)),
+)
+ba, ma = rs.normal(size=(2, 4, 3, 6)), rs.random((2, 4, 3, 6)) > 0.3
+ma[..., 0] = True
+att = jax.nn.dot_product_attention
+
+
+def att_loss(q, k, v):
+    return jnp.sum(att(q, k, v, bias=ba, mask=ma, is_causal=True) * jnp.arange(5.0))
+
+
+acts["attention"] = [
+    lst(att(qa, ka, va)),
+    lst(att(qa, ka, va, bias=ba, mask=ma, is_causal=True)),
+    lst(att(qa[0], ka[0], va[0], scale=0.3)),
+    lst(att(qa, ka, va, key_value_seq_lengths=jnp.array([2, 5], dtype=jnp.int32))),
+    [lst(g) for g in jax.grad(att_loss, argnums=(0, 1, 2))(qa, ka, va)],
+]
 OUT["nn_activations"] = acts
 
 # --- JAX: jax.nn.initializers ------------------------------------------------------------------
