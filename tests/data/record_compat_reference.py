@@ -460,6 +460,58 @@ inits = {
 }
 OUT["nn_initializers"] = {k: lst(v) for k, v in inits.items()}
 
+# --- optax: transformations and schedules -------------------------------------------------------
+import optax
+
+p_opt = {"w": jnp.array([0.5, -1.0, 2.0]), "b": jnp.array([[0.1, 0.0]])}
+
+
+def grads_at(i):
+    return {
+        "w": jnp.array([0.3, -0.2, 0.1]) * (i + 1) - 0.05 * i * i,
+        "b": jnp.array([[-0.4 + 0.1 * i, 0.0 if i % 2 else 0.2]]),
+    }
+
+
+ox = {
+    "scale": optax.scale(-0.3),
+    "scale_by_adam": optax.scale_by_adam(eps_root=1e-6),
+    "scale_by_schedule": optax.scale_by_schedule(optax.linear_schedule(1.0, 0.1, 3)),
+    "add_decayed_weights": optax.add_decayed_weights(0.1),
+    "clip": optax.clip(0.25),
+    "set_to_zero": optax.set_to_zero(),
+    "adagrad": optax.adagrad(0.1),
+    "adamax": optax.adamax(0.05),
+    "adam_kw": optax.adam(learning_rate=0.05),
+    "sgd_kw": optax.sgd(learning_rate=0.1, momentum=0.9, nesterov=True),
+    "chain": optax.chain(optax.clip(0.3), optax.adamax(0.02)),
+}
+ox_out = {}
+for name, tx in ox.items():
+    params = p_opt
+    state = tx.init(params)
+    for i in range(5):
+        updates, state = tx.update(grads_at(i), state, params)
+        params = optax.apply_updates(params, updates)
+    ox_out[name] = {k: lst(v) for k, v in params.items()}
+steps = list(range(0, 30, 3))
+sched = {
+    "linear": optax.linear_schedule(0.1, 0.01, 10, transition_begin=3),
+    "cosine": optax.cosine_decay_schedule(0.1, 20, alpha=0.1, exponent=2.0),
+    "warmup_cosine": optax.warmup_cosine_decay_schedule(0.0, 0.2, 5, 25, end_value=0.02),
+    "piecewise": optax.piecewise_constant_schedule(0.1, {6: 0.5, 15: 0.1}),
+    "join": optax.join_schedules(
+        [optax.constant_schedule(0.3), optax.linear_schedule(0.3, 0.0, 10)], [9]
+    ),
+}
+OUT["optax"] = {
+    "transforms": ox_out,
+    "schedules": {k: [float(f(i)) for i in steps] for k, f in sched.items()},
+}
+zn = optax.zero_nans()
+u, st = zn.update({"a": jnp.array([1.0, jnp.nan])}, zn.init({"a": jnp.zeros(2)}))
+OUT["optax"]["zero_nans"] = [lst(u["a"]), bool(st.found_nan["a"])]
+
 path = Path(__file__).with_name("compat_reference.json")
 path.write_text(json.dumps(OUT, indent=1, default=list) + "\n")
 print("wrote", path)
