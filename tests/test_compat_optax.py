@@ -36,6 +36,12 @@ TX = {
     "adam_kw": lambda: optim.adam(learning_rate=0.05),
     "sgd_kw": lambda: optim.sgd(learning_rate=0.1, momentum=0.9, nesterov=True),
     "chain": lambda: optim.chain(optim.clip(0.3), optim.adamax(0.02)),
+    "lion": lambda: optim.lion(0.05, weight_decay=0.01),
+    "ema": lambda: optim.ema(0.8),
+    "masked": lambda: optim.masked(optim.adam(0.1), {"w": True, "b": False}),
+    "multi_transform": lambda: optim.multi_transform(
+        {"fast": optim.adam(0.1), "slow": optim.sgd(0.01)}, {"w": "fast", "b": "slow"}
+    ),
 }
 
 
@@ -98,3 +104,29 @@ def test_learning_rate_keyword_and_lr_alias():
         optim.rmsprop()
     with pytest.raises(ValueError, match="needs the parameters"):
         optim.add_decayed_weights(0.1).update(g, optim.EmptyState())
+
+
+def test_apply_if_finite_matches_optax():
+    tx = optim.apply_if_finite(optim.adam(0.1), 1)
+    p = {"a": np.array([1.0, 2.0])}
+    state = tx.init(p)
+    steps = ([0.5, 0.5], [np.nan, 1.0], [np.inf, 1.0], [0.3, -0.3], [np.nan, 0.0])
+    for g, (want_p, count, last, total) in zip(steps, REF["apply_if_finite"]):
+        with np.errstate(invalid="ignore"):
+            u, state = tx.update({"a": np.array(g)}, state, p)
+            p = optim.apply_updates(p, u)
+        np.testing.assert_allclose(p["a"], want_p, rtol=1e-12)
+        assert (int(state.notfinite_count), bool(state.last_finite)) == (count, last)
+        assert int(state.total_notfinite) == total
+
+
+def test_masked_and_multi_transform_errors():
+    with pytest.raises(ValueError, match="one bool per"):
+        optim.masked(optim.adam(0.1), {"w": True}).init(P0)
+    with pytest.raises(ValueError, match="have no transformation"):
+        optim.multi_transform({"fast": optim.adam(0.1)}, {"w": "fast", "b": "slow"}).init(P0)
+    labels = lambda params: {"w": "fast", "b": "fast"}  # noqa: E731
+    tx = optim.multi_transform({"fast": optim.adam(0.1)}, labels)
+    u, _ = tx.update(grads_at(0), tx.init(P0), P0)
+    u2, _ = optim.adam(0.1).update(grads_at(0), optim.adam(0.1).init(P0))
+    np.testing.assert_allclose(u["w"], u2["w"])

@@ -28,7 +28,7 @@ from funcgrad.optim._optimizers import (
     chain,
     constant,
 )
-from funcgrad.tree_util import tree_map
+from funcgrad.tree_util import tree_flatten, tree_map, tree_unflatten
 
 __all__ = [
     "ScaleByAdamState",
@@ -45,6 +45,16 @@ __all__ = [
     "set_to_zero",
     "adagrad",
     "adamax",
+    "lion",
+    "ema",
+    "masked",
+    "multi_transform",
+    "apply_if_finite",
+    "ScaleByLionState",
+    "EmaState",
+    "MaskedState",
+    "MultiTransformState",
+    "ApplyIfFiniteState",
     "constant_schedule",
     "linear_schedule",
     "cosine_decay_schedule",
@@ -266,6 +276,184 @@ def adamax(
         return out, ScaleByAdamaxState(count, mu, nu)
 
     return chain(GradientTransformation(init, update), _scale_by_learning_rate(learning_rate))
+
+
+class ScaleByLionState(NamedTuple):
+    """State of :func:`lion`: step count and the momentum."""
+
+    count: Any
+    mu: Any
+
+
+class EmaState(NamedTuple):
+    """State of :func:`ema`: step count and the (not debiased) moving average."""
+
+    count: Any
+    ema: Any
+
+
+class MaskedState(NamedTuple):
+    """State of :func:`masked`: the inner transformation's state (over the masked leaves)."""
+
+    inner_state: Any
+
+
+class MultiTransformState(NamedTuple):
+    """State of :func:`multi_transform`: one inner state per label."""
+
+    inner_states: Any
+
+
+class ApplyIfFiniteState(NamedTuple):
+    """State of :func:`apply_if_finite`."""
+
+    notfinite_count: Any
+    last_finite: Any
+    total_notfinite: Any
+    inner_state: Any
+
+
+def lion(
+    learning_rate: ScalarOrSchedule,
+    b1: float = 0.9,
+    b2: float = 0.99,
+    weight_decay: float = 1e-3,
+) -> GradientTransformation:
+    """Lion as ``optax.lion``: ``sign((1 - b1)·g + b1·m)`` plus decoupled weight decay, times
+    ``-lr``; the momentum ``m <- (1 - b2)·g + b2·m``. ``update`` needs ``params``."""
+
+    def init(params: Any) -> ScaleByLionState:
+        _check_float_leaves(params, "params", "lion.init")
+        return ScaleByLionState(_init_count(), _zeros_like(params))
+
+    def update(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        out = tree_map(lambda g, m: np.sign((1 - b1) * g + b1 * m), updates, state.mu)
+        mu = tree_map(lambda g, m: _cast_like((1 - b2) * g + b2 * m, m), updates, state.mu)
+        return out, ScaleByLionState(_safe_increment(state.count), mu)
+
+    return chain(
+        GradientTransformation(init, update),
+        add_decayed_weights(weight_decay),
+        _scale_by_learning_rate(learning_rate),
+    )
+
+
+def ema(decay: float, debias: bool = True) -> GradientTransformation:
+    """Exponential moving average of the updates: ``e <- (1 - decay)·g + decay·e``, divided by
+    ``1 - decay**t`` with ``debias``."""
+
+    def init(params: Any) -> EmaState:
+        return EmaState(_init_count(), _zeros_like(params))
+
+    def update(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        new = tree_map(lambda g, e: _cast_like((1 - decay) * g + decay * e, e), updates, state.ema)
+        count = _safe_increment(state.count)
+        out = new
+        if debias:
+            out = tree_map(lambda e: _cast_like(e / (1 - decay**count), e), new)
+        return out, EmaState(count, new)
+
+    return GradientTransformation(init, update)
+
+
+def _mask_leaves(mask: Any, tree: Any) -> list[bool]:
+    m = mask(tree) if callable(mask) else mask
+    leaves, tdef = tree_flatten(tree)
+    m_leaves, m_def = tree_flatten(m)
+    if m_def != tdef:
+        raise LocatedValueError(
+            f"masked: the mask has structure {m_def}, the parameters {tdef}; give one bool per "
+            "parameter leaf"
+        )
+    return [bool(b) for b in m_leaves]
+
+
+def masked(inner: GradientTransformation, mask: Any) -> GradientTransformation:
+    """Apply ``inner`` to the leaves where ``mask`` (a pytree of bools like the parameters, or
+    a function of the parameters returning one) is True; other updates pass unchanged."""
+
+    def pick(tree: Any, keep: list[bool]) -> list[Any]:
+        return [x for x, k in zip(tree_flatten(tree)[0], keep) if k]
+
+    def init(params: Any) -> MaskedState:
+        keep = _mask_leaves(mask, params)
+        return MaskedState(inner.init(pick(params, keep)))
+
+    def update(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        keep = _mask_leaves(mask, updates if params is None else params)
+        sub_params = None if params is None else pick(params, keep)
+        new_sub, inner_state = inner.update(pick(updates, keep), state.inner_state, sub_params)
+        leaves, tdef = tree_flatten(updates)
+        it = iter(new_sub)
+        out = [next(it) if k else x for x, k in zip(leaves, keep)]
+        return tree_unflatten(tdef, out), MaskedState(inner_state)
+
+    return GradientTransformation(init, update)
+
+
+def multi_transform(
+    transforms: dict[Any, GradientTransformation], param_labels: Any
+) -> GradientTransformation:
+    """A different transformation per group of parameters: ``param_labels`` (a pytree of
+    labels like the parameters, or a function of the parameters returning one) names each
+    leaf's key in ``transforms``."""
+
+    def label_mask(label: Any) -> Any:
+        def mask(params: Any) -> Any:
+            labels = param_labels(params) if callable(param_labels) else param_labels
+            return tree_map(lambda lab: lab == label, labels)
+
+        return mask
+
+    def check(params: Any) -> None:
+        labels = param_labels(params) if callable(param_labels) else param_labels
+        missing = set(tree_flatten(labels)[0]) - set(transforms)
+        if missing:
+            raise LocatedValueError(
+                f"multi_transform: labels {sorted(map(str, missing))} have no transformation"
+            )
+
+    parts = {k: masked(tx, label_mask(k)) for k, tx in transforms.items()}
+
+    def init(params: Any) -> MultiTransformState:
+        check(params)
+        return MultiTransformState({k: p.init(params) for k, p in parts.items()})
+
+    def update(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        new_states = {}
+        for k, p in parts.items():
+            updates, new_states[k] = p.update(updates, state.inner_states[k], params)
+        return updates, MultiTransformState(new_states)
+
+    return GradientTransformation(init, update)
+
+
+def apply_if_finite(
+    inner: GradientTransformation, max_consecutive_errors: int
+) -> GradientTransformation:
+    """Apply ``inner`` only when every update is finite; otherwise return zero updates and keep
+    ``inner``'s state — unless more than ``max_consecutive_errors`` non-finite steps came in a
+    row, then apply anyway (as optax)."""
+
+    def init(params: Any) -> ApplyIfFiniteState:
+        zero = np.zeros((), np.int32)
+        return ApplyIfFiniteState(zero, np.array(True), zero, inner.init(params))
+
+    def update(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        finite = np.array(True)
+        for g in tree_flatten(updates)[0]:
+            finite = np.logical_and(finite, np.all(np.isfinite(g)))
+        notfinite = np.where(finite, np.zeros((), np.int32), _safe_increment(state.notfinite_count))
+        apply = np.logical_or(finite, notfinite > max_consecutive_errors)
+        new_updates, new_inner = inner.update(updates, state.inner_state, params)
+        out = tree_map(
+            lambda u, g: np.where(apply, u, np.zeros((), _dtype(g))), new_updates, updates
+        )
+        inner_state = tree_map(lambda a, b: np.where(apply, a, b), new_inner, state.inner_state)
+        total = np.where(finite, state.total_notfinite, _safe_increment(state.total_notfinite))
+        return out, ApplyIfFiniteState(notfinite, finite, total, inner_state)
+
+    return GradientTransformation(init, update)
 
 
 # --- schedules ---------------------------------------------------------------------------------

@@ -485,6 +485,12 @@ ox = {
     "adam_kw": optax.adam(learning_rate=0.05),
     "sgd_kw": optax.sgd(learning_rate=0.1, momentum=0.9, nesterov=True),
     "chain": optax.chain(optax.clip(0.3), optax.adamax(0.02)),
+    "lion": optax.lion(0.05, weight_decay=0.01),
+    "ema": optax.ema(0.8),
+    "masked": optax.masked(optax.adam(0.1), {"w": True, "b": False}),
+    "multi_transform": optax.multi_transform(
+        {"fast": optax.adam(0.1), "slow": optax.sgd(0.01)}, {"w": "fast", "b": "slow"}
+    ),
 }
 ox_out = {}
 for name, tx in ox.items():
@@ -511,6 +517,17 @@ OUT["optax"] = {
 zn = optax.zero_nans()
 u, st = zn.update({"a": jnp.array([1.0, jnp.nan])}, zn.init({"a": jnp.zeros(2)}))
 OUT["optax"]["zero_nans"] = [lst(u["a"]), bool(st.found_nan["a"])]
+aif = optax.apply_if_finite(optax.adam(0.1), 1)
+pa, sa = {"a": jnp.array([1.0, 2.0])}, None
+sa = aif.init(pa)
+aif_log = []
+for g in ([0.5, 0.5], [jnp.nan, 1.0], [jnp.inf, 1.0], [0.3, -0.3], [jnp.nan, 0.0]):
+    u, sa = aif.update({"a": jnp.array(g)}, sa, pa)
+    pa = optax.apply_updates(pa, u)
+    aif_log.append(
+        [lst(pa["a"]), int(sa.notfinite_count), bool(sa.last_finite), int(sa.total_notfinite)]
+    )
+OUT["optax"]["apply_if_finite"] = aif_log
 
 path = Path(__file__).with_name("compat_reference.json")
 path.write_text(json.dumps(OUT, indent=1, default=list) + "\n")
