@@ -7,16 +7,23 @@ np.float64(-8.0)
 """
 
 from funcgrad import (  # noqa: F401  (public submodules, reachable as attributes)
+    debug,
     errors,
+    example_libraries,
+    extend,
     io,
     lax,
+    misc,
     nn,
     numpy,
     optim,
     random,
     test_util,
+    tree,
     tree_util,
 )
+from funcgrad._runtime import *  # noqa: F403  (JAX's runtime names: devices, Array, ...)
+from funcgrad._runtime import __all__ as _runtime_all
 from funcgrad.core import ir as _ir_module
 from funcgrad.core.config import config
 from funcgrad.core.errors import ConcretizationError, TracerConversionError, TracerLeakError
@@ -24,8 +31,18 @@ from funcgrad.core.ir import IR, ShapedArray
 from funcgrad.core.tracing import eval_ir as _eval_ir_list
 from funcgrad.core.tracing import make_ir
 from funcgrad.numpy import stop_gradient
+from funcgrad.primitives.callback import pure_callback
 from funcgrad.transforms.batching import vmap
-from funcgrad.transforms.custom import checkpoint, custom_jvp, custom_vjp
+from funcgrad.transforms.custom import checkpoint, custom_jvp, custom_vjp, remat
+from funcgrad.transforms.derived import (
+    ShapeDtypeStruct,
+    elementwise_grad,
+    eval_shape,
+    holomorphic_grad,
+    jacobian,
+    linear_transpose,
+    linearize,
+)
 from funcgrad.transforms.explain import explain
 from funcgrad.transforms.forward import hessian, jacfwd, jacrev, jvp
 from funcgrad.transforms.jit import jit
@@ -90,4 +107,15 @@ __all__ = [
     "stop_gradient",
     "value_and_grad",
     "vjp",
+    # JAX / autograd compatibility (docs/porting.md)
+    "ShapeDtypeStruct",
+    "elementwise_grad",
+    "eval_shape",
+    "holomorphic_grad",
+    "jacobian",
+    "linear_transpose",
+    "linearize",
+    "pure_callback",
+    "remat",
+    *_runtime_all,
 ]

@@ -9,6 +9,17 @@
   argument's shape, dtype, weak type or static value changed) and the time it took.
 * ``jit_cache_size`` — how many compiled signatures each ``jit`` function keeps (least
   recently used ones are dropped; default 1024).
+
+Options under JAX's names are accepted so that ported programs run unchanged:
+
+* ``jax_enable_x64`` — funcgrad always computes with numpy's dtypes, so 64-bit floats and
+  ints are on from the start (the default dtype of ``funcgrad.numpy`` creation functions and
+  of Python scalars is float64/int64, as in numpy; float32 inputs stay float32). ``True`` is
+  therefore a no-op; ``False`` (JAX's 32-bit mode, which silently downcasts) is refused with a
+  ``ValueError``: cast your inputs to float32 instead.
+* ``jax_debug_nans``, ``jax_debug_infs``, ``jax_log_compiles`` — the same as ``debug_nans``,
+  ``debug_infs``, ``log_compiles``.
+* ``jax_platform_name``, ``jax_platforms`` — only ``"cpu"`` exists (numpy runs on the CPU).
 """
 
 from __future__ import annotations
@@ -32,6 +43,12 @@ class _Config:
         "log_compiles": (bool, False),
         "jit_cache_size": (int, 1024),
     }
+    _JAX_ALIASES = {
+        "jax_debug_nans": "debug_nans",
+        "jax_debug_infs": "debug_infs",
+        "jax_log_compiles": "log_compiles",
+    }
+    _JAX_ACCEPTED = ("jax_enable_x64", "jax_platform_name", "jax_platforms")
 
     def __init__(self) -> None:
         self.debug_nans = False
@@ -50,10 +67,24 @@ class _Config:
         64
         >>> config.update("jit_cache_size", 1024)
         """
+        name = self._JAX_ALIASES.get(name, name)
+        if name == "jax_enable_x64":
+            if value not in (True, 1):
+                raise LocatedValueError(
+                    "funcgrad always uses 64-bit types where numpy does (float64 by default); "
+                    "it has no 32-bit mode. Instead of jax_enable_x64=False, create float32 "
+                    "arrays (x.astype(np.float32)): operations keep the inputs' dtype."
+                )
+            return
+        if name in ("jax_platform_name", "jax_platforms"):
+            if str(value).lower() != "cpu":
+                raise LocatedValueError(
+                    f"config {name}={value!r}: funcgrad runs on numpy, on the CPU only; use 'cpu'"
+                )
+            return
         if name not in self._OPTIONS:
-            raise LocatedValueError(
-                f"unknown config option {name!r}; options: {list(self._OPTIONS)}"
-            )
+            options = list(self._OPTIONS) + list(self._JAX_ALIASES) + list(self._JAX_ACCEPTED)
+            raise LocatedValueError(f"unknown config option {name!r}; options: {options}")
         kind, _ = self._OPTIONS[name]
         if kind is int:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -62,6 +93,11 @@ class _Config:
             raise LocatedTypeError(f"config option {name} takes a {kind.__name__}, got {value!r}")
         setattr(self, name, value)
         self.check_finite = self.debug_nans or self.debug_infs
+
+    @property
+    def jax_enable_x64(self) -> bool:
+        """Always True: 64-bit types are always available (see the module docstring)."""
+        return True
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._OPTIONS)

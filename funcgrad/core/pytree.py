@@ -14,6 +14,7 @@ children), and any type registered with :func:`register_pytree_node` or
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, NamedTuple
 
@@ -30,6 +31,20 @@ __all__ = [
     "register_pytree_node",
     "register_dataclass",
     "all_leaves_equal_structure",
+    "SequenceKey",
+    "DictKey",
+    "GetAttrKey",
+    "FlattenedIndexKey",
+    "register_pytree_with_keys",
+    "register_static",
+    "tree_flatten_with_path",
+    "tree_leaves_with_path",
+    "tree_map_with_path",
+    "keystr",
+    "tree_reduce",
+    "tree_all",
+    "tree_transpose",
+    "Partial",
 ]
 
 
@@ -510,3 +525,268 @@ def broadcast_prefix(prefix: Any, tree: Any, what: str = "prefix") -> list[Any]:
         for i in reversed(range(len(pc))):
             stack.append((pc[i], tc[i], f"{path}[{i}]"))
     return out
+
+
+# --- key paths (JAX's tree_util key API) ------------------------------------------------------
+class SequenceKey(NamedTuple):
+    """Path entry for a child of a tuple, list or namedtuple: ``[idx]``."""
+
+    idx: int
+
+    def __str__(self) -> str:
+        return f"[{self.idx!r}]"
+
+
+class DictKey(NamedTuple):
+    """Path entry for a dict value: ``[key]``."""
+
+    key: Hashable
+
+    def __str__(self) -> str:
+        return f"[{self.key!r}]"
+
+
+class GetAttrKey(NamedTuple):
+    """Path entry for an attribute (namedtuple fields, dataclass fields): ``.name``."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f".{self.name}"
+
+
+class FlattenedIndexKey(NamedTuple):
+    """Path entry for the i-th child of a node registered without keys."""
+
+    key: int
+
+    def __str__(self) -> str:
+        return f"[<flat index {self.key}>]"
+
+
+# nodetype -> flatten_with_keys(x) -> (iterable of (key, child), aux)
+_key_registry: dict[type, Callable[[Any], tuple[Iterable[tuple[Any, Any]], Hashable]]] = {}
+
+
+def register_pytree_with_keys(
+    nodetype: type,
+    flatten_with_keys: Callable[[Any], tuple[Iterable[tuple[Any, Any]], Hashable]],
+    unflatten_func: Callable[[Hashable, Iterable[Any]], Any],
+    flatten_func: Callable[[Any], tuple[Iterable[Any], Hashable]] | None = None,
+) -> None:
+    """Register a container whose children have path keys (JAX's API).
+
+    ``flatten_with_keys(x) -> ([(key, child), ...], aux)``; ``flatten_func`` defaults to
+    dropping the keys.
+
+    >>> class Point:
+    ...     def __init__(self, x, y): self.x, self.y = x, y
+    >>> register_pytree_with_keys(
+    ...     Point,
+    ...     lambda p: (((GetAttrKey("x"), p.x), (GetAttrKey("y"), p.y)), None),
+    ...     lambda _, c: Point(*c))
+    >>> [keystr(k) for k, _ in tree_flatten_with_path(Point(1.0, 2.0))[0]]
+    ['.x', '.y']
+    """
+    if flatten_func is None:
+
+        def flatten_func(x: Any) -> tuple[list[Any], Hashable]:
+            kids, aux = flatten_with_keys(x)
+            return [c for _, c in kids], aux
+
+    register_pytree_node(nodetype, flatten_func, unflatten_func)
+    _key_registry[nodetype] = flatten_with_keys
+
+
+def register_static(cls: type) -> type:
+    """Register ``cls`` as a pytree node with no children: its instances are part of the tree
+    structure (so they must be hashable), never leaves. Usable as a decorator.
+
+    >>> @register_static
+    ... class Tag:
+    ...     def __hash__(self): return 0
+    ...     def __eq__(self, other): return isinstance(other, Tag)
+    >>> tree_leaves((1.0, Tag()))
+    [1.0]
+    """
+    register_pytree_node(cls, lambda x: ((), x), lambda aux, _: aux)
+    return cls
+
+
+def _keyed_children(obj: Any, t: type, node: _NodeType) -> tuple[list[tuple[Any, Any]], Any]:
+    fk = _key_registry.get(t)
+    if fk is not None:
+        kids, data = fk(obj)
+        return [(k, c) for k, c in kids], data
+    children, data = node.flatten(obj)
+    children = list(children)
+    if t is dict:
+        keys: list[Any] = [DictKey(k) for k in data]
+    elif t in _dataclass_data_fields:
+        keys = [GetAttrKey(n) for n in _dataclass_data_fields[t]]
+    elif _is_namedtuple(t):
+        keys = [GetAttrKey(n) for n in t._fields]
+    elif t in (tuple, list):
+        keys = [SequenceKey(i) for i in range(len(children))]
+    else:
+        keys = [FlattenedIndexKey(i) for i in range(len(children))]
+    return list(zip(keys, children)), data
+
+
+def tree_flatten_with_path(
+    tree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> tuple[list[tuple[tuple[Any, ...], Any]], PyTreeDef]:
+    """Like :func:`tree_flatten`, with each leaf's key path: ``([(path, leaf), ...], treedef)``.
+
+    >>> tree_flatten_with_path({"a": (1, 2)})[0]
+    [((DictKey(key='a'), SequenceKey(idx=0)), 1), ((DictKey(key='a'), SequenceKey(idx=1)), 2)]
+    """
+    out: list[tuple[tuple[Any, ...], Any]] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(tree, ())]
+    while stack:
+        obj, path = stack.pop()
+        if is_leaf is not None and is_leaf(obj):
+            out.append((path, obj))
+            continue
+        nt = _node_type(obj)
+        if nt is None:
+            out.append((path, obj))
+            continue
+        kids, _ = _keyed_children(obj, *nt)
+        for k, c in reversed(kids):
+            stack.append((c, path + (k,)))
+    return out, tree_structure(tree, is_leaf)
+
+
+def tree_leaves_with_path(
+    tree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> list[tuple[tuple[Any, ...], Any]]:
+    """``[(path, leaf), ...]`` in flattening order.
+
+    >>> tree_leaves_with_path([1.0])
+    [((SequenceKey(idx=0),), 1.0)]
+    """
+    return tree_flatten_with_path(tree, is_leaf)[0]
+
+
+def tree_map_with_path(
+    f: Callable[..., Any],
+    tree: Any,
+    *rest: Any,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> Any:
+    """``f(path, leaf, *other_leaves)`` for every leaf.
+
+    >>> tree_map_with_path(lambda p, x: keystr(p), {"a": [1], "b": 2})
+    {'a': ["['a'][0]"], 'b': "['b']"}
+    """
+    pairs, treedef = tree_flatten_with_path(tree, is_leaf)
+    others = []
+    for i, r in enumerate(rest):
+        r_leaves, r_def = tree_flatten(r, is_leaf)
+        if r_def != treedef:
+            raise LocatedValueError(
+                f"tree_map_with_path: argument 1 and argument {i + 2} have different "
+                f"structures: {treedef} vs {r_def}" + _first_difference(tree, r)
+            )
+        others.append(r_leaves)
+    return treedef.unflatten([f(p, x, *xs) for (p, x), *xs in zip(pairs, *others)])
+
+
+def keystr(keys: tuple[Any, ...]) -> str:
+    """A key path as a string, e.g. ``"['a'][0].w"``.
+
+    >>> keystr((DictKey("a"), SequenceKey(0), GetAttrKey("w")))
+    "['a'][0].w"
+    """
+    return "".join(str(k) for k in keys)
+
+
+_NO_INIT = object()
+
+
+def tree_reduce(
+    function: Callable[[Any, Any], Any],
+    tree: Any,
+    initializer: Any = _NO_INIT,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> Any:
+    """``functools.reduce`` over the leaves.
+
+    >>> tree_reduce(lambda a, b: a + b, {"x": 1, "y": (2, 3)})
+    6
+    """
+    leaves = tree_leaves(tree, is_leaf)
+    if initializer is _NO_INIT:
+        if not leaves:
+            raise LocatedTypeError("tree_reduce of a tree without leaves needs an initializer")
+        acc, leaves = leaves[0], leaves[1:]
+    else:
+        acc = initializer
+    for x in leaves:
+        acc = function(acc, x)
+    return acc
+
+
+def tree_all(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> bool:
+    """True if every leaf is truthy.
+
+    >>> tree_all({"a": True, "b": (1, 0)})
+    False
+    """
+    return all(bool(x) for x in tree_leaves(tree, is_leaf))
+
+
+def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, pytree: Any) -> Any:
+    """Turn a tree of structure ``outer(inner)`` into ``inner(outer)``.
+
+    >>> tree_transpose(tree_structure([0, 0]), tree_structure((0, 0)), [(1, 2), (3, 4)])
+    ([1, 3], [2, 4])
+    """
+    if outer_treedef is None or inner_treedef is None:
+        raise LocatedTypeError("tree_transpose needs both outer_treedef and inner_treedef")
+    n_out, n_in = outer_treedef.num_leaves, inner_treedef.num_leaves
+    leaves = tree_leaves(pytree)
+    if len(leaves) != n_out * n_in:
+        raise LocatedValueError(
+            f"tree_transpose: the tree has {len(leaves)} leaves but outer {outer_treedef} times "
+            f"inner {inner_treedef} needs {n_out * n_in}"
+        )
+    outer_nodes = tree_unflatten(outer_treedef, [object()] * n_out)
+    expected = tree_flatten(
+        tree_map(lambda _: tree_unflatten(inner_treedef, leaves[:n_in]), outer_nodes)
+    )[1]
+    if tree_structure(pytree) != expected:
+        raise LocatedValueError(
+            f"tree_transpose: the tree has structure {tree_structure(pytree)}, expected "
+            f"{expected} (outer {outer_treedef} of inner {inner_treedef})"
+        )
+    rows = [leaves[i * n_in : (i + 1) * n_in] for i in range(n_out)]
+    cols = [tree_unflatten(outer_treedef, [r[j] for r in rows]) for j in range(n_in)]
+    return tree_unflatten(inner_treedef, cols)
+
+
+class Partial(functools.partial):
+    """``functools.partial`` that is a pytree: the bound arguments are children, the function
+    is static — so it can be passed through ``jit`` and returned from transformed functions.
+
+    >>> import operator
+    >>> add3 = Partial(operator.add, 3.0)
+    >>> tree_leaves(add3), add3(1.0)
+    ([3.0], 4.0)
+    """
+
+    def __new__(cls, func: Callable[..., Any], *args: Any, **kw: Any) -> Partial:
+        if isinstance(func, functools.partial):  # flatten nested partials, as JAX does
+            original = func
+            func = func.func
+            args = original.args + args
+            kw = {**original.keywords, **kw}
+        return super().__new__(cls, func, *args, **kw)
+
+
+register_pytree_node(
+    Partial,
+    lambda p: ((p.args, p.keywords), p.func),
+    lambda func, kids: Partial(func, *kids[0], **kids[1]),
+)

@@ -18,5 +18,12 @@ return one loss per example (take ``fnp.mean`` of them for a training objective)
 :func:`mse` is a mean (over all elements, or over ``axis``).
 """
 
+from funcgrad.nn import initializers  # noqa: F401  (submodule: JAX's factory-form initializers)
+from funcgrad.nn._activations import *  # noqa: F403
+from funcgrad.nn._activations import __all__ as _activations_all
+from funcgrad.nn._attention import *  # noqa: F403
+from funcgrad.nn._attention import __all__ as _attention_all
 from funcgrad.nn._functions import *  # noqa: F403
-from funcgrad.nn._functions import __all__ as __all__
+from funcgrad.nn._functions import __all__ as _functions_all
+
+__all__ = [*_functions_all, *_activations_all, *_attention_all]

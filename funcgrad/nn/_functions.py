@@ -184,38 +184,64 @@ def logsumexp(x: Any, axis: int | Sequence[int] | None = None, keepdims: bool = 
         return fnp.log(s) + m
 
 
-def log_softmax(x: Any, axis: int | Sequence[int] = -1) -> Any:
+def log_softmax(x: Any, axis: int | Sequence[int] = -1, where: Any = None) -> Any:
     """``x - logsumexp(x, axis)``, computed as ``shifted - log(sum(exp(shifted)))`` where
-    ``shifted = x - stop_gradient(max(x))`` (as ``jax.nn.log_softmax``).
+    ``shifted = x - stop_gradient(max(x))`` (as ``jax.nn.log_softmax``). With a boolean mask
+    ``where``, only the entries where it is True take part; the others are ``-inf``.
 
     >>> log_softmax(np.array([1e4, 0.0, -1e4]))
     array([     0., -10000., -20000.])
+    >>> log_softmax(np.array([0.0, 0.0, 5.0]), where=np.array([True, True, False]))
+    array([-0.69314718, -0.69314718,        -inf])
     """
     x = _float_operand(x)
     if isinstance(axis, list):
         axis = tuple(axis)
+    if where is not None:
+        return _masked_softmax(x, axis, where, log=True)
     shifted = x - _safe_max(x, axis)
     return shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True))
 
 
-def softmax(x: Any, axis: int | Sequence[int] = -1) -> Any:
-    """``exp(x) / sum(exp(x), axis)``, max-shifted so that it never overflows.
+def softmax(x: Any, axis: int | Sequence[int] = -1, where: Any = None) -> Any:
+    """``exp(x) / sum(exp(x), axis)``, max-shifted so that it never overflows. With a boolean
+    mask ``where``, only the entries where it is True take part; the others are 0.
 
     >>> softmax(np.array([1e4, 1e4, -1e4]))
+    array([0.5, 0.5, 0. ])
+    >>> softmax(np.array([0.0, 0.0, 5.0]), where=np.array([True, True, False]))
     array([0.5, 0.5, 0. ])
     """
     x = _float_operand(x)
     if isinstance(axis, list):
         axis = tuple(axis)
+    if where is not None:
+        return _masked_softmax(x, axis, where, log=False)
     unnormalized = fnp.exp(x - _safe_max(x, axis))
     return unnormalized / fnp.sum(unnormalized, axis=axis, keepdims=True)
+
+
+def _masked_softmax(x: Any, axis: Any, where: Any, log: bool) -> Any:
+    """softmax / log_softmax over the entries selected by ``where`` (masked entries get 0 /
+    -inf and no gradient: they enter only through ``fnp.where`` selections of constants)."""
+    mask = fnp.broadcast_to(fnp.asarray(where, dtype=bool), _shape(x))
+    neg_inf = np.array(-np.inf, _dtype(x))
+    m = fnp.stop_gradient(fnp.max(fnp.where(mask, x, neg_inf), axis=axis, keepdims=True))
+    m = fnp.where(fnp.isfinite(m), m, 0.0)
+    shifted = fnp.where(mask, x - m, neg_inf)
+    total = fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True)
+    if log:
+        with np.errstate(divide="ignore"):
+            return fnp.where(mask, shifted - fnp.log(total), neg_inf)
+    return fnp.where(mask, fnp.exp(shifted) / total, 0.0)
 
 
 # --- encodings -------------------------------------------------------------------------------
 
 
-def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> Any:
-    """One-hot encode integer ``labels`` into a trailing axis of size ``num_classes``.
+def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64, axis: int = -1) -> Any:
+    """One-hot encode integer ``labels`` into a new axis of size ``num_classes`` (the last one
+    unless ``axis`` says otherwise).
 
     Labels should be concrete integers (a numpy array, list or int); a label outside
     ``[0, num_classes)`` raises ``ValueError``. Traced labels (inside ``vmap``/``jit``) are
@@ -225,7 +251,21 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> Any:
     >>> one_hot([0, 2], 3)
     array([[1., 0., 0.],
            [0., 0., 1.]])
+    >>> one_hot([0, 2], 3, axis=0)
+    array([[1., 0.],
+           [0., 0.],
+           [0., 1.]])
     """
+    out = _one_hot_last(labels, num_classes, dtype)
+    if axis == -1:
+        return out
+    nd = len(_shape(out))
+    if not -nd <= axis < nd:
+        raise LocatedValueError(f"one_hot: axis {axis} is out of range for {nd} dimensions")
+    return fnp.moveaxis(out, -1, axis)
+
+
+def _one_hot_last(labels: Any, num_classes: int, dtype: Any) -> Any:
     if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, numbers.Integral):
         raise LocatedTypeError(
             f"one_hot: num_classes must be an int, got {type(num_classes).__name__}"

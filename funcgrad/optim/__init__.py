@@ -19,5 +19,9 @@ as functions (``np.sqrt``, ``np.where``, ...) and ``.astype``; never ``np.asarra
 in-place ops or Python ``if`` on values. Only shapes and dtypes are inspected in Python.
 """
 
+from funcgrad.optim._optax import *  # noqa: F403
+from funcgrad.optim._optax import __all__ as _optax_all
 from funcgrad.optim._optimizers import *  # noqa: F403
-from funcgrad.optim._optimizers import __all__ as __all__
+from funcgrad.optim._optimizers import __all__ as _optimizers_all
+
+__all__ = [*_optimizers_all, *_optax_all]

@@ -102,6 +102,15 @@ def _check_lr(lr: Any, where: str) -> None:
         raise LocatedValueError(f"{where}: learning rate must be finite, got {lr!r}")
 
 
+def _resolve_lr(learning_rate: Any, lr: Any, where: str) -> Any:
+    """optax's name ``learning_rate`` (first argument), or funcgrad's older keyword ``lr``."""
+    if learning_rate is not None and lr is not None:
+        raise LocatedTypeError(f"{where}: give learning_rate or lr, not both")
+    if learning_rate is None and lr is None:
+        raise LocatedTypeError(f"{where}: missing the learning rate (learning_rate=...)")
+    return learning_rate if learning_rate is not None else lr
+
+
 def _check_real(name: str, value: Any, where: str) -> None:
     if not _is_real_number(value):
         raise LocatedTypeError(f"{where}: {name} must be a real number, got {type(value).__name__}")
@@ -289,7 +298,11 @@ def global_norm(tree: Any) -> Any:
 
 
 def sgd(
-    lr: ScalarOrSchedule, momentum: float = 0.0, nesterov: bool = False
+    learning_rate: ScalarOrSchedule | None = None,
+    momentum: float | None = 0.0,
+    nesterov: bool = False,
+    *,
+    lr: ScalarOrSchedule | None = None,
 ) -> GradientTransformation:
     """Stochastic gradient descent, optionally with (Nesterov) momentum, as ``optax.sgd``.
 
@@ -304,7 +317,9 @@ def sgd(
     array([-0.19])
     """
     where = "sgd"
+    lr = _resolve_lr(learning_rate, lr, where)
     _check_lr(lr, where)
+    momentum = 0.0 if momentum is None else momentum  # optax's default is None
     _check_nonnegative("momentum", momentum, where)
     if not isinstance(nesterov, (bool, np.bool_)):
         raise LocatedTypeError(f"{where}: nesterov must be a bool, got {type(nesterov).__name__}")
@@ -356,7 +371,12 @@ def _adam_direction(
 
 
 def adam(
-    lr: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+    learning_rate: ScalarOrSchedule | None = None,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    *,
+    lr: ScalarOrSchedule | None = None,
 ) -> GradientTransformation:
     """Adam (Kingma & Ba, 2015) with bias correction, as ``optax.adam``.
 
@@ -370,6 +390,7 @@ def adam(
     array([-0.5])
     """
     where = "adam"
+    lr = _resolve_lr(learning_rate, lr, where)
     _check_lr(lr, where)
     _check_unit_interval("b1", b1, where)
     _check_unit_interval("b2", b2, where)
@@ -388,11 +409,13 @@ def adam(
 
 
 def adamw(
-    lr: ScalarOrSchedule,
+    learning_rate: ScalarOrSchedule | None = None,
     b1: float = 0.9,
     b2: float = 0.999,
     eps: float = 1e-8,
     weight_decay: float = 1e-4,
+    *,
+    lr: ScalarOrSchedule | None = None,
 ) -> GradientTransformation:
     """Adam with decoupled weight decay (Loshchilov & Hutter), as ``optax.adamw``.
 
@@ -406,6 +429,7 @@ def adamw(
     array([-0.6])
     """
     where = "adamw"
+    lr = _resolve_lr(learning_rate, lr, where)
     _check_lr(lr, where)
     _check_unit_interval("b1", b1, where)
     _check_unit_interval("b2", b2, where)
@@ -433,7 +457,13 @@ def adamw(
     return GradientTransformation(init, update)
 
 
-def rmsprop(lr: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-8) -> GradientTransformation:
+def rmsprop(
+    learning_rate: ScalarOrSchedule | None = None,
+    decay: float = 0.9,
+    eps: float = 1e-8,
+    *,
+    lr: ScalarOrSchedule | None = None,
+) -> GradientTransformation:
     """RMSProp as ``optax.rmsprop`` (no momentum, not centered, initial scale 0).
 
     ``v <- decay*v + (1-decay)*g^2``; update ``-lr * g / sqrt(v + eps)`` (eps inside the
@@ -446,6 +476,7 @@ def rmsprop(lr: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-8) -> Grad
     array([-0.02])
     """
     where = "rmsprop"
+    lr = _resolve_lr(learning_rate, lr, where)
     _check_lr(lr, where)
     _check_unit_interval("decay", decay, where)
     _check_positive("eps", eps, where)

@@ -8,12 +8,14 @@ a family imports only the families listed before it:
 * :mod:`.indexing` — gather/scatter for integer-array and mask indexing, ``x.at[...]``
 * :mod:`.numpy_extra` — the rest of the numpy surface (cumsum, sort, einsum, ...)
 * :mod:`.linalg_extra` — numpy.linalg decompositions and solvers
+* :mod:`.callback` — host callbacks: pure_callback, debug_callback
 
 Primitives that carry sub-IRs (control flow, custom rules) are declared in
 :mod:`funcgrad.transforms`, since their rules apply transforms to their bodies.
 """
 
 from funcgrad.primitives import (  # noqa: F401  (importing a family registers its primitives)
+    callback,
     collectives,
     elementwise,
     fft,

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.core.errors import LocatedValueError
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.pytree import tree_flatten, tree_map
 from funcgrad.transforms.forward import jvp
 from funcgrad.transforms.reverse import vjp
@@ -50,6 +50,19 @@ def _random_like(tree: Any, rng: np.random.Generator) -> Any:
         return r.astype(d)
 
     return tree_map(one, tree)
+
+
+def _as_argnum(args: Any) -> tuple[int, ...] | None:
+    """autograd's ``argnum`` in the place of ``args``: an int or a tuple of ints."""
+    if isinstance(args, int) and not isinstance(args, bool):
+        return (args,)
+    if (
+        isinstance(args, tuple)
+        and args
+        and all(isinstance(a, int) and not isinstance(a, bool) for a in args)
+    ):
+        return args
+    return None
 
 
 def numerical_jvp(
@@ -96,21 +109,59 @@ def _assert_close(name: str, got: Any, want: Any, atol: float, rtol: float) -> N
 
 def check_grads(
     fun: Callable[..., Any],
-    args: Sequence[Any],
-    order: int = 1,
-    modes: Sequence[str] = ("fwd", "rev"),
+    args: Any = None,
+    order: int | None = None,
+    modes: Sequence[str] | None = None,
     atol: float | None = None,
     rtol: float | None = None,
     eps: float | None = None,
-) -> None:
+) -> Any:
     """Check every derivative of ``fun`` at ``args`` up to ``order`` against central finite
     differences, in forward (``jvp``) and/or reverse (``vjp``) mode. Raises AssertionError
     naming the worst mismatch. Complex arguments get complex random directions; reverse mode
     is checked with ``Re <ct, J t> == Re <vjp(ct), t>`` (JAX's convention, no conjugation).
 
+    JAX's form is ``check_grads(f, args, order, modes=("fwd", "rev"))`` (order 1 when not
+    given). autograd's curried form is accepted too: ``check_grads(f, argnum=0, modes=None,
+    order=2)(*args, **kwargs)`` — without ``args`` (or with an int or tuple of ints, autograd's
+    ``argnum``, in its place) it returns a checker that differentiates with respect to
+    argument(s) ``argnum`` only, with autograd's defaults (both modes, order 2).
+
     >>> import numpy as np, funcgrad.numpy as fnp
     >>> check_grads(lambda x: fnp.sin(x) * x, (np.array([0.5, 1.0]),), order=2)
+    >>> check_grads(lambda x, y: x * fnp.cos(y), modes=["rev"])(np.ones(2), 0.3)
     """
+    argnum = _as_argnum(args)
+    if args is None or argnum is not None:
+        nums = (0,) if argnum is None else argnum
+        if isinstance(order, (list, tuple)):  # autograd's positional order: argnum, modes, order
+            order, modes = modes, order
+
+        def checker(*a: Any, **kw: Any) -> None:
+            if not a:
+                raise LocatedTypeError("check_grads(...)(*args): give the arguments to check at")
+
+            def partial(*d: Any) -> Any:
+                full = list(a)
+                for i, x in zip(nums, d):
+                    full[i] = x
+                return fun(*full, **kw)
+
+            check_grads(
+                partial,
+                tuple(a[i] for i in nums),
+                2 if order is None else order,
+                ("fwd", "rev") if modes is None else modes,
+                atol,
+                rtol,
+                eps,
+            )
+
+        return checker
+    if order is None:
+        order = 1
+    if modes is None:
+        modes = ("fwd", "rev")
     args = tuple(args)
     for m in modes:
         if m not in ("fwd", "rev"):

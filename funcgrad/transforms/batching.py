@@ -98,7 +98,29 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
         in_axes = tuple(in_axes)
 
     @functools.wraps(fun)
-    def batched(*args: Any) -> Any:
+    def batched(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            # As JAX: keyword arguments are always mapped over their leading axis (in_axes
+            # describes the positional arguments only); pass unbatched values positionally
+            # with in_axes=None, or close over them.
+            pos_axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+            if len(pos_axes) != len(args):
+                raise LocatedValueError(
+                    f"vmap: in_axes has {len(pos_axes)} entries but the function was called "
+                    f"with {len(args)} positional arguments; give one entry per argument"
+                )
+            for k, v in kwargs.items():
+                if any(np.ndim(x) == 0 for x in tree_flatten(v)[0]):
+                    raise LocatedValueError(
+                        f"vmap: keyword argument {k!r} holds a scalar, but keyword arguments "
+                        "are always mapped over their leading axis (as in JAX); pass it "
+                        "positionally with in_axes=None, or close over it"
+                    )
+            n = len(args)
+            with_kwargs = vmap(
+                lambda *a: fun(*a[:n], **a[n]), in_axes=(*pos_axes, 0), out_axes=out_axes
+            )
+            return with_kwargs(*args, kwargs)
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
             raise LocatedValueError(
                 f"vmap: in_axes has {len(in_axes)} entries but the function was called with "

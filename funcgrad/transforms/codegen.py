@@ -216,8 +216,8 @@ def generate(
             else:
                 expr = f"np.{e.outputs[0].aval.dtype.name}({expr})"
         # Buffer reuse for ufuncs.
-        out_aval = e.outputs[0].aval
-        if prim.ufunc is not None and not prim.multiple_results and out_aval.ndim > 0:
+        if prim.ufunc is not None and not prim.multiple_results and e.outputs[0].aval.ndim > 0:
+            out_aval = e.outputs[0].aval
             for x in e.inputs:
                 if (
                     type(x) is Var
@@ -246,7 +246,8 @@ def generate(
         ]
         dead += [o for v, o in zip(e.outputs, outs) if v not in last_use and v not in out_set]
         tail = f"; del {', '.join(dead)}" if dead else ""
-        lines.append(f"    {lhs} = {expr}{tail}{comment}")
+        assign = f"{lhs} = " if outs else ""  # an effect with no results: a bare call
+        lines.append(f"    {assign}{expr}{tail}{comment}")
         if check_nans:
             for o, oname in zip(e.outputs, outs):
                 if o.aval.dtype.kind in "fc":

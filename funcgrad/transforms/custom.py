@@ -9,6 +9,7 @@ transforms see an ordinary primitive: ``vmap`` of a ``custom_vjp`` function, ``g
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,9 +17,16 @@ import numpy as np
 
 from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR
-from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_unflatten
+from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 from funcgrad.core.tracer import Tracer, aval_of, bind
-from funcgrad.core.tracing import as_array_leaf, eval_ir, eval_ir_env, trace_sub_ir
+from funcgrad.core.tracing import (
+    as_array_leaf,
+    closure_convert,
+    eval_ir,
+    eval_ir_env,
+    trace_sub_ir,
+    trace_to_ir,
+)
 from funcgrad.primitives.base import define
 from funcgrad.transforms.batching import vmap
 from funcgrad.transforms.codegen import compile_ir_cached
@@ -53,9 +61,19 @@ def _trace_call(
 ) -> tuple[IR, list[Any], list[Any], PyTreeDef, PyTreeDef]:
     leaves, in_tree = tree_flatten(args)
     leaves = [as_array_leaf(x, f"{kind} argument leaf {i}") for i, x in enumerate(leaves)]
+    if all(_has_value(x) for x in leaves):
+        # Concrete values (eagerly, or under grad/jvp): trace with them, so Python control
+        # flow on values works inside the function, as in JAX; the IR is the path taken.
+        ir, out_tree, _ = trace_to_ir(lambda *a: fun(*a), leaves, in_tree, kind)
+        ir, consts = closure_convert(ir)
+        return ir, consts, leaves, in_tree, out_tree
     avals = [aval_of(x) for x in leaves]
     ir, consts, out_tree = trace_sub_ir(lambda *a: fun(*a), avals, in_tree, kind)
     return ir, consts, leaves, in_tree, out_tree
+
+
+def _has_value(x: Any) -> bool:
+    return x.val is not None if type(x) is Tracer else isinstance(x, (np.ndarray, np.generic))
 
 
 def _batched_call(
@@ -68,6 +86,67 @@ def _batched_call(
     _, tree = tree_flatten(tuple(range(len(args))))
     new_ir, new_consts, _ = trace_sub_ir(bfun, avals, tree, prim.name)
     return new_ir, new_consts  # type: ignore[return-value]
+
+
+def _resolve_args(
+    fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], kind: str
+) -> tuple[Any, ...]:
+    """Keyword arguments and defaults mapped to positions by ``fun``'s signature (as JAX)."""
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        if kwargs:
+            raise LocatedTypeError(
+                f"{kind}: cannot map keyword arguments to positions (no signature); pass them "
+                "positionally"
+            ) from None
+        return args
+    if not kwargs and all(
+        p.default is p.empty
+        for p in list(sig.parameters.values())[len(args) :]
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ):
+        return args
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as e:
+        raise LocatedTypeError(f"{kind} function {getattr(fun, '__name__', '?')}: {e}") from None
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise LocatedTypeError(
+            f"{kind}: keyword-only arguments {sorted(bound.kwargs)} cannot be mapped to "
+            "positions; make them positional parameters"
+        )
+    return tuple(bound.args)
+
+
+def _split_nondiff(
+    args: tuple[Any, ...], nondiff_argnums: tuple[int, ...], kind: str
+) -> tuple[tuple[Any, ...], tuple[Any, ...], Callable[[Sequence[Any]], list[Any]]]:
+    """(differentiable args, non-differentiable args in nondiff_argnums order, merge) where
+    ``merge(diff_args)`` rebuilds the full argument list."""
+    nargs = len(args)
+    for i in nondiff_argnums:
+        if not -nargs <= i < nargs:
+            raise LocatedValueError(
+                f"{kind}: nondiff_argnums names argument {i}, but the function was called with "
+                f"{nargs} argument(s)"
+            )
+    static = {i % nargs: args[i] for i in nondiff_argnums}
+    for i, v in static.items():
+        if any(type(x) is Tracer for x in tree_flatten(v)[0]):
+            raise LocatedTypeError(
+                f"{kind}: argument {i} is in nondiff_argnums but holds a traced array; "
+                "nondiff_argnums is for non-array values (functions, strings, ...). Pass arrays "
+                "as ordinary arguments (their rule may return None/zeros for them)."
+            )
+    dyn = tuple(a for i, a in enumerate(args) if i not in static)
+
+    def merge(d: Sequence[Any]) -> list[Any]:
+        it = iter(d)
+        return [static[i] if i in static else next(it) for i in range(nargs)]
+
+    return dyn, tuple(static[i % nargs] for i in nondiff_argnums), merge
 
 
 # --- custom_vjp ----------------------------------------------------------------------------
@@ -163,7 +242,8 @@ def _custom_vjp_batch(prim: Any, args: Any, dims: Any, **params: Any) -> Any:
         return params["fwd"](*tree_unflatten(in_tree, list(leaves)))
 
     def flat_bwd(res: Any, ct: Any) -> Any:
-        cts = params["bwd"](res, ct)
+        # the user's bwd takes the cotangent shaped like the function's output
+        cts = params["bwd"](res, tree_unflatten(params["out_tree"], list(ct)))
         out = []
         for c, p in zip(cts, tree_unflatten(in_tree, list(range(in_tree.num_leaves)))):
             out += tree_flatten(c)[0] if c is not None else [None] * len(tree_flatten(p)[0])
@@ -237,27 +317,19 @@ class custom_vjp:
             raise LocatedTypeError("custom_vjp.defvjp needs two callables: fwd and bwd")
         self.fwd, self.bwd = fwd, bwd
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.fwd is None or self.bwd is None:
             raise LocatedTypeError(
                 f"custom_vjp function {getattr(self.fun, '__name__', '?')} has no VJP rule; "
                 "call .defvjp(fwd, bwd) before using it"
             )
+        args = _resolve_args(self.fun, args, kwargs, "custom_vjp")
         fun, fwd, bwd = self.fun, self.fwd, self.bwd
         if self.nondiff_argnums:
-            nargs = len(args)
-            static = {i % nargs: args[i] for i in self.nondiff_argnums}
-            dyn = tuple(a for i, a in enumerate(args) if i not in static)
-
-            def merge(d: Sequence[Any]) -> list[Any]:
-                it = iter(d)
-                return [static[i] if i in static else next(it) for i in range(nargs)]
-
+            args, nd, merge = _split_nondiff(args, self.nondiff_argnums, "custom_vjp")
             fun = lambda *d: self.fun(*merge(d))  # noqa: E731
             fwd = lambda *d: self.fwd(*merge(d))  # type: ignore[misc]  # noqa: E731
-            nd = tuple(static[i % nargs] for i in self.nondiff_argnums)
             bwd = lambda res, g: self.bwd(*nd, res, g)  # type: ignore[misc]  # noqa: E731
-            args = dyn
         ir, consts, leaves, in_tree, out_tree = _trace_call(fun, args, "custom_vjp")
         outs = bind(
             custom_vjp_call_p,
@@ -363,36 +435,102 @@ class custom_jvp:
     np.float64(1.0)
     """
 
-    def __init__(self, fun: Callable[..., Any]) -> None:
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
         functools.update_wrapper(self, fun)
         self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
         self.rule: Callable[..., Any] | None = None
 
-    def defjvp(self, rule: Callable[..., Any]) -> Callable[..., Any]:
-        """``rule(primals, tangents) -> (primal_out, tangent_out)``; usable as a decorator."""
+    def defjvp(self, rule: Callable[..., Any], symbolic_zeros: bool = False) -> Callable[..., Any]:
+        """``rule(primals, tangents) -> (primal_out, tangent_out)`` (with ``nondiff_argnums``:
+        ``rule(*nondiff_args, primals, tangents)``); usable as a decorator. Zero tangents are
+        passed as arrays of zeros (``symbolic_zeros=True`` is not supported)."""
         if not callable(rule):
             raise LocatedTypeError("custom_jvp.defjvp needs a callable rule(primals, tangents)")
+        if symbolic_zeros:
+            raise LocatedNotImplementedError(
+                "custom_jvp.defjvp(symbolic_zeros=True) is not supported: funcgrad always "
+                "passes zero tangents as arrays of zeros"
+            )
         self.rule = rule
         return rule
 
-    def __call__(self, *args: Any) -> Any:
+    def defjvps(self, *jvps: Callable[..., Any] | None) -> None:
+        """One rule per (differentiable) argument, ``jvp_i(t_i, primal_out, *primals) ->
+        tangent contribution`` (``None``: that argument contributes zero); the contributions
+        are summed.
+
+        >>> import funcgrad as fg, funcgrad.numpy as fnp
+        >>> f = fg.custom_jvp(lambda x, y: fnp.sin(x) * y)
+        >>> f.defjvps(lambda t, ans, x, y: fnp.cos(x) * t * y, None)
+        >>> float(fg.grad(f, 1)(0.0, 3.0))
+        0.0
+        """
+        for j in jvps:
+            if j is not None and not callable(j):
+                raise LocatedTypeError(
+                    f"custom_jvp.defjvps: each rule must be callable or None, got {j!r}"
+                )
+        nd = len(self.nondiff_argnums)
+
+        def rule(*a: Any) -> Any:
+            static, (primals, tangents) = a[:nd], a[nd:]
+            if len(jvps) != len(primals):
+                raise LocatedTypeError(
+                    f"custom_jvp.defjvps got {len(jvps)} rules but the function has "
+                    f"{len(primals)} differentiable arguments; give one rule (or None) per argument"
+                )
+            out = self.fun(*static, *primals) if not nd else self._call_fun(static, primals)
+            total = None
+            for j, t in zip(jvps, tangents):
+                if j is None:
+                    continue
+                c = j(t, out, *primals)
+                total = c if total is None else _tree_add(total, c)
+            if total is None:
+                total = _tree_zeros(out)
+            return out, total
+
+        self.rule = rule
+
+    def _call_fun(self, static: tuple[Any, ...], primals: tuple[Any, ...]) -> Any:
+        n = len(static) + len(primals)
+        pos = {i % n: v for i, v in zip(self.nondiff_argnums, static)}
+        it = iter(primals)
+        return self.fun(*[pos[i] if i in pos else next(it) for i in range(n)])
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.rule is None:
             raise LocatedTypeError(
                 f"custom_jvp function {getattr(self.fun, '__name__', '?')} has no JVP rule; "
                 "call .defjvp(rule) before using it"
             )
-        ir, consts, leaves, in_tree, out_tree = _trace_call(self.fun, args, "custom_jvp")
+        args = _resolve_args(self.fun, args, kwargs, "custom_jvp")
+        fun, rule = self.fun, self.rule
+        if self.nondiff_argnums:
+            args, nd, merge = _split_nondiff(args, self.nondiff_argnums, "custom_jvp")
+            fun = lambda *d: self.fun(*merge(d))  # noqa: E731
+            rule = lambda p, t: self.rule(*nd, p, t)  # type: ignore[misc]  # noqa: E731
+        ir, consts, leaves, in_tree, out_tree = _trace_call(fun, args, "custom_jvp")
         outs = bind(
             custom_jvp_call_p,
             *consts,
             *leaves,
             fun_ir=ir,
-            rule=self.rule,
+            rule=rule,
             num_consts=len(consts),
             in_tree=in_tree,
             out_tree=out_tree,
         )
         return tree_unflatten(out_tree, outs)
+
+
+def _tree_add(a: Any, b: Any) -> Any:
+    return tree_map(lambda x, y: x + y, a, b)
+
+
+def _tree_zeros(a: Any) -> Any:
+    return tree_map(lambda x: x * 0.0, a)
 
 
 # --- checkpoint ----------------------------------------------------------------------------
@@ -443,19 +581,42 @@ remat_p = define(
 )
 
 
-def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
+def checkpoint(
+    fun: Callable[..., Any] | None = None,
+    *,
+    prevent_cse: bool = True,
+    policy: Callable[..., Any] | None = None,
+    static_argnums: int | Sequence[int] = (),
+) -> Any:
     """Rematerialization: reverse mode stores only ``fun``'s inputs and recomputes its
     intermediates during the backward pass (less memory, one more forward of ``fun``).
+
+    JAX's keywords are accepted: ``static_argnums`` (arguments passed through untraced);
+    ``prevent_cse`` (funcgrad never merges the recomputation with the forward pass);
+    ``policy`` (a JAX saving policy): funcgrad saves only the inputs whatever the policy —
+    results are the same, only memory and time differ. Also usable as
+    ``@checkpoint(static_argnums=...)``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> layer = fg.checkpoint(lambda x: fnp.sin(fnp.sin(x)))
     >>> float(fg.grad(lambda x: layer(x))(0.0))
     1.0
     """
+    if fun is None:
+        return functools.partial(
+            checkpoint, prevent_cse=prevent_cse, policy=policy, static_argnums=static_argnums
+        )
+    if not callable(fun):
+        raise LocatedTypeError(f"checkpoint expects a callable, got {type(fun).__name__}")
+    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
     @functools.wraps(fun)
     def wrapped(*args: Any) -> Any:
-        ir, consts, leaves, _, out_tree = _trace_call(fun, args, "checkpoint")
+        f = fun
+        if static:
+            args, _, merge = _split_nondiff(args, static, "checkpoint")
+            f = lambda *d: fun(*merge(d))  # noqa: E731
+        ir, consts, leaves, _, out_tree = _trace_call(f, args, "checkpoint")
         outs = bind(remat_p, *consts, *leaves, fun_ir=ir, num_consts=len(consts))
         return tree_unflatten(out_tree, outs)
 
