@@ -5,6 +5,7 @@ a family imports only the families listed before it:
 * :mod:`.elementwise` — arithmetic, transcendental, comparisons, select, casts, stop_gradient
 * :mod:`.reductions` — reduce_max/min, argmax/argmin
 * :mod:`.linalg` — matmul
+* :mod:`.conv` — convolution (``conv_general_dilated`` in one canonical layout)
 * :mod:`.indexing` — gather/scatter for integer-array and mask indexing, ``x.at[...]``
 * :mod:`.numpy_extra` — the rest of the numpy surface (cumsum, sort, einsum, ...)
 * :mod:`.linalg_extra` — numpy.linalg decompositions and solvers
@@ -14,6 +15,7 @@ Primitives that carry sub-IRs (control flow, custom rules) are declared in
 """
 
 from funcgrad.primitives import (  # noqa: F401  (importing a family registers its primitives)
+    conv,
     elementwise,
     fft,
     indexing,
