@@ -19,4 +19,8 @@ np.float64(32.0)
 """
 
 from funcgrad.lax._control_flow import *  # noqa: F403
-from funcgrad.lax._control_flow import __all__ as __all__
+from funcgrad.lax._control_flow import __all__ as _control_flow_all
+from funcgrad.lax._ops import *  # noqa: F403
+from funcgrad.lax._ops import __all__ as _ops_all
+
+__all__ = [*_control_flow_all, *_ops_all]
