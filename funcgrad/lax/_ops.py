@@ -717,11 +717,13 @@ def _start_array(start: Any, n: int, size: int) -> Any:
     """A (possibly traced) start index clamped so the window of ``size`` fits in ``n``."""
     if not _is_tracer(start):
         s = int(_np.asarray(start))
+        s = s + n if s < 0 else s  # negative starts count from the end, as in JAX
         return _builtin_min(_builtin_max(s, 0), n - size)
     if start.dtype.kind not in "iu" or start.shape != ():
         raise _errors.LocatedTypeError(
             f"start indices must be integer scalars, got a traced {start.aval}"
         )
+    start = _fnp.where(_fnp.less(start, 0), _fnp.add(start, n), start)
     return _fnp.clip(start, 0, n - size)
 
 
@@ -750,8 +752,8 @@ def _window_index(x: Any, start_indices: Sequence[Any], sizes: Sequence[int]) ->
 
 
 def dynamic_slice(operand: Any, start_indices: Sequence[Any], slice_sizes: Sequence[int]) -> Any:
-    """``operand[s0:s0+k0, ...]`` with start indices that may be traced; starts are clamped so
-    the slice fits (as in XLA).
+    """``operand[s0:s0+k0, ...]`` with start indices that may be traced; negative starts count
+    from the end, then starts are clamped so the slice fits (as in JAX).
 
     >>> from funcgrad import lax
     >>> import numpy as np
@@ -1653,8 +1655,8 @@ def conv_transpose(
         pads = []
         for k, s in zip(eff_k, strides):
             if p == "SAME":
-                pad_len = k + s - 2 + _builtin_max(k - s, 0)
-                lo = -(-pad_len // 2)
+                pad_len = k + s - 2
+                lo = k - 1 if s > k - 1 else -(-pad_len // 2)
             elif p == "VALID":
                 pad_len = k + s - 2 + _builtin_max(k - s, 0)
                 lo = k - 1

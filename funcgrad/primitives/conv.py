@@ -27,7 +27,7 @@ import numpy as np
 
 from funcgrad.core.errors import LocatedValueError
 from funcgrad.core.ir import ShapedArray
-from funcgrad.core.tracer import bind
+from funcgrad.core.tracer import aval_of, bind
 from funcgrad.primitives.base import define, ufunc_dtype
 from funcgrad.primitives.indexing import AdvIndex, ArrayRef, gather
 from funcgrad.primitives.structural import (
@@ -53,16 +53,15 @@ def conv(
     feature_group_count: int = 1,
 ) -> Any:
     """The canonical-layout convolution (see the module docstring)."""
-    return bind(
-        conv_p,
-        lhs,
-        rhs,
+    params = dict(
         window_strides=tuple(int(s) for s in window_strides),
         padding=tuple((int(lo), int(hi)) for lo, hi in padding),
         lhs_dilation=tuple(int(d) for d in lhs_dilation),
         rhs_dilation=tuple(int(d) for d in rhs_dilation),
         feature_group_count=int(feature_group_count),
     )
+    _conv_shape(aval_of(lhs), aval_of(rhs), **params)  # eager calls check shapes too
+    return bind(conv_p, lhs, rhs, **params)
 
 
 def _dilated(n: int, d: int) -> int:
