@@ -5,8 +5,8 @@ a family imports only the families listed before it:
 * :mod:`.elementwise` — arithmetic, transcendental, comparisons, select, casts, stop_gradient
 * :mod:`.reductions` — reduce_max/min, argmax/argmin
 * :mod:`.linalg` — matmul
-* :mod:`.conv` — convolution (``conv_general_dilated`` in one canonical layout)
 * :mod:`.indexing` — gather/scatter for integer-array and mask indexing, ``x.at[...]``
+* :mod:`.conv` — convolution (``conv_general_dilated`` in one canonical layout)
 * :mod:`.numpy_extra` — the rest of the numpy surface (cumsum, sort, einsum, ...)
 * :mod:`.linalg_extra` — numpy.linalg decompositions and solvers
 
