@@ -357,6 +357,27 @@ def test_gather_and_scatter_match_jax():
     close(got, ref("gather_fill", "y"))
 
 
+def test_scatter_modes_match_jax():
+    dn1 = lax.ScatterDimensionNumbers(
+        update_window_dims=(), inserted_window_dims=(0,), scatter_dims_to_operand_dims=(0,)
+    )
+    idx, upd = ref("scatter_modes", "idx"), ref("scatter_modes", "upd")
+    close(lax.scatter_add(np.zeros(3), idx, upd, dn1), ref("scatter_modes", "add_drop"))
+    close(
+        lax.scatter_add(np.zeros(3), idx, upd, dn1, mode="clip"), ref("scatter_modes", "add_clip")
+    )
+    close(lax.scatter_max(np.zeros(3), idx, upd, dn1), ref("scatter_modes", "max_drop"))
+    close(lax.scatter_mul(np.full(3, 2.0), idx, upd, dn1), ref("scatter_modes", "mul_drop"))
+    close(lax.scatter(np.zeros(3), idx[:4], upd[:4], dn1), ref("scatter_modes", "set_drop"))
+    got = fg.jit(lambda o, i, u: lax.scatter_add(o, i, u, dn1))(np.zeros(3), idx, upd)
+    close(got, ref("scatter_modes", "add_drop"))
+    # dropped updates get no derivative
+    g = fg.grad(lambda u: fnp.sum(lax.scatter_add(np.zeros(3), idx, u, dn1) * np.arange(1.0, 4.0)))(
+        upd
+    )
+    close(g, [1.0, 0.0, 3.0, 0.0, 3.0])
+
+
 def test_dynamic_slicing_clamps_like_jax():
     x, u = ref("dyn", "x"), ref("dyn_upd", "u")
     close(lax.dynamic_slice(x, (4, -2), (2, 3)), ref("dyn", "y"))

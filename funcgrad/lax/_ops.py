@@ -871,30 +871,34 @@ def _window_indices(
     indices: Any,
     index_map: Sequence[int],
     sizes: Sequence[int],
-    clip: bool,
+    drop: bool = False,
 ) -> tuple[list[Any], Any]:
     """Per operand axis an index array of shape ``batch + sizes`` (broadcastable) selecting
-    each window, and a boolean ``batch``-shaped array: is the window in bounds."""
+    each window, and a boolean ``batch``-shaped array: is the window in bounds. Starts are
+    clamped into bounds; with ``drop`` an out-of-bounds window starts at ``shape[d]`` instead
+    (past the end: the caller pads the operand there and crops it off again)."""
     ishape = _shape(indices)
     batch = ishape[:-1]
     nb, nd = len(batch), len(shape)
-    idx: list[Any] = []
+    starts: dict[int, Any] = {}
     valid: Any = True
+    for d in index_map:
+        k = int(sizes[d])
+        start = _fnp.astype(getitem(indices, (Ellipsis, list(index_map).index(d))), _np.int64)
+        ok = _fnp.logical_and(_fnp.greater_equal(start, 0), _fnp.less_equal(start, shape[d] - k))
+        valid = _fnp.logical_and(valid, ok)
+        starts[d] = _fnp.clip(start, 0, shape[d] - k)
+    idx: list[Any] = []
     for d in range(nd):
         k = int(sizes[d])
         r = _np.arange(k, dtype=_np.int64).reshape(
             (1,) * nb + tuple(-1 if i == d else 1 for i in range(nd))
         )
-        if d in index_map:
-            start = getitem(indices, (Ellipsis, list(index_map).index(d)))
-            start = _fnp.astype(start, _np.int64)
-            ok = _fnp.logical_and(
-                _fnp.greater_equal(start, 0), _fnp.less_equal(start, shape[d] - k)
-            )
-            valid = _fnp.logical_and(valid, ok)
-            start = _fnp.clip(start, 0, shape[d] - k)
-            start = _fnp.reshape(start, batch + (1,) * nd)
-            idx.append(_fnp.add(start, r))
+        if d in starts:
+            start = starts[d]
+            if drop:
+                start = _fnp.where(valid, start, shape[d])
+            idx.append(_fnp.add(_fnp.reshape(start, batch + (1,) * nd), r))
         else:
             idx.append(r)
     return idx, valid
@@ -951,7 +955,7 @@ def gather(
             raise _errors.LocatedValueError(
                 f"lax.gather: collapsed_slice_dims {d} must have slice size 1"
             )
-    idx, valid = _window_indices(shape, ind, dn.start_index_map, sizes, True)
+    idx, valid = _window_indices(shape, ind, dn.start_index_map, sizes)
     out = getitem(x, tuple(idx))  # batch + sizes
     nb = len(_shape(ind)) - 1
     if m is GatherScatterMode.FILL_OR_DROP and dn.start_index_map:
@@ -1010,21 +1014,17 @@ def _scatter(
         sizes[d] = k
     u = _fnp.reshape(u, _shape(u)[:nb] + tuple(sizes))
     m = GatherScatterMode.from_any(mode)
-    idx, valid = _window_indices(shape, ind, dn.scatter_dims_to_operand_dims, sizes, True)
-    ref = IndexUpdateRef(x, tuple(idx))
-    if m is GatherScatterMode.FILL_OR_DROP and dn.scatter_dims_to_operand_dims:
-        v = _fnp.reshape(valid, _shape(valid) + (1,) * len(shape))
-        if method == "set":
-            keep = ref.get()
-        else:
-            dt = _dtype(x)
-            ident = {"add": 0, "multiply": 1}.get(method)
-            if ident is None:
-                big = _np.inf if dt.kind == "f" else _np.iinfo(dt).max
-                ident = big if method == "min" else -big
-            keep = _fnp.astype(_fnp.asarray(ident), dt)
-        u = _fnp.where(v, u, keep)
-    return getattr(ref, method)(u)
+    drop = m is GatherScatterMode.FILL_OR_DROP and bool(dn.scatter_dims_to_operand_dims)
+    idx, _ = _window_indices(shape, ind, dn.scatter_dims_to_operand_dims, sizes, drop)
+    if not drop:
+        return getattr(IndexUpdateRef(x, tuple(idx)), method)(u)
+    # out-of-bounds windows land in a margin past the end, which is cropped off again
+    margin = [
+        (0, sizes[d] if d in dn.scatter_dims_to_operand_dims else 0, 0) for d in range(len(shape))
+    ]
+    xp = pad(x, _np.zeros((), _dtype(x)), margin)
+    out = getattr(IndexUpdateRef(xp, tuple(idx)), method)(u)
+    return slice(out, (0,) * len(shape), shape)
 
 
 def scatter(

@@ -162,6 +162,22 @@ upd = rng.normal(size=(4, 3))
 put("scatter_add", upd=upd, y=lax.scatter_add(op, idx, upd, sdn))
 put("scatter", y=lax.scatter(op, idx[:3], upd[:3], sdn))
 
+dn1 = lax.ScatterDimensionNumbers(
+    update_window_dims=(), inserted_window_dims=(0,), scatter_dims_to_operand_dims=(0,)
+)
+sidx = np.array([[0], [5], [2], [-1], [2]])
+supd = np.array([1.0, 2.0, 3.0, 4.0, -5.0])
+put(
+    "scatter_modes",
+    idx=sidx,
+    upd=supd,
+    add_drop=lax.scatter_add(np.zeros(3), sidx, supd, dn1),
+    add_clip=lax.scatter_add(np.zeros(3), sidx, supd, dn1, mode="clip"),
+    max_drop=lax.scatter_max(np.zeros(3), sidx, supd, dn1),
+    mul_drop=lax.scatter_mul(np.full(3, 2.0), sidx, supd, dn1),
+    set_drop=lax.scatter(np.zeros(3), sidx[:4], supd[:4], dn1),
+)
+
 # dynamic slicing clamps
 x = rng.normal(size=(5, 6))
 put("dyn", x=x, y=lax.dynamic_slice(x, (4, -2), (2, 3)))
