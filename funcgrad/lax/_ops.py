@@ -164,6 +164,22 @@ __all__ = [
     "padtype_to_pads",
     "reduce_window",
     "optimization_barrier",
+    # added for breadth
+    "stack",
+    "unstack",
+    "reduce",
+    "reduce_xor",
+    "dtype",
+    "approx_max_k",
+    "approx_min_k",
+    "conv_general_dilated_patches",
+    "conv_shape_tuple",
+    "conv_general_shape_tuple",
+    "conv_general_permutations",
+    "reduce_window_shape_tuple",
+    "platform_dependent",
+    "with_sharding_constraint",
+    "reduce_precision",
 ]
 
 _builtin_max, _builtin_min, _builtin_slice = builtins.max, builtins.min, builtins.slice
@@ -1793,3 +1809,265 @@ def _identity(kind: str, dt: _np.dtype) -> Any:
         info = _np.iinfo(dt)
         return info.min if kind == "max" else info.max
     return kind == "min"
+
+
+# --- more of jax.lax's surface -----------------------------------------------------------------
+def stack(operands: Sequence[Any], axis: int = 0) -> Any:
+    """Join arrays of one shape along a new axis."""
+    _same_dtypes("stack", *operands)
+    return _fnp.stack(list(operands), axis=int(axis))
+
+
+def unstack(x: Any, axis: int = 0) -> tuple[Any, ...]:
+    """The slices of ``x`` along ``axis``, as a tuple."""
+    x = _fnp.asarray(x)
+    nd = len(_shape(x))
+    ax = int(axis) % nd
+    return tuple(index_in_dim(x, i, ax, keepdims=False) for i in range(_shape(x)[ax]))
+
+
+def reduce(
+    operands: Any, init_values: Any, computation: Callable[..., Any], dimensions: Sequence[int]
+) -> Any:
+    """Reduce ``operands`` (an array or a pytree of arrays of one shape) over ``dimensions``
+    with a binary ``computation`` that must be associative and commutative, starting from
+    ``init_values``, which should be its identity (XLA may apply it any number of times;
+    funcgrad applies it once). Known computations (``lax.add``/``mul``/``max``/``min``)
+    use the reductions directly; any other is applied in ``O(log n)`` halving steps.
+
+    >>> from funcgrad import lax
+    >>> import numpy as np
+    >>> lax.reduce(np.arange(6.0).reshape(2, 3), 0.0, lambda a, b: a + b, (1,))
+    array([ 3., 12.])
+    """
+    leaves, tree = tree_flatten(operands)
+    inits, itree = tree_flatten(init_values)
+    if len(inits) != len(leaves):
+        raise _errors.LocatedValueError(
+            "lax.reduce: init_values must have the structure of operands"
+        )
+    leaves = [_fnp.asarray(v) for v in leaves]
+    dims = tuple(sorted(int(d) % len(_shape(leaves[0])) for d in dimensions)) if leaves else ()
+    if len(leaves) == 1 and computation in (
+        add,
+        mul,
+        max,
+        min,
+        _fnp.add,
+        _fnp.multiply,
+        _fnp.maximum,
+        _fnp.minimum,
+    ):
+        kind = _reducer_kind(computation)
+        red = {"add": _fnp.sum, "mul": _fnp.prod, "max": _fnp.max, "min": _fnp.min}[kind]
+        x = leaves[0]
+        r = _fnp.astype(red(x, axis=dims), _dtype(x)) if dims else x
+        init = _fnp.astype(_fnp.asarray(inits[0]), _dtype(x))
+        comb = {"add": _fnp.add, "mul": _fnp.multiply, "max": _fnp.maximum, "min": _fnp.minimum}[
+            kind
+        ]
+        if _is_tracer(init) or _np.asarray(init) != _identity(kind, _dtype(x)):
+            r = comb(r, init)
+        return tree_unflatten(tree, [r])
+
+    def combine(a: list[Any], b: list[Any]) -> list[Any]:
+        out = computation(tree_unflatten(tree, a), tree_unflatten(tree, b))
+        return [_fnp.asarray(v) for v in tree_flatten(out)[0]]
+
+    def filled(v: Any, init: Any, shape: tuple[int, ...]) -> Any:
+        return _fnp.broadcast_to(_fnp.astype(_fnp.asarray(init), _dtype(v)), shape)
+
+    vs = leaves
+    for d in sorted(dims, reverse=True):
+        n = _shape(vs[0])[d]
+        if n == 0:  # an empty axis reduces to the initial values
+            vs = [filled(v, i, _shape(v)[:d] + _shape(v)[d + 1 :]) for v, i in zip(vs, inits)]
+            continue
+        while n > 1:
+            if n % 2:  # pad with the initial value to an even length
+                one = _shape(vs[0])[:d] + (1,) + _shape(vs[0])[d + 1 :]
+                vs = [_fnp.concatenate([v, filled(v, i, one)], axis=d) for v, i in zip(vs, inits)]
+                n += 1
+            half = n // 2
+            vs = combine(
+                [_slice_axis(v, d, 0, half) for v in vs], [_slice_axis(v, d, half, n) for v in vs]
+            )
+            n = half
+        vs = [_st.squeeze(v, (d,)) for v in vs]
+        vs = combine([filled(v, i, _shape(v)) for v, i in zip(vs, inits)], vs)
+    return tree_unflatten(tree, vs)
+
+
+def reduce_xor(operand: Any, axes: Sequence[int]) -> Any:
+    """Exclusive or (parity) of a boolean array over ``axes``."""
+    x = _fnp.asarray(operand)
+    if _dtype(x).kind != "b":
+        raise _errors.LocatedTypeError(
+            f"lax.reduce_xor: funcgrad supports boolean operands only, got {_dtype(x)}"
+        )
+    return _fnp.equal(_fnp.remainder(_fnp.sum(x, axis=_axes(axes)), 2), 1)
+
+
+def dtype(x: Any) -> _np.dtype:
+    """The dtype funcgrad gives ``x`` (Python scalars: numpy's default for their kind)."""
+    return _dtype(x) if not _weak(x) else _np.result_type(x)
+
+
+def approx_max_k(
+    operand: Any,
+    k: int,
+    reduction_dimension: int = -1,
+    recall_target: float = 0.95,
+    reduction_input_size_override: int = -1,
+    aggregate_to_topk: bool = True,
+) -> tuple[Any, Any]:
+    """:func:`top_k` along ``reduction_dimension`` (exact: recall 1)."""
+    return top_k(operand, k, axis=reduction_dimension)
+
+
+def approx_min_k(
+    operand: Any,
+    k: int,
+    reduction_dimension: int = -1,
+    recall_target: float = 0.95,
+    reduction_input_size_override: int = -1,
+    aggregate_to_topk: bool = True,
+) -> tuple[Any, Any]:
+    """The ``k`` smallest entries and their indices, smallest first (exact)."""
+    x = _fnp.asarray(operand)
+    v, i = top_k(_fnp.negative(x), k, axis=reduction_dimension)
+    return _fnp.negative(v), i
+
+
+def conv_general_permutations(dimension_numbers: Any) -> tuple[tuple[int, ...], ...]:
+    """The axis permutations ``(lhs, rhs, out)`` into the canonical layouts (N, C, spatial),
+    (O, I, spatial), (N, C, spatial) for string dimension numbers."""
+    ls = dimension_numbers[0]
+    dn = conv_dimension_numbers(tuple(range(len(ls))), tuple(range(len(ls))), dimension_numbers)
+    return tuple(dn)
+
+
+def conv_general_shape_tuple(
+    lhs_shape: Any, rhs_shape: Any, window_strides: Any, padding: Any, dimension_numbers: Any
+) -> tuple[int, ...]:
+    """The output shape of :func:`conv_general_dilated` (in the output layout)."""
+    dn = conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers)
+    ls = tuple(lhs_shape[i] for i in dn.lhs_spec)
+    rs = tuple(rhs_shape[i] for i in dn.rhs_spec)
+    out = conv_shape_tuple(ls, rs, window_strides, padding)
+    shape = [0] * len(out)
+    for canon, axis in enumerate(dn.out_spec):
+        shape[axis] = out[canon]
+    return tuple(shape)
+
+
+def conv_shape_tuple(
+    lhs_shape: Any, rhs_shape: Any, strides: Any, pads: Any, batch_group_count: int = 1
+) -> tuple[int, ...]:
+    """The output shape of a convolution in layout NCHW/OIHW (``pads``: a padding string or
+    ``(lo, hi)`` pairs)."""
+    nsp = len(lhs_shape) - 2
+    if isinstance(pads, str):
+        pads = padtype_to_pads(lhs_shape[2:], rhs_shape[2:], strides, pads)
+    sp = _conv.conv_out_shape(
+        tuple(lhs_shape),
+        tuple(rhs_shape),
+        tuple(strides),
+        tuple(tuple(p) for p in pads),
+        (1,) * nsp,
+        (1,) * nsp,
+    )
+    return (lhs_shape[0] // batch_group_count, rhs_shape[0]) + sp
+
+
+def reduce_window_shape_tuple(
+    operand_shape: Any,
+    window_dimensions: Any,
+    window_strides: Any,
+    padding: Any,
+    base_dilation: Any = None,
+    window_dilation: Any = None,
+) -> tuple[int, ...]:
+    """The output shape of :func:`reduce_window` (``padding`` as ``(lo, hi)`` pairs)."""
+    nd = len(operand_shape)
+    bd = base_dilation or (1,) * nd
+    wd = window_dilation or (1,) * nd
+    out = []
+    for n, k, s, (lo, hi), b, d in zip(
+        operand_shape, window_dimensions, window_strides, padding, bd, wd
+    ):
+        size = _conv._dilated(n, b) + lo + hi
+        kd = _conv._dilated(k, d)
+        out.append(0 if size < kd else (size - kd) // s + 1)
+    return tuple(out)
+
+
+def conv_general_dilated_patches(
+    lhs: Any,
+    filter_shape: Sequence[int],
+    window_strides: Any,
+    padding: Any,
+    lhs_dilation: Any = None,
+    rhs_dilation: Any = None,
+    dimension_numbers: Any = None,
+    precision: Any = None,
+    preferred_element_type: Any = None,
+) -> Any:
+    """The patches a convolution with a window of ``filter_shape`` sees, as output features
+    (ordered channel-major, then window position): a convolution with a one-hot kernel."""
+    x = _fnp.asarray(lhs)
+    fs = tuple(int(k) for k in filter_shape)
+    dn = conv_dimension_numbers(_shape(x), (1, 1) + fs, dimension_numbers)
+    c = _shape(x)[dn.lhs_spec[1]]
+    kshape = tuple(((1, 1) + fs)[i] for i in dn.rhs_spec[2:])
+    ksize = int(_np.prod(kshape, dtype=_np.int64))
+    eye = _np.eye(ksize, dtype=_dtype(x)).reshape((ksize, 1) + kshape)
+    w = _np.tile(eye, (c, 1) + (1,) * len(kshape))  # (C*K, 1, *window)
+    canon = ConvDimensionNumbers(dn.lhs_spec, tuple(range(len(_shape(x)))), dn.out_spec)
+    return conv_general_dilated(
+        x,
+        w,
+        window_strides,
+        padding,
+        lhs_dilation,
+        rhs_dilation,
+        canon,
+        feature_group_count=c,
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
+
+
+def platform_dependent(
+    *args: Any, default: Callable[..., Any] | None = None, **per_platform: Callable[..., Any]
+) -> Any:
+    """Calls the ``cpu`` branch (funcgrad runs on numpy, on the CPU), else ``default``."""
+    f = per_platform.get("cpu", default)
+    if f is None:
+        raise _errors.LocatedValueError(
+            "lax.platform_dependent: give a cpu= branch or default= (funcgrad runs on the CPU)"
+        )
+    return f(*args)
+
+
+def with_sharding_constraint(x: Any, shardings: Any) -> Any:
+    """The identity: funcgrad has one device, nothing to shard."""
+    return x
+
+
+def reduce_precision(operand: Any, exponent_bits: int, mantissa_bits: int) -> Any:
+    """Round to a narrower float format and back: (5, 10) is float16, (8, 23) float32,
+    (11, 52) float64 (other formats raise). The derivative passes straight through, as JAX."""
+    x = _fnp.asarray(operand)
+    fmt = {(5, 10): _np.float16, (8, 23): _np.float32, (11, 52): _np.float64}.get(
+        (int(exponent_bits), int(mantissa_bits))
+    )
+    if fmt is None:
+        raise _errors.LocatedNotImplementedError(
+            f"lax.reduce_precision: only the IEEE formats (5, 10), (8, 23), (11, 52) are "
+            f"supported, got ({exponent_bits}, {mantissa_bits})"
+        )
+    if _np.finfo(fmt).bits >= _np.finfo(_dtype(x)).bits:
+        return x
+    rounded = _fnp.astype(_fnp.astype(_fnp.stop_gradient(x), fmt), _dtype(x))
+    return _fnp.add(x, _fnp.stop_gradient(_fnp.subtract(rounded, x)))

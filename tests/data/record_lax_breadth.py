@@ -178,6 +178,32 @@ put(
     set_drop=lax.scatter(np.zeros(3), sidx[:4], supd[:4], dn1),
 )
 
+# patches, shape helpers, generic reduce
+x = rng.normal(size=(2, 6, 5, 3))
+put(
+    "patches",
+    x=x,
+    y=lax.conv_general_dilated_patches(
+        x, (2, 3), (1, 2), "SAME", dimension_numbers=("NHWC", "OIHW", "NHWC")
+    ),
+    y_nchw=lax.conv_general_dilated_patches(np.moveaxis(x, 3, 1), (3, 2), (2, 1), "VALID"),
+    perms=np.array(lax.conv_general_permutations(("NHWC", "HWIO", "NHWC"))),
+    shape=np.array(
+        lax.conv_general_shape_tuple(
+            (2, 9, 8, 3), (3, 3, 3, 5), (2, 1), "SAME", ("NHWC", "HWIO", "NHWC")
+        )
+    ),
+    rw_shape=np.array(lax.reduce_window_shape_tuple((7, 6), (3, 2), (2, 1), ((1, 1), (0, 2)))),
+    conv_shape=np.array(lax.conv_shape_tuple((2, 3, 9, 8), (5, 3, 3, 2), (2, 1), "SAME")),
+)
+x = rng.normal(size=(5, 7))
+put(
+    "reduce",
+    x=x,
+    y=lax.reduce(x, 1.0, lambda a, b: a * b, (1,)),
+    ymax=lax.reduce(x, -jnp.inf, lax.max, (0,)),
+)
+
 # dynamic slicing clamps
 x = rng.normal(size=(5, 6))
 put("dyn", x=x, y=lax.dynamic_slice(x, (4, -2), (2, 3)))
