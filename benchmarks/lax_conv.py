@@ -57,16 +57,6 @@ def numpy_value_and_grad(w, x):
     return val, gw
 
 
-def median_time(f, repeats):
-    f()
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -107,10 +97,17 @@ def main() -> None:
             )
         )
         cases["JAX jit(value_and_grad)"] = lambda: jax.block_until_ready(jl(w, x))
-    base = None
-    for name, f in cases.items():
-        t = median_time(f, reps)
-        base = base or t
+    for f in cases.values():  # warm up (and compile)
+        f()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(reps):  # interleaved: background load affects every case alike
+        for name, f in cases.items():
+            t = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t)
+    base = statistics.median(times["hand-written numpy fwd+bwd"])
+    for name, ts in times.items():
+        t = statistics.median(ts)
         print(f"{name:34s} {t * 1e3:9.2f} ms  {t / base:6.2f}x")
 
 

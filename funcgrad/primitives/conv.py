@@ -176,6 +176,23 @@ def _conv_impl(
         return np.zeros((n, o) + sp, dt)
     x = _pad_np(_dilate_np(lhs.astype(dt, copy=False), lhs_dilation), padding)
     w = _dilate_np(rhs.astype(dt, copy=False), rhs_dilation)
+    n_out = int(np.prod(sp, dtype=np.int64))
+    if g == 1 and n_out <= 64 and n_out < int(np.prod(rhs.shape[2:], dtype=np.int64)):
+        # few output positions, a large window (the kernel gradient): one matrix product
+        # per output position instead of materializing every window
+        out = np.empty((n, o) + sp, dt)
+        r = rhs.astype(dt, copy=False)
+        red = list(range(1, 2 + nsp))
+        for q in np.ndindex(*sp):
+            sl = x[
+                (slice(None), slice(None))
+                + tuple(
+                    slice(qi * s, qi * s + (k - 1) * d + 1, d)
+                    for qi, s, k, d in zip(q, window_strides, rhs.shape[2:], rhs_dilation)
+                )
+            ]
+            out[(slice(None), slice(None)) + q] = np.tensordot(sl, r, axes=(red, red))
+        return out
     win = w.shape[2:]
     axes = tuple(range(2, 2 + nsp))
     patches = np.lib.stride_tricks.sliding_window_view(x, win, axis=axes)
@@ -183,6 +200,10 @@ def _conv_impl(
         (slice(None), slice(None))
         + tuple(slice(None, s * (m - 1) + 1, s) for s, m in zip(window_strides, sp))
     ]
+    if g == 1:  # (N, C, *out, *win) . (O, C, *win) -> (N, *out, O): one BLAS product
+        red_p = [1] + list(range(2 + nsp, 2 + 2 * nsp))
+        out = np.tensordot(patches, w, axes=(red_p, list(range(1, 2 + nsp))))
+        return np.ascontiguousarray(np.moveaxis(out, -1, 1), dtype=dt)
     # patches: (N, C, *out, *win) -> (N, G, Cg, *out, *win); w: (G, Og, Cg, *win)
     cg = rhs.shape[1]
     patches = patches.reshape((n, g, cg) + patches.shape[2:])
