@@ -355,6 +355,15 @@ def test_gather_and_scatter_match_jax():
     check_grads(lambda o, u: lax.scatter_add(o, idx, u, sdn), (op, upd), order=1)
     got = fg.jit(lambda o, i: lax.gather(o, i, dn, (1, 1, 3), mode="fill"))(op, idx)
     close(got, ref("gather_fill", "y"))
+    # batched indices and operands against a loop
+    idxs = np.stack([idx, idx[::-1], np.minimum(idx, 2)])
+    ops = np.stack([op, op * 2.0, op - 1.0])
+    gat = lambda o, i: lax.gather(o, i, dn, (1, 1, 3), mode="fill")  # noqa: E731
+    close(fg.vmap(gat, in_axes=(None, 0))(op, idxs), np.stack([gat(op, i) for i in idxs]))
+    close(fg.vmap(gat)(ops, idxs), np.stack([gat(o, i) for o, i in zip(ops, idxs)]))
+    sca = lambda o, i, u: lax.scatter_add(o, i, u, sdn)  # noqa: E731
+    ups = np.stack([upd, -upd, upd * 3])
+    close(fg.vmap(sca)(ops, idxs, ups), np.stack([sca(*a) for a in zip(ops, idxs, ups)]))
 
 
 def test_scatter_modes_match_jax():
@@ -402,6 +411,13 @@ def test_dynamic_slicing_clamps_like_jax():
         return lax.dynamic_update_slice(a, v, (fnp.floor(s).astype(np.int64), 0))
 
     check_grads(lambda a, v: h(a, v, 2.5), (x, u), order=1)
+    ss = np.array([0.0, 2.5, 7.0])
+    us = np.stack([u, 2 * u, -u])
+    close(
+        fg.vmap(h, in_axes=(None, 0, 0))(x, us, ss), np.stack([h(x, a, b) for a, b in zip(us, ss)])
+    )
+    xs = np.stack([x, x + 1.0, -x])
+    close(fg.vmap(f)(xs, ss), np.stack([f(a, b) for a, b in zip(xs, ss)]))
     close(fg.jit(h)(x, u, 10.0), lax.dynamic_update_slice(x, u, (4, 0)))
     close(lax.dynamic_index_in_dim(x, 2, axis=1, keepdims=False), x[:, 2])
     close(lax.dynamic_update_index_in_dim(x, np.zeros(6), 1, 0)[1], np.zeros(6))
