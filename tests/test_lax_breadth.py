@@ -449,6 +449,10 @@ def test_static_slicing_and_shapes():
     close(lax.broadcasted_iota(np.int32, (2, 3), 1), [[0, 1, 2], [0, 1, 2]])
     close(lax.iota(np.float32, 3), [0, 1, 2])
     close(lax.index_take(x, (np.array([0, 3]), np.array([1, 1])), (0, 2)), x[[0, 3], :, [1, 1]])
+    # JAX's layout: index axes first, negative indices wrap
+    i = np.array([2, -1, 0])
+    close(lax.index_take(x, (i,), (1,)), np.moveaxis(x[:, i % 5], 1, 0))
+    close(lax.index_take(x, (i, i), (1, 2)), np.moveaxis(x[:, i % 5, i % 6], 1, 0))
     assert lax.broadcast_shapes((2, 1), (3,)) == (2, 3)
     close(lax.broadcast_to_rank(x[0, 0], 3), x[0, 0][None, None])
     with pytest.raises(ValueError, match="within shape"):

@@ -831,12 +831,35 @@ def dynamic_update_index_in_dim(operand: Any, update: Any, index: Any, axis: int
 
 
 def index_take(src: Any, idxs: Sequence[Any], axes: Sequence[int]) -> Any:
-    """``src`` indexed by the integer arrays ``idxs`` along ``axes`` (gathered rows)."""
+    """Rows of ``src`` picked by the integer arrays ``idxs`` along ``axes`` (indices wrap
+    modulo the axis sizes): the result has the index axes first, then ``src``'s other axes
+    in order, as JAX's ``index_take``.
+
+    >>> from funcgrad import lax
+    >>> import numpy as np
+    >>> lax.index_take(np.arange(12).reshape(3, 4), (np.array([2, -1]),), (1,))
+    array([[ 2,  6, 10],
+           [ 3,  7, 11]])
+    """
     x = _fnp.asarray(src)
-    idx: list[Any] = [_builtin_slice(None)] * len(_shape(x))
+    shape = _shape(x)
+    axes = [int(a) % len(shape) for a in axes]
+    if len(idxs) != len(axes) or len(set(axes)) != len(axes):
+        raise _errors.LocatedValueError(
+            "lax.index_take: give one index array per axis, each axis once"
+        )
+    idx: list[Any] = [_builtin_slice(None)] * len(shape)
     for i, a in zip(idxs, axes):
-        idx[int(a)] = i
-    return getitem(x, tuple(idx))
+        idx[a] = _fnp.remainder(_fnp.asarray(i), shape[a])
+    out = getitem(x, tuple(idx))
+    r = len(_np.broadcast_shapes(*[_shape(_fnp.asarray(i)) for i in idxs]))
+    srt = sorted(axes)
+    first = srt[0] if srt == list(range(srt[0], srt[0] + len(srt))) else 0
+    if first:  # numpy kept the index axes in place: move them to the front
+        nd = len(_shape(out))
+        perm = list(range(first, first + r)) + [d for d in range(nd) if not first <= d < first + r]
+        out = _fnp.transpose(out, tuple(perm))
+    return out
 
 
 class GatherScatterMode(enum.Enum):
