@@ -197,6 +197,25 @@ def test_reduce_window_max_pool_matches_jax():
     close(fg.jit(f)(x), y)
 
 
+@pytest.mark.parametrize("pad", ["VALID", "SAME"])
+def test_non_overlapping_pooling_matches_jax(pad):
+    name = f"pool_{pad}"
+    x = ref(name, "x")
+
+    def f(a):
+        return lax.reduce_window(a, -np.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), pad)
+
+    y, vjp = fg.vjp(f, x)
+    close(y, ref(name, "y"))
+    close(vjp(ref(name, "g"))[0], ref(name, "gx"))
+    close(lax.reduce_window(x, 0.0, lax.add, (1, 3, 1, 1), (1, 3, 1, 1), pad), ref(name, "ysum"))
+    close(fg.jit(f)(x), y)
+    close(fg.vmap(f)(np.stack([x, -x])), np.stack([f(x), f(-x)]))
+    check_grads(
+        lambda a: lax.reduce_window(a, 0.0, lax.add, (1, 3, 1, 1), (1, 3, 1, 1), pad), (x,), order=1
+    )
+
+
 def test_reduce_window_sum_dilations_match_jax():
     x = ref("rw_sum", "x")
 

@@ -1789,18 +1789,18 @@ def reduce_window(
     for n, k, s, d in zip(ps, win, strides, wd):
         kd = _conv._dilated(k, d)
         out_shape.append(0 if n < kd else (n - kd) // s + 1)
-    idx = []
-    for ax in range(nd):
-        o = _np.arange(out_shape[ax], dtype=_np.intp) * strides[ax]
-        w = _np.arange(win[ax], dtype=_np.intp) * wd[ax]
-        full_shape = [1] * (2 * nd)
-        full_shape[ax] = out_shape[ax]
-        full_shape[nd + ax] = win[ax]
-        grid = (o[:, None] + w[None, :]).reshape(
-            [out_shape[ax] if i == ax else (win[ax] if i == nd + ax else 1) for i in range(2 * nd)]
-        )
-        idx.append(grid)
-    patches = getitem(xp, tuple(idx))  # (*out, *win)
+    if 0 in win:
+        return _fnp.broadcast_to(init, tuple(out_shape))
+    if all(s_ == k for s_, k in zip(strides, win)) and all(d == 1 for d in wd):
+        # non-overlapping windows (the usual pooling): crop to whole windows and reshape to
+        # (out0, win0, out1, win1, ...) — no gather, and a broadcast for the backward pass
+        crop = tuple(_builtin_slice(0, o * k) for o, k in zip(out_shape, win))
+        blocks = getitem(xp, crop)
+        blocks = _fnp.reshape(blocks, tuple(v for o, k in zip(out_shape, win) for v in (o, k)))
+        order = tuple(range(0, 2 * nd, 2)) + tuple(range(1, 2 * nd, 2))
+        patches = _fnp.transpose(blocks, order)  # (*out, *win)
+    else:
+        patches = getitem(xp, _window_grid(out_shape, win, strides, wd))  # (*out, *win)
     axes = tuple(range(nd, 2 * nd))
     red = {
         "add": _fnp.sum,
@@ -1808,9 +1808,6 @@ def reduce_window(
         "max": _fnp.max,
         "min": _fnp.min,
     }[kind]
-    if 0 in win:
-        r = _fnp.broadcast_to(init, tuple(out_shape))
-        return r
     r = red(patches, axis=axes)
     if r is not None and _dtype(r) != _dtype(x):
         r = _fnp.astype(r, _dtype(x))
@@ -1819,6 +1816,19 @@ def reduce_window(
     if not (not _is_tracer(init) and _np.asarray(init) == ident):
         r = combine[kind](r, init)
     return r
+
+
+def _window_grid(out_shape: Any, win: Any, strides: Any, wd: Any) -> tuple[Any, ...]:
+    """Broadcasting index arrays selecting every window: shape ``(*out, *win)``."""
+    nd = len(out_shape)
+    idx = []
+    for ax in range(nd):
+        o = _np.arange(out_shape[ax], dtype=_np.intp) * strides[ax]
+        w = _np.arange(win[ax], dtype=_np.intp) * wd[ax]
+        shape = [1] * (2 * nd)
+        shape[ax], shape[nd + ax] = out_shape[ax], win[ax]
+        idx.append((o[:, None] + w[None, :]).reshape(shape))
+    return tuple(idx)
 
 
 def _identity(kind: str, dt: _np.dtype) -> Any:

@@ -107,6 +107,15 @@ y, vjp = jax.vjp(
 g = rng.normal(size=y.shape)
 put("rw_sum", x=x[0, :, :, 0], y=y, g=g, gx=vjp(g)[0])
 
+for pad in ("VALID", "SAME"):
+    x = rng.normal(size=(2, 7, 5, 3))
+    y, vjp = jax.vjp(
+        lambda a: lax.reduce_window(a, -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), pad), x
+    )
+    g = rng.normal(size=y.shape)
+    ys = lax.reduce_window(x, 0.0, lax.add, (1, 3, 1, 1), (1, 3, 1, 1), pad)
+    put(f"pool_{pad}", x=x, y=y, g=g, gx=vjp(g)[0], ysum=ys)
+
 # associative_scan
 x = rng.normal(size=(7, 3))
 put("as_add", x=x, y=lax.associative_scan(jnp.add, x))
