@@ -353,7 +353,7 @@ def _no_array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
         if self.val is not None and _np.shape(self.val) == self.shape:
             # Integer and boolean values carry no derivative, so a concrete one (eager grad,
             # jvp, jacrev) converts without losing anything: `table[ix]` with a numpy table.
-            return _np.asarray(self.val, dtype=dtype)
+            return _np.array(self.val, dtype=dtype, copy=True)  # never an alias of it
         hint = (
             " If it is an index into a plain numpy array (`table[ix]` with `table` a numpy "
             "constant and `ix` traced), numpy itself converts the index, which needs a "
