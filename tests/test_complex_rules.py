@@ -47,6 +47,8 @@ def _c(*shape: int, scale: float = 0.5, shift: complex = 0.0) -> np.ndarray:
 
 W3 = _c(3)
 M33 = _c(3, 3) + 2.0 * np.eye(3)
+K113 = _c(1, 1, 3)  # a 1-d convolution kernel (out, in, width)
+K116 = _c(1, 1, 6)
 IDX = np.array([2, 0, 2])
 
 
@@ -152,6 +154,13 @@ EXAMPLES: dict[str, tuple[Callable[[Any], Any], np.ndarray]] = {
     ),
     "einsum": (lambda z: fnp.einsum("ij,j,i->i", M33, z, z), _c(3)),
     "matmul": (lambda z: M33 @ z + z @ M33, _c(3)),
+    "conv": (
+        lambda z: (
+            lax.conv(z.reshape(1, 1, 6), K113 * 1.0, (1,), "VALID").ravel()
+            + lax.conv(K116, z.reshape(1, 1, 6)[:, :, :3], (1,), "SAME").ravel()[:4]
+        ),
+        _c(6),
+    ),
     "gather": (lambda z: z[IDX] * W3, _c(3)),
     "index_add": (lambda z: _at(z)[IDX].add(W3 * z), _c(3)),
     "index_set": (lambda z: _at(z)[np.array([0, 2])].set(W3[:2] * z[1:]), _c(3)),

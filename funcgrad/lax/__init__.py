@@ -1,5 +1,10 @@
-"""Structured control flow, as in ``jax.lax``: ``cond``, ``switch``, ``while_loop``,
-``fori_loop``, ``scan``.
+"""``jax.lax`` for funcgrad: structured control flow (``cond``, ``switch``, ``while_loop``,
+``fori_loop``, ``scan``, ``map``) and lax's operations under their names and signatures —
+elementwise functions that do not promote dtypes, ``pad`` with interior padding, static and
+dynamic slicing, XLA-style ``gather``/``scatter``, ``dot_general``, ``conv_general_dilated``
+(any layout, dilations, feature groups), ``reduce_window`` pooling, ``associative_scan`` and
+the cumulative reductions, ``sort``/``top_k`` (:mod:`funcgrad.lax._ops`). Every one works under
+``grad``, ``jvp``, ``vmap`` and ``jit``.
 
 Unlike Python ``if``/``for``, these stay in the IR as single primitives carrying their bodies
 as sub-IRs, so they work under ``jit`` and ``vmap`` (where values are abstract), and a loop of
@@ -16,7 +21,14 @@ both branches and selects; a batched ``while_loop`` predicate runs until every e
 >>> from funcgrad import lax
 >>> lax.fori_loop(0, 5, lambda i, x: x * 2.0, 1.0)
 np.float64(32.0)
+>>> pool = lambda x: lax.reduce_window(x, -np.inf, lax.max, (2,), (2,), "VALID")
+>>> fg.grad(lambda x: pool(x).sum())(np.array([1.0, 3.0, 2.0, 0.0]))
+array([0., 1., 1., 0.])
 """
 
 from funcgrad.lax._control_flow import *  # noqa: F403
-from funcgrad.lax._control_flow import __all__ as __all__
+from funcgrad.lax._control_flow import __all__ as _control_flow_all
+from funcgrad.lax._ops import *  # noqa: F403
+from funcgrad.lax._ops import __all__ as _ops_all
+
+__all__ = [*_control_flow_all, *_ops_all]

@@ -19,6 +19,7 @@ The names live in topic modules and are gathered here:
 * ``_reductions`` — sum, mean, max/min, var/std, prod, cumulative and nan-aware forms, quantiles
 * ``_products`` — matmul, dot, tensordot, einsum, kron, cross, convolve
 * ``_getitem`` / ``_indexing`` — basic, integer-array and mask indexing, ``x.at[...]``
+* ``_index_tricks`` — ``r_`` and ``c_``
 * ``_dispatch`` — operators, methods and numpy protocols of traced values
 * ``linalg`` — ``funcgrad.numpy.linalg``; ``fft`` — ``funcgrad.numpy.fft``
 """
@@ -34,6 +35,8 @@ from funcgrad.numpy._creation import *  # noqa: F403
 from funcgrad.numpy._creation import __all__ as _creation_all
 from funcgrad.numpy._elementwise import *  # noqa: F403
 from funcgrad.numpy._elementwise import __all__ as _elementwise_all
+from funcgrad.numpy._index_tricks import *  # noqa: F403
+from funcgrad.numpy._index_tricks import __all__ as _index_tricks_all
 from funcgrad.numpy._products import *  # noqa: F403
 from funcgrad.numpy._products import __all__ as _products_all
 from funcgrad.numpy._reductions import *  # noqa: F403
@@ -51,6 +54,7 @@ __all__ = [
     *_sorting_all,
     *_reductions_all,
     *_products_all,
+    *_index_tricks_all,
     "fft",
     "linalg",
 ]

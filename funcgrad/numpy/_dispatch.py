@@ -356,11 +356,24 @@ def _array_function(self: Tracer, func: Any, types: Any, args: Any, kwargs: Any)
 def _no_array(self: Tracer, dtype: Any = None, copy: Any = None) -> Any:
     if not self._trace.alive:
         raise _leak_error(self)
+    hint = ""
+    if self.dtype.kind in "iub":
+        if self.val is not None and _np.shape(self.val) == self.shape:
+            # Integer and boolean values carry no derivative, so a concrete one (eager grad,
+            # jvp, jacrev) converts without losing anything: `table[ix]` with a numpy table.
+            return _np.array(self.val, dtype=dtype, copy=True)  # never an alias of it
+        hint = (
+            " If it is an index into a plain numpy array (`table[ix]` with `table` a numpy "
+            "constant and `ix` traced), numpy itself converts the index, which needs a "
+            "concrete value (eager grad/jvp have one; jit and vmap do not): index a traced "
+            "array instead (pass the table as an argument), or use fnp.take(table, ix, "
+            "axis=0) / lax.index_take(table, (ix, iy), (0, 1)), which accept traced indices."
+        )
     raise TracerConversionError(
         f"Cannot convert a traced value {self.aval} (traced by {self._trace.kind}) to a numpy "
         "array: np.array/np.asarray need concrete data, and converting would silently drop "
         "the derivative. Use funcgrad.numpy instead: fnp.stack([a, b]) instead of "
-        "np.array([a, b]), fnp.asarray(x) instead of np.asarray(x)."
+        "np.array([a, b]), fnp.asarray(x) instead of np.asarray(x)." + hint
     )
 
 

@@ -136,11 +136,14 @@ def _classify(i: Any) -> tuple[str, Any, Any]:
     raise LocatedIndexError(f"{_VALID}; got {type(i).__name__}")
 
 
-def parse_index(shape: tuple[int, ...], idx: Any) -> tuple[AdvIndex, list[Any], bool]:
+def parse_index(
+    shape: tuple[int, ...], idx: Any, check_unique: bool = True
+) -> tuple[AdvIndex, list[Any], bool]:
     """``(template, index operands, unique)`` for indexing an array of ``shape`` with ``idx``.
 
     ``unique`` is True when every indexed position is known to occur once (basic indices, or
-    concrete index arrays without repeats)."""
+    concrete index arrays without repeats); ``check_unique=False`` skips that check (reads
+    do not need it) and reports False."""
     entries = [_classify(i) for i in (idx if isinstance(idx, tuple) else (idx,))]
     consumed = 0
     n_ellipsis = 0
@@ -222,7 +225,7 @@ def parse_index(shape: tuple[int, ...], idx: Any) -> tuple[AdvIndex, list[Any], 
     tmpl = AdvIndex(template)
     unique = True
     if operands:
-        if any(val is None for val in values):
+        if not check_unique or any(val is None for val in values):
             unique = False
         else:
             ids = np.arange(int(np.prod(shape, dtype=np.int64)), dtype=np.int64).reshape(shape)
@@ -241,7 +244,7 @@ def _avals(ops: list[Any]) -> list[ShapedArray]:
 
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` for any numpy index (basic indices go to the basic ``getitem``)."""
-    template, ops, _ = parse_index(_shape(x), idx)
+    template, ops, _ = parse_index(_shape(x), idx, check_unique=False)
     if not ops:
         if all(isinstance(i, Slice) and i == (None, None, None) for i in template):
             return x

@@ -173,17 +173,52 @@ def _einsum_normalize(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[s
     return ",".join(new_ins) + "->" + out_s, targets
 
 
+def _sublist_to_subscripts(operands: tuple[Any, ...]) -> tuple[Any, ...]:
+    """numpy's sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` as a subscript string
+    (``Ellipsis`` in a sublist is ``...``)."""
+    letters = string.ascii_letters
+
+    def sub(lst: Any) -> str:
+        out = []
+        for v in lst:
+            if v is Ellipsis:
+                out.append("...")
+                continue
+            try:
+                i = int(v)
+            except (TypeError, ValueError):
+                raise LocatedValueError(
+                    f"einsum: sublist entries must be integers 0..51 or Ellipsis, got {v!r}"
+                ) from None
+            if not 0 <= i < len(letters):
+                raise LocatedValueError(f"einsum: sublist entry {i} is outside 0..51")
+            out.append(letters[i])
+        return "".join(out)
+
+    ops, subs = list(operands[0::2]), list(operands[1::2])
+    out = None
+    if len(operands) % 2 == 1:  # a trailing output sublist
+        out = ops.pop()
+    if len(subs) != len(ops):
+        raise LocatedValueError("einsum: the sublist form alternates operand, sublist, ...")
+    spec = ",".join(sub(s) for s in subs)
+    if out is not None:
+        spec += "->" + sub(out)
+    return (spec, *ops)
+
+
 def einsum(*operands: Any, out: Any = None, optimize: Any = False, **kwargs: Any) -> Any:
     """``numpy.einsum`` with a subscript string (explicit or implicit output, ellipses,
-    broadcasting, repeated letters for diagonals/traces). One ``einsum`` primitive: its VJP
+    broadcasting, repeated letters for diagonals/traces) or in the sublist form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``. One ``einsum`` primitive: its VJP
     and JVP are einsums, its batching rule adds a letter."""
     _no_out(out, "einsum")
     if kwargs.get("dtype") is not None or kwargs.get("casting", "safe") != "safe":
         raise LocatedNotImplementedError("einsum: dtype= and casting= are not supported")
-    if not operands or not isinstance(operands[0], str):
-        raise LocatedNotImplementedError(
-            "einsum: only the subscript-string form einsum('ij,jk->ik', a, b) is supported"
-        )
+    if operands and not isinstance(operands[0], str):
+        operands = _sublist_to_subscripts(operands)
+    if not operands:
+        raise LocatedValueError("einsum: no operands given")
     ops = [_operand(o) for o in operands[1:]]
     ops = [o if _is_tracer(o) or isinstance(o, _np.ndarray) else _np.asarray(o) for o in ops]
     spec, targets = _einsum_normalize(operands[0], [_shape(o) for o in ops])

@@ -77,6 +77,7 @@ __all__ = [
     "any",
     "ptp",
     "diff",
+    "gradient",
     "median",
     "quantile",
     "percentile",
@@ -365,6 +366,97 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
         lo = _st.getitem(a, _nx.axis_index(nd, ax, Slice(None, builtins.max(m - 1, 0), None)))
         a = not_equal(hi, lo) if _dtype(a) == bool_ else subtract(hi, lo)
     return a
+
+
+def _gradient_axis(f: Any, ax: int, h: Any, edge_order: int) -> Any:
+    nd = _ndim(f)
+    n = _shape(f)[ax]
+    if n < edge_order + 1:
+        raise LocatedValueError(
+            "Shape of array too small to calculate a numerical gradient, at least "
+            f"(edge_order + 1) = {edge_order + 1} elements are required."
+        )
+
+    def part(start: Any, stop: Any) -> Any:
+        return _st.getitem(f, _nx.axis_index(nd, ax, Slice(start, stop, None)))
+
+    def along(c: Any) -> Any:  # a 1-D coefficient array placed along ``ax``
+        c = _np.asarray(c, dtype=float64)
+        return c.reshape(tuple(-1 if i == ax else 1 for i in range(nd)))
+
+    if _np.ndim(h) == 0:
+        dx = _np.full(n - 1, float(h))
+    else:
+        x = _np.asarray(h, dtype=float64)
+        if x.shape != (n,):
+            raise LocatedValueError(
+                f"gradient: coordinates of shape {x.shape} must match the axis length {n}"
+            )
+        dx = _np.diff(x)
+    pieces = []
+    d1, d2 = dx[:-1], dx[1:]
+    # interior: second-order central differences (non-uniform spacing as numpy)
+    a = -d2 / (d1 * (d1 + d2))
+    b = (d2 - d1) / (d1 * d2)
+    c = d1 / (d2 * (d1 + d2))
+    if n > 2:
+        inner = add(
+            add(multiply(along(a), part(0, n - 2)), multiply(along(b), part(1, n - 1))),
+            multiply(along(c), part(2, None)),
+        )
+    if edge_order == 1:
+        first = divide(subtract(part(1, 2), part(0, 1)), dx[0])
+        last = divide(subtract(part(n - 1, None), part(n - 2, n - 1)), dx[-1])
+    else:
+        e1, e2 = dx[0], dx[1]
+        first = add(
+            add(
+                multiply(-(2.0 * e1 + e2) / (e1 * (e1 + e2)), part(0, 1)),
+                multiply((e1 + e2) / (e1 * e2), part(1, 2)),
+            ),
+            multiply(-e1 / (e2 * (e1 + e2)), part(2, 3)),
+        )
+        e1, e2 = dx[-2], dx[-1]
+        last = add(
+            add(
+                multiply(e2 / (e1 * (e1 + e2)), part(n - 3, n - 2)),
+                multiply(-(e2 + e1) / (e1 * e2), part(n - 2, n - 1)),
+            ),
+            multiply((2.0 * e2 + e1) / (e2 * (e1 + e2)), part(n - 1, None)),
+        )
+    pieces = [first] + ([inner] if n > 2 else []) + [last]
+    return concatenate(pieces, axis=ax)
+
+
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """``numpy.gradient``: second-order central differences inside, first- or second-order
+    one-sided differences at the edges; spacing as scalars or coordinate arrays per axis (both
+    concrete). Returns an array for one axis, else a tuple (numpy 2). Differentiable w.r.t.
+    ``f``."""
+    f = _operand(f)
+    nd = _ndim(f)
+    if nd == 0:
+        raise LocatedValueError("gradient requires an array of at least one dimension")
+    if edge_order not in (1, 2):
+        raise LocatedValueError("'edge_order' greater than 2 not supported")
+    if axis is None:
+        axes = tuple(range(nd))
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(_norm_axis(a, nd) for a in axis)
+    else:
+        axes = (_norm_axis(axis, nd),)
+    if not varargs:
+        spacing = [1.0] * len(axes)
+    elif len(varargs) == 1 and _np.ndim(varargs[0]) == 0:
+        spacing = [varargs[0]] * len(axes)
+    elif len(varargs) == len(axes):
+        spacing = list(varargs)
+    else:
+        raise LocatedTypeError("invalid number of arguments")
+    if not _np.issubdtype(_dtype(f), _np.inexact):
+        f = astype(f, float64)
+    out = [_gradient_axis(f, ax, h, edge_order) for ax, h in zip(axes, spacing)]
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def _move_axes_last(a: Any, axis: Any) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:

@@ -33,6 +33,7 @@ from funcgrad.primitives import structural as _st
 from funcgrad.primitives.structural import Index, Slice
 
 __all__ = [
+    "row_stack",
     "reshape",
     "ravel",
     "transpose",
@@ -215,6 +216,11 @@ def hstack(arrays: Sequence[Any]) -> Any:
 
 def vstack(arrays: Sequence[Any]) -> Any:
     return concatenate([atleast_2d(x) for x in arrays], axis=0)
+
+
+def row_stack(arrays: Sequence[Any]) -> Any:
+    """Alias of ``vstack`` (numpy's older name)."""
+    return vstack(arrays)
 
 
 # --- shapes, part A --------------------------------------------------------------------

@@ -34,7 +34,7 @@ from funcgrad.numpy._shape import broadcast_to, ravel, take
 from funcgrad.primitives import elementwise as _ew
 from funcgrad.primitives import numpy_extra as _nx
 
-__all__ = ["argsort", "sort", "searchsorted", "select", "interp"]
+__all__ = ["partition", "argpartition", "argsort", "sort", "searchsorted", "select", "interp"]
 
 
 def _sort_kind(kind: Any, stable: Any) -> Any:
@@ -116,3 +116,44 @@ def interp(
         y = where(equal(x, xp[n - 1]), fp[n - 1], y)
     y = where(less(x, xp[0]), fp[0] if left is None else left, y)
     return where(greater(x, xp[n - 1]), fp[n - 1] if right is None else right, y)
+
+
+def _check_kth(a: Any, kth: Any, axis: Any, name: str) -> int:
+    nd = _ndim(a)
+    if nd == 0:
+        raise LocatedValueError(f"{name}: a 0-d array cannot be partitioned")
+    ax = _norm_axis(axis, nd)
+    n = _shape(a)[ax]
+    for k in _np.atleast_1d(_np.asarray(kth)).tolist():
+        if not isinstance(k, int) or not -n <= k < n:
+            raise LocatedValueError(f"{name}: kth={k!r} is out of bounds for an axis of size {n}")
+    return ax
+
+
+def partition(
+    a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None
+) -> Any:
+    """``numpy.partition``: the element at ``kth`` in its sorted place, smaller ones before,
+    larger ones after. funcgrad returns the fully sorted array (which satisfies that contract
+    for every ``kth``); the gradient follows the permutation."""
+    if order is not None:
+        raise LocatedNotImplementedError("partition: order= (structured arrays) is not supported")
+    a = _operand(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return sort(a, axis=_check_kth(a, kth, axis, "partition"))
+
+
+def argpartition(
+    a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None
+) -> Any:
+    """``numpy.argpartition``: indices that partition ``a`` around ``kth`` (here: a stable
+    ``argsort``, which satisfies the contract for every ``kth``). Integer result."""
+    if order is not None:
+        raise LocatedNotImplementedError(
+            "argpartition: order= (structured arrays) is not supported"
+        )
+    a = _operand(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return argsort(a, axis=_check_kth(a, kth, axis, "argpartition"), stable=True)

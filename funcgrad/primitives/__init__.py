@@ -6,6 +6,7 @@ a family imports only the families listed before it:
 * :mod:`.reductions` — reduce_max/min, argmax/argmin
 * :mod:`.linalg` — matmul
 * :mod:`.indexing` — gather/scatter for integer-array and mask indexing, ``x.at[...]``
+* :mod:`.conv` — convolution (``conv_general_dilated`` in one canonical layout)
 * :mod:`.numpy_extra` — the rest of the numpy surface (cumsum, sort, einsum, ...)
 * :mod:`.linalg_extra` — numpy.linalg decompositions and solvers
 * :mod:`.callback` — host callbacks: pure_callback, debug_callback
@@ -17,6 +18,7 @@ Primitives that carry sub-IRs (control flow, custom rules) are declared in
 from funcgrad.primitives import (  # noqa: F401  (importing a family registers its primitives)
     callback,
     collectives,
+    conv,
     elementwise,
     fft,
     indexing,
