@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
+from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.pytree import tree_flatten, tree_map, tree_unflatten
 from funcgrad.core.tracer import Tracer
 from funcgrad.core.tracing import check_diff_leaf, eval_ir, to_user, trace_to_ir
 from funcgrad.transforms.forward import jacrev, jvp
-from funcgrad.transforms.reverse import _argnums_tuple, _vjp_flat, vjp
+from funcgrad.transforms.reverse import _argnums_tuple, _vjp_flat, grad, vjp
 
 __all__ = [
     "ShapeDtypeStruct",
@@ -246,13 +246,15 @@ def jacobian(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
 
 
 def holomorphic_grad(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
-    """autograd's ``holomorphic_grad`` (JAX: ``grad(f, holomorphic=True)``): the complex
-    derivative of a holomorphic function of a complex input.
+    """autograd's ``holomorphic_grad``: ``grad(fun, argnum, holomorphic=True)``, the complex
+    derivative of a holomorphic function of a complex input. Real inputs raise ``TypeError``,
+    as in autograd.
 
-    Not available yet: funcgrad does not differentiate complex numbers (the complex-numbers
-    work, issue 13). Calling the result raises ``NotImplementedError`` for complex inputs and,
-    as autograd does, ``TypeError`` for real ones.
+    >>> import funcgrad as fg, numpy as np
+    >>> complex(fg.holomorphic_grad(lambda z: z * z)(np.complex128(3 + 4j)))
+    (6+8j)
     """
+    g = grad(fun, argnum, holomorphic=True)
 
     @functools.wraps(fun)
     def hgrad(*args: Any, **kwargs: Any) -> Any:
@@ -263,9 +265,6 @@ def holomorphic_grad(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., 
                 "holomorphic_grad: the input must be complex (it differentiates holomorphic "
                 "functions of complex numbers); for real inputs use grad"
             )
-        raise LocatedNotImplementedError(
-            "holomorphic_grad: funcgrad does not differentiate complex numbers yet (the "
-            "complex-numbers work, issue 13)"
-        )
+        return g(*args, **kwargs)
 
     return hgrad
