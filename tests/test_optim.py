@@ -357,7 +357,9 @@ def test_warmup_cosine_decay_closed_form():
     close(s(35), 0.5 * (1 + math.cos(math.pi * 25 / 100)))
     close(s(60), 0.5)
     close(s(110), 0.0)
-    s = optim.warmup_cosine_decay_schedule(0.0, 2.0, warmup_steps=10, decay_steps=110, end_value=0.4)
+    s = optim.warmup_cosine_decay_schedule(
+        0.0, 2.0, warmup_steps=10, decay_steps=110, end_value=0.4
+    )
     close(s(60), 2.0 * ((1 - 0.2) * 0.5 + 0.2))
     close(s(500), 0.4)
     s = optim.warmup_cosine_decay_schedule(0.0, 2.0, warmup_steps=0, decay_steps=100)

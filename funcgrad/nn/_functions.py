@@ -292,7 +292,7 @@ def squareplus(x: Any, b: Any = 4) -> Any:
     """``(x + sqrt(x**2 + b)) / 2``, a smooth ReLU without exponentials.
 
     >>> squareplus(np.array([0.0, 1.5]))
-    array([1. , 2. ])
+    array([1., 2.])
     """
     x = _float_operand(x)
     return (x + fnp.sqrt(x * x + b)) / 2
@@ -378,9 +378,12 @@ def log_softmax(x: Any, axis: int | Sequence[int] | None = -1, where: Any = None
     xs = _masked(x, where, -np.inf)
     shifted = xs - _safe_max(xs, axis)
     total = fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True)
-    with np.errstate(divide="ignore"):
-        result = shifted - fnp.log(total)
-    return result if where is None else _masked(result, where, -np.inf)
+    if where is None:
+        with np.errstate(divide="ignore"):
+            return shifted - fnp.log(total)
+    # A slice with no entry selected sums to 0: take log(1) there (the result is masked).
+    total = fnp.where(total > 0, total, np.array(1, _dtype(total)))
+    return _masked(shifted - fnp.log(total), where, -np.inf)
 
 
 def softmax(x: Any, axis: int | Sequence[int] | None = -1, where: Any = None) -> Any:

@@ -108,7 +108,7 @@ def uniform(scale: Any = 1e-2, dtype: Any = None) -> Initializer:
     """An initializer drawing uniformly from ``[0, scale)``.
 
     >>> uniform(10.0)(fr.PRNGKey(0), (2,)).round(6)
-    array([4.184571, 2.162954])
+    array([4.184571, 2.162955])
     """
     default = dtype
 
