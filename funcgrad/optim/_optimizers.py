@@ -1726,11 +1726,11 @@ def multi_transform(
     def labels_of(tree: Any) -> list[Any]:
         labels = param_labels(tree) if callable(param_labels) else param_labels
         flat = tree_flatten(labels)[0]
-        missing = sorted({repr(x) for x in flat if x not in transforms})
+        missing = sorted({x for x in flat if x not in transforms}, key=repr)
         if missing:
             raise LocatedValueError(
                 f"{where}: parameter labels {missing} have no transformation; "
-                f"transforms has {sorted(map(repr, transforms))}"
+                f"transforms has {sorted(transforms, key=repr)}"
             )
         return flat
 
@@ -1997,7 +1997,10 @@ def apply_if_finite(
             finite = np.logical_and(finite, np.all(np.isfinite(g)))
         notfinite = np.where(finite, np.zeros((), np.int32), _safe_increment(state.notfinite_count))
         apply = np.logical_or(finite, notfinite > max_consecutive_errors)
-        new_updates, new_inner = inner.update(grads, state.inner_state, params)
+        # The inner update runs on every step (branch-free, so it traces); on a rejected step
+        # its NaN/inf arithmetic is discarded, so do not warn about it.
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            new_updates, new_inner = inner.update(grads, state.inner_state, params)
         updates = tree_map(lambda u: np.where(apply, u, np.zeros_like(u)), new_updates)
         return updates, ApplyIfFiniteState(
             notfinite_count=notfinite,

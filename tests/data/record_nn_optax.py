@@ -123,7 +123,9 @@ rec["global_norm"] = float(optax.global_norm(C.GRADS[0]))
 
 for name, src in C.SCHEDULES.items():
     s = eval(src, env())
-    rec["schedules"][name] = [float(s(jnp.asarray(i, jnp.int32))) for i in C.SCHEDULE_STEPS]
+    # a float64 count: JAX divides an int32 count in float32 (jnp.true_divide of int32 is
+    # float32 even with x64 on), which would round the reference to float32 precision
+    rec["schedules"][name] = [float(s(jnp.asarray(i, jnp.float64))) for i in C.SCHEDULE_STEPS]
 
 out_path = os.path.join(os.path.dirname(__file__), "nn_optax_reference.json")
 with open(out_path, "w") as fh:
