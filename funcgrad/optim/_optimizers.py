@@ -1476,7 +1476,7 @@ def rmsprop(
     """
     where = "rmsprop"
     _check_lr(learning_rate, where)
-    _check_positive("eps", eps, where) if eps_in_sqrt and not centered else None
+    _check_positive("eps", eps, where)  # eps = 0 divides 0 by 0 on a zero gradient
     base = _rms_transform(
         decay, eps, initial_scale, eps_in_sqrt, bias_correction, centered, where, learning_rate
     )
