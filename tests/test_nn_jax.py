@@ -79,6 +79,17 @@ def test_activation_derivatives_match_finite_differences(name):
     check_grads(f, (x,), order=1)
 
 
+@pytest.mark.parametrize("name", sorted(C.POSITIVE))
+def test_positive_domain_functions_match_jax_and_finite_differences(name):
+    f = lambda x: eval(C.POSITIVE[name], env(x=x))  # noqa: E731
+    ref = REF["elementwise"][name]
+    close(f(C.XPOS), ref["value"], 1e-12, 1e-14)
+    close(fg.grad(lambda x: fnp.sum(f(x)))(C.XPOS), ref["grad"], 1e-10, 1e-12)
+    check_grads(f, (C.XPOS[C.XPOS > 0.05],), order=2)
+    # closed form of the derivative: 1 / expm1(x)
+    np.testing.assert_allclose(fg.grad(lambda x: fnp.sum(f(x)))(C.XPOS), 1 / np.expm1(C.XPOS))
+
+
 @pytest.mark.parametrize("name", ["elu", "selu", "celu", "mish", "squareplus", "soft_sign"])
 def test_smooth_activations_second_order(name):
     f = lambda x: eval(C.ELEMENTWISE[name], env(x=x))  # noqa: E731

@@ -15,12 +15,15 @@ from funcgrad.core.tracer import Tracer
 from funcgrad.primitives.random_special import erf
 
 __all__ = [
+    "identity",
+    "tanh",
     "relu",
     "relu6",
     "sigmoid",
     "log_sigmoid",
     "softplus",
     "sparse_plus",
+    "sparse_sigmoid",
     "squareplus",
     "soft_sign",
     "gelu",
@@ -39,6 +42,8 @@ __all__ = [
     "softmax",
     "log_softmax",
     "logsumexp",
+    "logmeanexp",
+    "log1mexp",
     "standardize",
     "one_hot",
     "dot_product_attention",
@@ -84,6 +89,24 @@ def _safe_max(x: Any, axis: Any) -> Any:
 
 
 # --- activations -----------------------------------------------------------------------------
+
+
+def identity(x: Any) -> Any:
+    """``x`` unchanged, as an array (``jax.nn.identity``).
+
+    >>> identity([1.0, -2.0])
+    array([ 1., -2.])
+    """
+    return fnp.asarray(x)
+
+
+def tanh(x: Any) -> Any:
+    """Hyperbolic tangent (``jax.nn.tanh``, the same function as ``funcgrad.numpy.tanh``).
+
+    >>> tanh(np.array([0.0]))
+    array([0.])
+    """
+    return fnp.tanh(x)
 
 
 def relu(x: Any) -> Any:
@@ -288,6 +311,17 @@ def sparse_plus(x: Any) -> Any:
     return fnp.where(x <= -1.0, _zero(x), fnp.where(x >= 1.0, x, (x + 1.0) ** 2 / 4.0))
 
 
+def sparse_sigmoid(x: Any) -> Any:
+    """Sigmoid's piecewise-linear twin ``clip(x + 1, 0, 2) / 2``, the derivative of
+    :func:`sparse_plus`.
+
+    >>> sparse_sigmoid(np.array([-2.0, 0.0, 0.5, 2.0]))
+    array([0.  , 0.5 , 0.75, 1.  ])
+    """
+    x = _float_operand(x)
+    return 0.5 * fnp.clip(x + 1.0, 0.0, 2.0)
+
+
 def squareplus(x: Any, b: Any = 4) -> Any:
     """``(x + sqrt(x**2 + b)) / 2``, a smooth ReLU without exponentials.
 
@@ -350,6 +384,46 @@ def logsumexp(x: Any, axis: int | Sequence[int] | None = None, keepdims: bool = 
         m = fnp.squeeze(m, axis=tuple(range(ndim)) if axis is None else axis)
     with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice is intended
         return fnp.log(s) + m
+
+
+def logmeanexp(
+    x: Any, axis: int | Sequence[int] | None = None, where: Any = None, keepdims: bool = False
+) -> Any:
+    """``log(mean(exp(x), axis))`` = ``logsumexp(x) - log(n)``, over the entries selected by
+    the boolean mask ``where`` if given (``jax.nn.logmeanexp``).
+
+    >>> logmeanexp(np.array([0.0, np.log(3.0)]))
+    np.float64(0.6931471805599453)
+    """
+    x = _float_operand(x)
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    lse = logsumexp(_masked(x, where, -np.inf), axis=axis, keepdims=keepdims)
+    if where is None:
+        shape = _shape(x)
+        axes = range(len(shape)) if axis is None else np.atleast_1d(axis)
+        count = float(math.prod(shape[a] for a in axes))
+    else:
+        w = fnp.broadcast_to(fnp.asarray(where), _shape(x))
+        count = fnp.sum(fnp.astype(w, _dtype(x)), axis=axis, keepdims=keepdims)
+    with np.errstate(divide="ignore"):
+        return lse - fnp.log(count)
+
+
+def log1mexp(x: Any) -> Any:
+    """``log(1 - exp(-x))`` for ``x > 0``, computed as ``log(-expm1(-x))`` below ``log 2`` and
+    ``log1p(-exp(-x))`` above (Maechler 2012), each branch only seeing its own inputs.
+
+    >>> np.round(log1mexp(np.array([1e-10, 1.0, 40.0])), 6)
+    array([-23.025851,  -0.458675,  -0.      ])
+    """
+    x = _float_operand(x)
+    c = np.array(math.log(2.0), _dtype(x))
+    small = x < c
+    xs = fnp.where(small, x, c)
+    xb = fnp.where(small, c, x)
+    with np.errstate(divide="ignore", invalid="ignore"):  # x <= 0 is outside the domain
+        return fnp.where(small, fnp.log(-fnp.expm1(-xs)), fnp.log1p(-fnp.exp(-xb)))
 
 
 def _masked(x: Any, where: Any, fill: float) -> Any:

@@ -1,12 +1,15 @@
-"""Optimizers as pure functions, in the style of optax.
+"""Optimizers as pure functions, under optax's names.
 
 A :class:`GradientTransformation` is a pair of pure functions ``init(params) -> state`` and
 ``update(grads, state, params=None) -> (updates, new_state)``; :func:`apply_updates` adds the
 updates to the parameters. States are pytrees (NamedTuples) of arrays, with the step count
 stored as a 0-d ``int32`` array, so a whole training step can be traced by ``funcgrad.jit``.
+Optimizers, building blocks (``scale_by_adam``, ``clip``, ``masked``, ``inject_hyperparams``,
+``MultiSteps``, ...) and schedules take optax's arguments, so ``import optax`` becomes
+``from funcgrad import optim as optax``; see ``CHANGELOG.md`` for the deliberate differences.
 
 >>> import numpy as np
->>> opt = adam(0.1)
+>>> opt = adam(learning_rate=0.1)
 >>> params = {"w": np.array([1.0, -2.0])}
 >>> state = opt.init(params)
 >>> updates, state = opt.update({"w": np.array([0.5, -0.5])}, state)

@@ -16,6 +16,9 @@ WHERE = _rng.uniform(size=(4, 6)) < 0.7
 WHERE[2] = False  # a row with nothing selected
 
 ELEMENTWISE = {
+    "identity": "N.identity(x)",
+    "tanh": "N.tanh(x)",
+    "sparse_sigmoid": "N.sparse_sigmoid(x)",
     "relu": "N.relu(x)",
     "relu6": "N.relu6(x)",
     "sigmoid": "N.sigmoid(x)",
@@ -43,6 +46,10 @@ ELEMENTWISE = {
     "hard_swish": "N.hard_swish(x)",
 }
 
+# defined for x > 0
+XPOS = np.concatenate([np.geomspace(1e-8, 50.0, 25), [np.log(2.0)]])
+POSITIVE = {"log1mexp": "N.log1mexp(x)"}
+
 # array-valued: f(x) with x = X2; gradients of sum(f(x) * W2) where shapes allow
 ARRAY = {
     "glu": "N.glu(x)",
@@ -58,6 +65,9 @@ ARRAY = {
     "standardize_given": "N.standardize(x, mean=0.5, variance=2.0, epsilon=0.1)",
     "standardize_where": "N.standardize(x, axis=1, where=WHERE | (np.arange(6) < 2))",
     "logsumexp": "N.logsumexp(x, axis=1)",
+    "logmeanexp": "N.logmeanexp(x)",
+    "logmeanexp_axis": "N.logmeanexp(x, axis=0, keepdims=True)",
+    "logmeanexp_where": "N.logmeanexp(x, axis=1, where=WHERE | (np.arange(6) < 1))",
 }
 # where-masked outputs hold -inf/0 off the mask: compare values, and gradients on the mask
 NO_GRAD = {"log_softmax_where": "N.log_softmax(x, where=WHERE)"}

@@ -67,6 +67,14 @@ for name, src in C.ELEMENTWISE.items():
         "grad": flat(jax.grad(lambda x: jnp.sum(f(x)))(x)),
     }
 
+for name, src in C.POSITIVE.items():
+    f = lambda x, src=src: eval(src, env(x=x))  # noqa: E731
+    x = jnp.asarray(C.XPOS)
+    rec["elementwise"][name] = {
+        "value": flat(f(x)),
+        "grad": flat(jax.grad(lambda x: jnp.sum(f(x)))(x)),
+    }
+
 for name, src in {**C.ARRAY, **C.NO_GRAD}.items():
     f = lambda x, src=src: eval(src, env(x=x))  # noqa: E731
     out = np.asarray(f(jnp.asarray(C.X2)))
