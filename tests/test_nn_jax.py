@@ -167,6 +167,16 @@ def test_softmax_where_closed_form_and_masked_gradient():
     assert np.all(np.isfinite(lg)) and np.all(lg[~C.WHERE] == 0)
 
 
+def test_logsumexp_signed_closed_form_and_finite_differences():
+    x, b = C.X2, C.W2
+    lse, sign = nn.logsumexp(x, axis=1, b=b, return_sign=True)
+    total = np.sum(b * np.exp(x), axis=1)
+    np.testing.assert_allclose(lse, np.log(np.abs(total)), rtol=1e-13)
+    np.testing.assert_array_equal(sign, np.sign(total))
+    check_grads(lambda x: nn.logsumexp(x, axis=1, b=b, return_sign=True)[0], (x,), order=2)
+    assert np.isnan(nn.logsumexp(np.zeros(2), b=np.array([1.0, -2.0])))  # as JAX
+
+
 def test_standardize_closed_form():
     x = C.X2
     want = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)

@@ -364,25 +364,49 @@ def glu(x: Any, axis: int = -1) -> Any:
 # --- normalizers -----------------------------------------------------------------------------
 
 
-def logsumexp(x: Any, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Any:
-    """``log(sum(exp(x), axis))`` with the max-shift trick (the shift is a ``stop_gradient``
-    constant, as in JAX): finite for entries like ``1e4``; ``-inf`` entries contribute 0,
-    and a slice of only ``-inf`` gives ``-inf``.
+def logsumexp(
+    x: Any,
+    axis: int | Sequence[int] | None = None,
+    b: Any = None,
+    keepdims: bool = False,
+    return_sign: bool = False,
+    where: Any = None,
+) -> Any:
+    """``log(sum(b * exp(x), axis))`` with the max-shift trick (the shift is a
+    ``stop_gradient`` constant, as in JAX): finite for entries like ``1e4``; ``-inf`` entries
+    contribute 0, and a slice of only ``-inf`` gives ``-inf``. As ``jax.nn.logsumexp``: ``b``
+    weights the terms (broadcast against ``x``), the boolean mask ``where`` selects them, and
+    ``return_sign=True`` returns ``(log|sum|, sign(sum))`` so that negative sums can be
+    represented (without it they give NaN).
 
     >>> logsumexp(np.array([1e4, 1e4]))
     np.float64(10000.69314718056)
     >>> logsumexp(np.array([[0.0, -np.inf], [-np.inf, -np.inf]]), axis=1)
     array([  0., -inf])
+    >>> logsumexp(np.array([0.0, 0.0]), b=np.array([1.0, -3.0]), return_sign=True)
+    (np.float64(0.6931471805599453), np.float64(-1.0))
     """
     x = _float_operand(x)
     if isinstance(axis, list):
         axis = tuple(axis)
-    m = _safe_max(x, axis)
-    s = fnp.sum(fnp.exp(x - m), axis=axis, keepdims=keepdims)
+    xs = _masked(x, where, -np.inf)
+    if b is not None:
+        b = fnp.asarray(b)
+        # terms with weight 0 vanish; keeping them out of the max also keeps inf * 0 away
+        xs = fnp.where(b != 0, xs, np.array(-np.inf, _dtype(xs)))
+    m = _safe_max(xs, axis)
+    e = fnp.exp(xs - m)
+    if b is not None:
+        e = e * b
+    s = fnp.sum(e, axis=axis, keepdims=keepdims)
     if not keepdims:
-        ndim = len(_shape(x))
+        ndim = len(_shape(xs))
         m = fnp.squeeze(m, axis=tuple(range(ndim)) if axis is None else axis)
-    with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf slice is intended
+    # log(0) = -inf for an all -inf slice is intended; log of a negative sum is NaN, as in JAX
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if return_sign:
+            sign = fnp.stop_gradient(fnp.sign(s))
+            return fnp.log(fnp.abs(s)) + m, sign
         return fnp.log(s) + m
 
 

@@ -65,12 +65,18 @@ ARRAY = {
     "standardize_given": "N.standardize(x, mean=0.5, variance=2.0, epsilon=0.1)",
     "standardize_where": "N.standardize(x, axis=1, where=WHERE | (np.arange(6) < 2))",
     "logsumexp": "N.logsumexp(x, axis=1)",
+    "logsumexp_b": "N.logsumexp(x, axis=1, b=np.abs(W2) + 0.1)",
+    "logsumexp_where": "N.logsumexp(x, axis=1, where=WHERE | (np.arange(6) < 1), keepdims=True)",
+    "logsumexp_b_row": "N.logsumexp(x, b=np.array([1.0, 0.0, 2.0, 0.5, 0.0, 1.0]))",
     "logmeanexp": "N.logmeanexp(x)",
     "logmeanexp_axis": "N.logmeanexp(x, axis=0, keepdims=True)",
     "logmeanexp_where": "N.logmeanexp(x, axis=1, where=WHERE | (np.arange(6) < 1))",
 }
 # where-masked outputs hold -inf/0 off the mask: compare values, and gradients on the mask
-NO_GRAD = {"log_softmax_where": "N.log_softmax(x, where=WHERE)"}
+NO_GRAD = {
+    "log_softmax_where": "N.log_softmax(x, where=WHERE)",
+    "logsumexp_sign": "N.logsumexp(x, axis=1, b=W2, return_sign=True)",
+}
 
 ONE_HOT = {
     "one_hot": "N.one_hot(np.array([0, 2, 1]), 3)",
