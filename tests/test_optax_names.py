@@ -212,3 +212,22 @@ def test_training_step_with_grad_and_jit():
     for _ in range(300):
         p, s = step(p, s)
     assert float(loss(p)) < 1e-6
+
+
+def test_updates_differentiate_with_respect_to_hyperparameters():
+    # meta-gradients: the update rules are ordinary traced arithmetic in the hyperparameters
+    g, p = np.array([2.0, -0.5, 0.1]), np.array([0.5, 1.0, -2.0])
+
+    def two_steps(lr, b1):
+        opt = optim.inject_hyperparams(optim.adam)(learning_rate=lr, b1=b1)
+        s = opt.init(p)
+        u, s = opt.update(g, s, p)
+        u, s = opt.update(g * 0.5 + 0.3, s, p)
+        return fnp.sum(u * np.array([1.0, 2.0, 3.0]))
+
+    from funcgrad.test_util import check_grads
+
+    check_grads(two_steps, (0.1, 0.8), order=1)
+    # d/dlr of -lr * direction is -direction
+    d_lr = fg.grad(lambda lr: fnp.sum(optim.sgd(lr).update(g, optim.sgd(lr).init(p))[0]))(0.3)
+    assert float(d_lr) == pytest.approx(-np.sum(g), rel=1e-14)

@@ -1653,7 +1653,8 @@ def _mask_leaves(mask: Any, tree: Any, where: str) -> tuple[list[bool], Any]:
     if len(m_leaves) != len(leaves):
         raise LocatedValueError(
             f"{where}: the mask has {len(m_leaves)} leaves but the parameters have "
-            f"{len(leaves)}; give one bool per parameter leaf (same tree structure)"
+            f"{len(leaves)}; give one bool per parameter leaf (the same tree structure: "
+            "a prefix of it is not accepted)"
         )
     out = []
     for i, b in enumerate(m_leaves):
