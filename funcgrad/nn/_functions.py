@@ -682,9 +682,11 @@ def dot_product_attention(
         )
     G = N // K
     scale_val = 1.0 / math.sqrt(H) if scale is None else scale
-    # logits[b, k, g, t, s] for query head n = k * G + g
-    qg = fnp.reshape(q, (B, T, K, G, H))
-    logits = fnp.einsum("btkgh,bskh->bkgts", qg, k) * scale_val
+    # logits[b, k, g, t, s] for query head n = k * G + g, as batched matmuls (B, K, G, T, S)
+    qt = fnp.transpose(fnp.reshape(q, (B, T, K, G, H)), (0, 2, 3, 1, 4))  # (B, K, G, T, H)
+    kt = fnp.expand_dims(fnp.transpose(k, (0, 2, 3, 1)), 2)  # (B, K, 1, H, S)
+    vt = fnp.expand_dims(fnp.transpose(v, (0, 2, 1, 3)), 2)  # (B, K, 1, S, H)
+    logits = fnp.matmul(qt, kt) * scale_val
 
     def grouped(t: Any, name: str) -> Any:
         t = _as_4d(t, name)
@@ -730,7 +732,7 @@ def dot_product_attention(
         big_neg = -0.7 * min(np.finfo(_dtype(logits)).max, np.finfo(np.float32).max)
         logits = fnp.where(keep, logits, np.array(big_neg, _dtype(logits)))
     probs = softmax(logits, axis=-1)
-    encoded = fnp.einsum("bkgts,bskh->btkgh", probs, v)
+    encoded = fnp.transpose(fnp.matmul(probs, vt), (0, 3, 1, 2, 4))  # (B, T, K, G, H)
     if query_seq_lengths is not None:
         valid = np.arange(T)[None, :] < fnp.reshape(fnp.asarray(query_seq_lengths), (B, 1))
         encoded = encoded * fnp.astype(fnp.reshape(valid, (B, T, 1, 1, 1)), _dtype(encoded))
