@@ -231,3 +231,12 @@ def test_updates_differentiate_with_respect_to_hyperparameters():
     # d/dlr of -lr * direction is -direction
     d_lr = fg.grad(lambda lr: fnp.sum(optim.sgd(lr).update(g, optim.sgd(lr).init(p))[0]))(0.3)
     assert float(d_lr) == pytest.approx(-np.sum(g), rel=1e-14)
+
+
+def test_injected_noisy_sgd_under_jit_matches_noisy_sgd():
+    plain = optim.noisy_sgd(0.1, key=3)
+    injected = optim.inject_hyperparams(optim.noisy_sgd)(learning_rate=0.1, key=3)
+    want, _ = plain.update(np.ones(2), plain.init(np.zeros(2)))
+    got, _ = fg.jit(injected.update)(np.ones(2), injected.init(np.zeros(2)))
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    assert not np.allclose(want, -0.1)  # the noise is there

@@ -1197,7 +1197,13 @@ def _as_key(key: Any, where: str) -> np.ndarray:
         )
     if isinstance(key, numbers.Integral) and not isinstance(key, (bool, np.bool_)):
         return _random.PRNGKey(int(key))
+    if type(key) is Tracer:
+        if key.val is None:  # inject_hyperparams rebuilding the transform inside jit: the
+            return key  # key only seeds init, the state carries the live one
+        key = key.val
     arr = np.asarray(key)
+    if arr.shape == () and arr.dtype.kind in "iu":  # an int seed passed as an array
+        return _random.PRNGKey(int(arr))
     if arr.shape != (2,) or arr.dtype != np.uint32:
         raise LocatedTypeError(
             f"{where}: key must be a funcgrad.random key (uint32 array of shape (2,)) or an int "
