@@ -22,5 +22,21 @@ as functions (``np.sqrt``, ``np.where``, ...) and ``.astype``; never ``np.asarra
 in-place ops or Python ``if`` on values. Only shapes and dtypes are inspected in Python.
 """
 
-from funcgrad.optim._optimizers import *  # noqa: F403
-from funcgrad.optim._optimizers import __all__ as __all__
+from funcgrad.optim import _aliases, _base, _schedules, _transforms, _wrappers
+from funcgrad.optim._aliases import *  # noqa: F403
+from funcgrad.optim._base import *  # noqa: F403
+from funcgrad.optim._schedules import *  # noqa: F403
+from funcgrad.optim._transforms import *  # noqa: F403
+from funcgrad.optim._wrappers import *  # noqa: F403
+
+__all__ = [
+    *_base.__all__,
+    *_aliases.__all__,
+    *_transforms.__all__,
+    *_wrappers.__all__,
+    *_schedules.__all__,
+]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
