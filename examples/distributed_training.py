@@ -40,6 +40,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import distributed as dist
 from funcgrad import io, nn, optim
+from funcgrad import random as fr
 from funcgrad.tree_util import tree_leaves
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     opt = optim.adam(args.lr)
-    params = init_params(np.random.default_rng(args.seed), [x.shape[1], args.hidden, 10])
+    params = init_params(fr.PRNGKey(args.seed), [x.shape[1], args.hidden, 10])
     params = dist.broadcast(params)  # the same start everywhere (process 0's)
     opt_state = opt.init(params)
     step = make_step(opt)

@@ -35,6 +35,7 @@ import numpy as np
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import io, nn, optim
+from funcgrad import random as fr
 from funcgrad.tree_util import tree_leaves
 
 Params = list[dict[str, Any]]
@@ -88,9 +89,11 @@ def split_and_standardize(
 # --- model -------------------------------------------------------------------------------------
 
 
-def init_params(rng: np.random.Generator, sizes: list[int]) -> Params:
+def init_params(key: np.ndarray, sizes: list[int]) -> Params:
+    init = nn.initializers.he_normal()
+    keys = fr.split(key, len(sizes) - 1)
     return [
-        {"W": nn.he_normal(rng, (m, n)), "b": np.zeros(n)} for m, n in zip(sizes[:-1], sizes[1:])
+        {"W": init(k, (m, n)), "b": np.zeros(n)} for k, m, n in zip(keys, sizes[:-1], sizes[1:])
     ]
 
 
@@ -248,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     opt = optim.adam(args.lr)
-    params = init_params(np.random.default_rng(args.seed), [x.shape[1], args.hidden, 10])
+    params = init_params(fr.PRNGKey(args.seed), [x.shape[1], args.hidden, 10])
     opt_state = opt.init(params)
     start_epoch = 0
     if args.resume:

@@ -29,6 +29,7 @@ import numpy as np
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import nn, optim
+from funcgrad import random as fr
 from funcgrad.tree_util import tree_leaves, tree_map
 
 Params = dict[str, Any]
@@ -43,11 +44,12 @@ def make_data(n: int = 1024, d: int = 10, seed: int = 0) -> tuple[np.ndarray, np
     return x, np.where(flip, 1.0 - y, y)
 
 
-def init_params(rng: np.random.Generator, d: int, hidden: int) -> Params:
+def init_params(key: np.ndarray, d: int, hidden: int) -> Params:
+    k1, k2 = fr.split(key)
     return {
-        "W1": nn.he_normal(rng, (d, hidden)),
+        "W1": nn.initializers.he_normal()(k1, (d, hidden)),
         "b1": np.zeros(hidden),
-        "w2": nn.glorot_uniform(rng, (hidden, 1))[:, 0],
+        "w2": nn.initializers.glorot_uniform()(k2, (hidden, 1))[:, 0],
         "b2": np.float64(0.0),
     }
 
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     x, y = make_data(seed=args.seed)
     n, d = x.shape
     rng = np.random.default_rng(args.seed)
-    params = init_params(rng, d, args.hidden)
+    params = init_params(fr.PRNGKey(args.seed), d, args.hidden)
     print(f"data: {n} examples, {d} features; model: {d} → {args.hidden} (ReLU) → 1 logit")
 
     # 1. per-example gradients: vmap vs a Python loop
@@ -177,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"final loss {float(full_loss(params, x, y)):.4f}, accuracy {accuracy(params, x, y):.2%}")
 
     # The price of privacy: the same number of plain (unclipped, noiseless) SGD steps.
-    plain = init_params(np.random.default_rng(args.seed), d, args.hidden)
+    plain = init_params(fr.PRNGKey(args.seed), d, args.hidden)
     plain_step = fg.jit(
         lambda p, xb, yb: optim.sgd_update(p, fg.grad(batch_loss)(p, xb, yb), args.lr)
     )

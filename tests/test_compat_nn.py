@@ -60,7 +60,7 @@ def test_glu_and_standardize_match_jax():
     np.testing.assert_allclose(
         fg.grad(lambda m: (nn.standardize(m) * w).sum())(m), grad, rtol=1e-9, atol=1e-12
     )
-    with pytest.raises(ValueError, match="odd size 3"):
+    with pytest.raises(ValueError, match=r"axis -1 must be even .*got shape \(3,\)"):
         nn.glu(np.ones(3))
 
 
@@ -130,11 +130,11 @@ def test_initializer_properties_and_errors():
     np.testing.assert_allclose(w, ini.glorot_uniform()(fr.PRNGKey(2), (4, 4)))
     assert ini.xavier_uniform is ini.glorot_uniform and ini.kaiming_normal is ini.he_normal
     assert ini.he_normal()(fr.PRNGKey(0), (3, 2), np.float32).dtype == np.float32
-    with pytest.raises(ValueError, match="at least 2 dimensions"):
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         ini.glorot_uniform()(fr.PRNGKey(0), (3,))
-    with pytest.raises(ValueError, match="invalid mode"):
+    with pytest.raises(ValueError, match="mode must be one of"):
         ini.variance_scaling(1.0, "fan_sum", "normal")
-    with pytest.raises(ValueError, match="3D, 4D or 5D"):
+    with pytest.raises(ValueError, match="3-D, 4-D or 5-D"):
         ini.delta_orthogonal()(fr.PRNGKey(0), (3, 3))
 
 
@@ -185,5 +185,5 @@ def test_dot_product_attention_matches_jax():
         np.testing.assert_allclose(got, want, **tol)
     with pytest.raises(ValueError, match="multiple of"):
         att(q, k[:, :, :1].repeat(3, axis=2), v[:, :, :1].repeat(3, axis=2))
-    with pytest.raises(NotImplementedError, match="cudnn"):
+    with pytest.raises(ValueError, match="cudnn"):
         att(q, k, v, implementation="cudnn")

@@ -450,7 +450,7 @@ fio.save(target, new)
 def _make_optimizer(optim: Any) -> Any:
     return optim.chain(
         optim.clip_by_global_norm(5.0),
-        optim.adam(optim.warmup_cosine_decay(0.0, 0.05, 5, 60)),
+        optim.adam(optim.warmup_cosine_decay_schedule(0.0, 0.05, 5, 60)),
     )
 
 

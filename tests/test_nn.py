@@ -13,6 +13,8 @@ from hypothesis.extra import numpy as hnp
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import nn
+from funcgrad import random as fr
+from funcgrad.nn import initializers as init_mod
 from funcgrad.test_util import check_grads
 
 RNG = np.random.default_rng(0)
@@ -337,50 +339,52 @@ def test_loss_shape_mismatch(fn):
         fn(np.zeros((4, 1)), np.zeros(4))
 
 
-# --- initializers ----------------------------------------------------------------------------
+# --- initializers (JAX's factory form; values vs JAX are in test_nn_jax.py) -------------------
 
 
 def test_glorot_uniform_statistics():
-    rng = np.random.default_rng(1)
-    w = nn.glorot_uniform(rng, (300, 500))
+    w = init_mod.glorot_uniform()(fr.PRNGKey(1), (300, 500))
     limit = np.sqrt(6 / 800)
     assert w.shape == (300, 500) and w.dtype == np.float64
     assert np.abs(w).max() <= limit
     assert w.var() == pytest.approx(2 / 800, rel=0.02)
     assert abs(w.mean()) < 1e-3
     # conv-style shape: receptive field multiplies both fans
-    w4 = nn.glorot_uniform(rng, (3, 3, 16, 32), np.float32)
+    w4 = init_mod.glorot_uniform()(fr.PRNGKey(2), (3, 3, 16, 32), np.float32)
     assert w4.dtype == np.float32
     assert w4.var() == pytest.approx(2 / (9 * 16 + 9 * 32), rel=0.05)
 
 
 def test_he_normal_statistics():
-    rng = np.random.default_rng(2)
-    w = nn.he_normal(rng, (400, 600))
+    w = init_mod.he_normal()(fr.PRNGKey(2), (400, 600))
     std = np.sqrt(2 / 400)
     assert w.var() == pytest.approx(std**2, rel=0.02)
     assert abs(w.mean()) < 1e-3
     # truncated at two (untruncated) standard deviations, as JAX's truncated_normal
     assert np.abs(w).max() <= 2 * std / 0.87962566103423978 + 1e-12
-    assert nn.he_normal(rng, (8, 4), dtype=np.float32).dtype == np.float32
+    assert init_mod.he_normal()(fr.PRNGKey(3), (8, 4), dtype=np.float32).dtype == np.float32
 
 
 def test_initializers_deterministic():
-    a = nn.he_normal(np.random.default_rng(7), (10, 10))
-    b = nn.he_normal(np.random.default_rng(7), (10, 10))
-    np.testing.assert_array_equal(a, b)
-    c = nn.glorot_uniform(np.random.default_rng(7), (10, 10))
-    d = nn.glorot_uniform(np.random.default_rng(7), (10, 10))
-    np.testing.assert_array_equal(c, d)
+    for init in (init_mod.he_normal(), init_mod.glorot_uniform()):
+        a = init(fr.PRNGKey(7), (10, 10))
+        np.testing.assert_array_equal(a, init(fr.PRNGKey(7), (10, 10)))
+        assert not np.array_equal(a, init(fr.PRNGKey(8), (10, 10)))
 
 
-@pytest.mark.parametrize("init", [nn.glorot_uniform, nn.he_normal])
-def test_initializer_errors(init):
-    with pytest.raises(TypeError, match="Generator"):
-        init(0, (3, 3))
+@pytest.mark.parametrize("factory", [init_mod.glorot_uniform, init_mod.he_normal])
+def test_initializer_errors(factory):
+    init = factory()
+    with pytest.raises(TypeError, match="key"):
+        init(np.random.default_rng(0), (3, 3))
     with pytest.raises(ValueError, match="fewer than 2"):
-        init(np.random.default_rng(0), (5,))
+        init(fr.PRNGKey(0), (5,))
     with pytest.raises(TypeError, match="floating"):
-        init(np.random.default_rng(0), (3, 3), np.int32)
+        init(fr.PRNGKey(0), (3, 3), np.int32)
     with pytest.raises(TypeError, match="shape"):
-        init(np.random.default_rng(0), (3.5, 2))
+        init(fr.PRNGKey(0), (3.5, 2))
+
+
+def test_old_initializer_names_point_to_the_new_form():
+    with pytest.raises(AttributeError, match=r"nn.initializers.he_normal\(\)\(key, shape"):
+        nn.he_normal  # noqa: B018

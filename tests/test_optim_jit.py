@@ -26,9 +26,9 @@ def _loss(params, x, y):
         lambda: optim.adamw(1e-2, weight_decay=1e-2),
         lambda: optim.rmsprop(1e-2),
         lambda: optim.chain(
-            optim.clip_by_global_norm(1.0), optim.adam(optim.cosine_decay(1e-2, 10))
+            optim.clip_by_global_norm(1.0), optim.adam(optim.cosine_decay_schedule(1e-2, 10))
         ),
-        lambda: optim.adam(optim.warmup_cosine_decay(0.0, 1e-2, 3, 10)),
+        lambda: optim.adam(optim.warmup_cosine_decay_schedule(0.0, 1e-2, 3, 10)),
     ],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -65,6 +65,10 @@ class LocatedRuntimeError(_Located, RuntimeError):
     """A ``RuntimeError`` whose message names the user's line."""
 
 
+class LocatedAttributeError(_Located, AttributeError):
+    """An ``AttributeError`` whose message names the user's line."""
+
+
 class TracerLeakError(_Located, TypeError):
     """A tracer was used after the transform that created it had returned (a ``TypeError``,
     as JAX's ``UnexpectedTracerError`` is)."""

@@ -15,15 +15,30 @@ array([0.5, 0.5])
 
 Losses follow optax: :func:`softmax_cross_entropy` and :func:`sigmoid_binary_cross_entropy`
 return one loss per example (take ``fnp.mean`` of them for a training objective), while
-:func:`mse` is a mean (over all elements, or over ``axis``).
+:func:`mse` is a mean (over all elements, or over ``axis``). Initializers are in
+:mod:`funcgrad.nn.initializers`, in JAX's factory form ``glorot_uniform()(key, shape, dtype)``.
 """
 
-from funcgrad.nn import initializers  # noqa: F401  (submodule: JAX's factory-form initializers)
-from funcgrad.nn._activations import *  # noqa: F403
-from funcgrad.nn._activations import __all__ as _activations_all
-from funcgrad.nn._attention import *  # noqa: F403
-from funcgrad.nn._attention import __all__ as _attention_all
+from funcgrad.core import errors as _errors
+from funcgrad.nn import initializers
 from funcgrad.nn._functions import *  # noqa: F403
 from funcgrad.nn._functions import __all__ as _functions_all
 
-__all__ = [*_functions_all, *_activations_all, *_attention_all]
+__all__ = [*_functions_all, "initializers"]
+
+_MOVED = {"glorot_uniform", "he_normal"}
+
+
+def __getattr__(name: str) -> object:
+    # These used to take a numpy Generator (see CHANGELOG.md): point old code at the JAX form.
+    if name in _MOVED:
+        raise _errors.LocatedAttributeError(
+            f"funcgrad.nn.{name} moved, in JAX's factory form: use "
+            f"funcgrad.nn.initializers.{name}()(key, shape, dtype) with a funcgrad.random key "
+            "(e.g. funcgrad.random.PRNGKey(0))"
+        )
+    raise _errors.LocatedAttributeError(f"module 'funcgrad.nn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
