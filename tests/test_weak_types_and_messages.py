@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import funcgrad as fg
+import funcgrad.numpy as fnp
 from funcgrad import lax
 
 
@@ -65,3 +66,25 @@ def test_writing_a_traced_value_into_a_numpy_array_explains_itself():
     cause = info.value.__cause__
     assert isinstance(cause, fg.TracerConversionError)
     assert "a[i] = x" in str(cause) and "a.at[i].set(x)" in str(cause)
+
+
+def test_numpy_runtime_warnings_name_the_users_line_each_time():
+    import inspect
+    import warnings
+
+    def f(x):
+        a = fnp.log(x - 2.0)  # first
+        b = fnp.sqrt(x - 3.0)  # second
+        return fnp.sum(a + b)
+
+    lines, start = inspect.getsourcelines(f)
+    first = start + next(i for i, l in enumerate(lines) if "# first" in l)
+    second = start + next(i for i, l in enumerate(lines) if "# second" in l)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        fg.grad(f)(np.ones(2))
+    where = {(w.filename, w.lineno) for w in caught if issubclass(w.category, RuntimeWarning)}
+    # forward (log, sqrt of negatives) and backward (sqrt's rule) warnings: each at its own
+    # line of this file, none inside funcgrad
+    assert (__file__, first) in where and (__file__, second) in where, where
+    assert all(fname == __file__ for fname, _ in where), where

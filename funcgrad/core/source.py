@@ -12,7 +12,16 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["user_src", "source_context", "emit_phase", "current_phase", "format_src", "PKG_DIR"]
+__all__ = [
+    "user_src",
+    "source_context",
+    "emit_phase",
+    "current_phase",
+    "format_src",
+    "call_at",
+    "current_loc",
+    "PKG_DIR",
+]
 
 # the funcgrad package directory (this file is funcgrad/core/source.py): frames under it are ours
 PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -65,6 +74,11 @@ class source_context:
         _tls.loc = self._saved
 
 
+def current_loc() -> tuple[str, int] | None:
+    """The line an interpreter is re-emitting (set by :class:`source_context`), else None."""
+    return getattr(_tls, "loc", None)
+
+
 def current_phase() -> str | None:
     """The phase set by the innermost :class:`emit_phase` (``"backward"``), else None."""
     return getattr(_tls, "phase", None)
@@ -87,3 +101,25 @@ class emit_phase:
 
     def __exit__(self, *exc: Any) -> None:
         _tls.phase = self._saved
+
+
+# Numpy warns (RuntimeWarning: divide by zero, invalid value in log, ...) on behalf of the
+# innermost Python frame. Eager primitives run their numpy code from a tiny function compiled
+# at the user's file and line, so such a warning names the user's line, and Python's once-per-
+# line filtering works per user line rather than once for all of funcgrad.
+_trampolines: dict[tuple[str, int], Any] = {}
+
+
+def call_at(src: tuple[str, int] | None, fn: Any, args: Any, params: Any) -> Any:
+    """``fn(*args, **params)``, called from a frame located at ``src`` (the user's line)."""
+    if src is None:
+        return fn(*args, **params)
+    t = _trampolines.get(src)
+    if t is None:
+        filename, line = src
+        code = "\n" * (max(line, 1) - 1) + "def _funcgrad_eager(f, a, p): return f(*a, **p)\n"
+        stem = os.path.splitext(os.path.basename(filename))[0]
+        g: dict[str, Any] = {"__name__": stem}
+        exec(compile(code, filename, "exec"), g)
+        t = _trampolines[src] = g["_funcgrad_eager"]
+    return t(fn, args, params)

@@ -23,7 +23,14 @@ from funcgrad.core.config import config as _cfg
 from funcgrad.core.config import raise_if_nonfinite
 from funcgrad.core.errors import LocatedTypeError, TracerLeakError, format_src
 from funcgrad.core.ir import IR, Eqn, Literal, ShapedArray, Var
-from funcgrad.core.source import current_phase, emit_phase, source_context, user_src
+from funcgrad.core.source import (
+    call_at,
+    current_loc,
+    current_phase,
+    emit_phase,
+    source_context,
+    user_src,
+)
 
 __all__ = ["Trace", "Tracer", "bind", "source_context", "emit_phase", "aval_of", "is_tracer"]
 
@@ -197,7 +204,7 @@ class Trace:
         src = user_src()
         if concrete:
             try:
-                out = prim.impl(*vals, **params)
+                out = call_at(src, prim.impl, vals, params)
             except Exception as e:
                 # Prefer the shape rule's message (it says what is wrong and what to do).
                 prim.abstract_eval([x.aval for x in ins], params, src)
@@ -266,7 +273,10 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
             if trace is None or t.level > trace.level:
                 trace = t
     if trace is None:
-        out = prim.impl(*args, **params)
+        # Concrete values. Inside an interpreter (e.g. eager reverse mode running VJP rules)
+        # the equation's user line is known for free: run there, so warnings name it.
+        loc = current_loc()
+        out = prim.impl(*args, **params) if loc is None else call_at(loc, prim.impl, args, params)
         if _cfg.check_finite:
             _debug_check(prim, out, user_src())
         return out
