@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 import funcgrad as fg
 import funcgrad.numpy as fnp
 import funcgrad.numpy.linalg  # noqa: F401  (fnp.linalg)
+from funcgrad import lax
 from funcgrad.primitives import registry
 from funcgrad.primitives.structural import Index, Slice, scatter_add
 from funcgrad.test_util import check_grads
@@ -380,6 +381,17 @@ def _build_matmul(data: Any, rng: Any) -> Any:
 _case("matmul", _build_matmul)
 
 
+def _build_conv(data: Any, rng: Any) -> Any:
+    w = data.draw(st.integers(3, 6))
+    stride = data.draw(st.integers(1, 2))
+    pad = data.draw(st.sampled_from(["VALID", "SAME"]))
+    x, k = rng.standard_normal((2, 2, w)), rng.standard_normal((3, 2, 2))
+    return [lambda x, k: lax.conv(x, k, (stride,), pad)], [x, k]
+
+
+_case("conv", _build_conv)
+
+
 # --- primitives added to the table by other modules, reachable through funcgrad.numpy -------
 
 
@@ -600,6 +612,10 @@ ALSO_COVERED_BY = {
     # tests/test_fft.py (dot-product identity, finite differences) and, for special functions
     # with a non-differentiable argument (registered once funcgrad.scipy is imported),
     # tests/test_scipy_special.py
+    # tests/test_random.py: gamma's implicit-reparameterization derivative (not the pathwise
+    # derivative of the rejection loop, so finite differences of samples do not apply) is
+    # checked against JAX and against finite differences of the CDF
+    "random_gamma": ("random_gamma", "random_gamma_grad_partials"),
     "fft_and_partial_special": (
         "fft", "betainc", "gammainc_da", "polygamma", "zeta", "expn", "hyp1f1", "hyp2f1",
         "jv", "yv", "iv", "ive",
