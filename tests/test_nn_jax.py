@@ -304,3 +304,10 @@ def test_initializer_errors():
         I.normal()(key, (2,), np.int32)
     with pytest.raises(ValueError, match="out of range for shape"):
         I.glorot_uniform(in_axis=5)(key, (2, 3))
+
+
+def test_one_hot_out_of_range_labels_give_zero_rows_as_jax():
+    # jax.nn.one_hot(jnp.array([2, -1, 3]), 3) == [[0, 0, 1], [0, 0, 0], [0, 0, 0]]
+    want = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(nn.one_hot(np.array([2, -1, 3]), 3), want)
+    np.testing.assert_array_equal(fg.jit(lambda l: nn.one_hot(l, 3))(np.array([2, -1, 3])), want)

@@ -560,14 +560,15 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64, *, axis: int
     """One-hot encode integer ``labels`` into a new axis of size ``num_classes`` (placed at
     ``axis`` of the result, the last one by default).
 
-    Labels should be concrete integers (a numpy array, list or int); a label outside
-    ``[0, num_classes)`` raises ``ValueError``. Traced labels (inside ``vmap``/``jit``) are
-    also accepted; their range cannot be checked, and out-of-range labels then give all-zero
-    rows, as in JAX.
+    Labels are integers (concrete or traced). A label outside ``[0, num_classes)`` (a padding
+    label ``-1``, say) gives an all-zero row, as in JAX.
 
     >>> one_hot([0, 2], 3)
     array([[1., 0., 0.],
            [0., 0., 1.]])
+    >>> one_hot([1, -1], 3)
+    array([[0., 1., 0.],
+           [0., 0., 0.]])
     >>> one_hot([0, 2], 3, axis=0)
     array([[1., 0.],
            [0., 0.],
@@ -602,13 +603,7 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64, *, axis: int
             f"one_hot: labels must be integers, got dtype {arr.dtype} "
             "(cast with labels.astype(int) if they are whole numbers)"
         )
-    bad = (arr < 0) | (arr >= num_classes)
-    if np.any(bad):
-        first = arr[bad].flat[0]
-        raise LocatedValueError(
-            f"one_hot: label {first} is out of range for num_classes={num_classes} "
-            f"(labels must be in [0, {num_classes - 1}]; {int(np.sum(bad))} bad label(s))"
-        )
+    # labels outside [0, num_classes) (a padding label -1, say) give all-zero rows, as in JAX
     return np.moveaxis((arr[..., None] == np.arange(num_classes)).astype(dtype), -1, axis)
 
 
