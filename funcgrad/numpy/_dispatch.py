@@ -162,37 +162,6 @@ def _no_inplace_sort(self: Tracer, *args: Any, **kwargs: Any) -> None:
     )
 
 
-def _install_extra_tracer_methods() -> None:
-    """Operators and methods for part A of the numpy surface (kept apart from the core list)."""
-    T = Tracer
-    T.__mod__ = lambda s, o: remainder(s, o)
-    T.__rmod__ = lambda s, o: remainder(o, s)
-    T.__floordiv__ = lambda s, o: floor_divide(s, o)
-    T.__rfloordiv__ = lambda s, o: floor_divide(o, s)
-    T.__divmod__ = lambda s, o: divmod(s, o)
-    T.__rdivmod__ = lambda s, o: divmod(o, s)
-    T.__xor__ = lambda s, o: logical_xor(s, o)
-    T.__rxor__ = lambda s, o: logical_xor(o, s)
-    T.__round__ = lambda s, ndigits=None: round(s, ndigits or 0)
-    T.prod = prod
-    T.cumsum = cumsum
-    T.cumprod = cumprod
-    T.all = all
-    T.any = any
-    T.repeat = repeat
-    T.take = take
-    T.diagonal = diagonal
-    if "trace" not in T.__dict__:  # the tracer's own Trace lives in the `_trace` slot
-        T.trace = trace
-    T.round = round
-    T.argsort = argsort
-    T.sort = _no_inplace_sort
-    T.real = property(lambda s: real(s))
-    T.imag = property(lambda s: imag(s))
-    T.conj = lambda s: conj(s)
-    T.conjugate = lambda s: conj(s)
-
-
 # --- numpy protocol dispatch for tracers ------------------------------------------------
 _UFUNCS = {
     "add": add,
@@ -509,12 +478,35 @@ def _install_tracer_methods() -> None:
     T.clip = clip
     T.dot = dot
     T.at = property(_at)
+    T.__mod__ = lambda s, o: remainder(s, o)
+    T.__rmod__ = lambda s, o: remainder(o, s)
+    T.__floordiv__ = lambda s, o: floor_divide(s, o)
+    T.__rfloordiv__ = lambda s, o: floor_divide(o, s)
+    T.__divmod__ = lambda s, o: divmod(s, o)
+    T.__rdivmod__ = lambda s, o: divmod(o, s)
+    T.__xor__ = lambda s, o: logical_xor(s, o)
+    T.__rxor__ = lambda s, o: logical_xor(o, s)
+    T.__round__ = lambda s, ndigits=None: round(s, ndigits or 0)
+    T.prod = prod
+    T.cumsum = cumsum
+    T.cumprod = cumprod
+    T.all = all
+    T.any = any
+    T.repeat = repeat
+    T.take = take
+    T.diagonal = diagonal
+    if "trace" not in T.__dict__:  # the tracer's own Trace lives in the `_trace` slot
+        T.trace = trace
+    T.round = round
+    T.argsort = argsort
+    T.sort = _no_inplace_sort
+    T.real = property(lambda s: real(s))
+    T.imag = property(lambda s: imag(s))
+    T.conj = lambda s: conj(s)
+    T.conjugate = lambda s: conj(s)
 
 
 _install_tracer_methods()
-
-
-_install_extra_tracer_methods()
 
 
 # numpy function name -> the funcgrad.numpy function that __array_function__ dispatches to
