@@ -28,3 +28,7 @@ __all__ = [
     "bits",
     *_distributions_all,
 ]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
