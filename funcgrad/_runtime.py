@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.array import Array
 from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR
 from funcgrad.core.pytree import tree_map
@@ -32,26 +33,6 @@ __all__ = [
     "make_jaxpr",
     "named_call",
 ]
-
-
-class _ArrayMeta(type):
-    def __instancecheck__(cls, x: Any) -> bool:
-        return type(x) is Tracer or isinstance(x, (np.ndarray, np.generic))
-
-
-class Array(metaclass=_ArrayMeta):
-    """The type of funcgrad arrays for annotations and ``isinstance`` (``jax.Array``): numpy
-    arrays and numpy scalars, and traced values inside transformed functions.
-
-    >>> import numpy as np
-    >>> isinstance(np.ones(2), Array), isinstance([1.0], Array)
-    (True, False)
-    """
-
-    def __init__(self) -> None:
-        raise LocatedTypeError(
-            "funcgrad.Array is for annotations and isinstance; create numpy arrays"
-        )
 
 
 class Device:

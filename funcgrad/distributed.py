@@ -256,7 +256,7 @@ def allgather(tree: _Any) -> _Any:
 
     >>> import numpy as np
     >>> allgather({"x": np.arange(2)})
-    {'x': array([[0, 1]])}
+    {'x': Array([[0, 1]])}
     """
     initialize()
     if _state.size > 1:

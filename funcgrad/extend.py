@@ -285,7 +285,7 @@ def primitive(
     ...     return m + np.log(np.sum(np.exp(x - m)))
     >>> defvjp(logsumexp, lambda ans, x: lambda g: g * fg.numpy.exp(x - ans))
     >>> fg.grad(logsumexp)(np.zeros(2))
-    array([0.5, 0.5])
+    Array([0.5, 0.5])
     """
     if f is None:
         return _functools.partial(primitive, shape_rule=shape_rule)

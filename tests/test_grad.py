@@ -174,7 +174,7 @@ def test_has_aux():
     g, aux = fg.grad(loss_with_aux, has_aux=True)(w, x)
     pred = x @ w
     np.testing.assert_allclose(g, 2 * x.T @ pred / 3, rtol=1e-12)
-    assert type(aux["pred"]) is np.ndarray
+    assert type(aux["pred"]) is fg.Array
     np.testing.assert_allclose(aux["pred"], pred)
     assert type(aux["norm"]) is np.float64 and aux["norm"] == 5.0
     assert aux["step"] == 3
@@ -300,7 +300,7 @@ def test_grad_with_none_in_pytree_and_empty_containers():
 def test_dtype_preserved(dtype):
     x = np.array([[0.5, 1.0, 2.0]], dtype)
     g = fg.grad(lambda x: np.sum(np.sin(x) * x**2) / 3.0)(x)
-    assert type(g) is np.ndarray and g.dtype == dtype and g.shape == x.shape
+    assert type(g) is fg.Array and g.dtype == dtype and g.shape == x.shape
     g2 = fg.grad(lambda x: np.sum(fg.grad(lambda y: np.sum(np.exp(y)))(x)))(x)
     assert g2.dtype == dtype
     s = fg.grad(lambda x: x * x)(dtype(3.0))
@@ -331,7 +331,7 @@ def test_shapes_preserved(shape):
     assert np.shape(g) == shape
     np.testing.assert_array_equal(g, np.full(shape, 1.0))
     if shape:
-        assert type(g) is np.ndarray
+        assert type(g) is fg.Array
     else:
         assert type(g) is np.float64
 
@@ -351,24 +351,24 @@ def test_shapes_preserved(shape):
 def test_grad_of_function_ignoring_input_is_zeros(f, dtype):
     x = np.array([[1.0, 2.0, 3.0]], dtype)
     g = fg.grad(f)(x)
-    assert type(g) is np.ndarray and g.shape == x.shape and g.dtype == dtype
+    assert type(g) is fg.Array and g.shape == x.shape and g.dtype == dtype
     np.testing.assert_array_equal(g, np.zeros_like(x))
 
 
 def test_results_are_plain_writeable_numpy():
     x = np.array([1.0, 2.0])
     g = fg.grad(lambda x: np.sum(fnp.broadcast_to(x, (3, 2))))(x)
-    assert type(g) is np.ndarray
+    assert type(g) is fg.Array
     g[0] = 5.0  # writeable, not a broadcast view
     out, f_vjp = fg.vjp(lambda x: fnp.broadcast_to(x, (3, 2)), x)
-    assert type(out) is np.ndarray
+    assert type(out) is fg.Array
     out[0, 0] = 9.0
     (c,) = f_vjp(np.ones((3, 2)))
-    assert type(c) is np.ndarray
+    assert type(c) is fg.Array
     c[1] = 0.0
     # grads of pytrees: every leaf is plain numpy, not a tracer or wrapper
     g = fg.grad(lambda p: p["a"] @ p["b"])({"a": np.ones(2), "b": np.ones(2)})
-    assert all(type(v) is np.ndarray for v in g.values())
+    assert all(type(v) is fg.Array for v in g.values())
 
 
 # --- inputs never mutated -----------------------------------------------------------------

@@ -228,7 +228,7 @@ def test_zero_dim_outputs_are_numpy_scalars() -> None:
 def _outputs_plain_writeable(out: Any) -> None:
     for leaf in tree_leaves(out):
         if isinstance(leaf, np.ndarray):
-            assert type(leaf) is np.ndarray
+            assert type(leaf) is fg.Array
             assert leaf.flags.writeable
 
 

@@ -36,7 +36,7 @@ class TestEager:
 
     def test_cond_result_is_plain_numpy(self):
         out = lax.cond(True, lambda v: v + 1.0, lambda v: v, np.ones(3))
-        assert type(out) is np.ndarray and out.dtype == np.float64
+        assert type(out) is fg.Array and out.dtype == np.float64
         s = lax.cond(True, lambda v: v.sum(), lambda v: v.max(), np.ones(3))
         assert isinstance(s, np.generic)
 

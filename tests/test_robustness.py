@@ -37,11 +37,12 @@ def assert_same(a: Any, b: Any) -> None:
 
 
 def assert_plain(result: Any) -> None:
-    """Every leaf is a plain numpy array (exact type, writeable) or a numpy scalar."""
+    """Every leaf is a numpy array — funcgrad's Array, or a plain ndarray where the inputs
+    were plain (eval_ir, optimizer updates) — writeable, or a numpy scalar."""
     for leaf in tree_leaves(result):
         if isinstance(leaf, np.generic):
             continue
-        assert type(leaf) is np.ndarray, type(leaf)
+        assert type(leaf) in (fg.Array, np.ndarray), type(leaf)
         assert leaf.flags.writeable
 
 
@@ -465,7 +466,7 @@ def test_empty_arrays(shape):
     assert fg.jit(lambda x: x.sum())(e) == 0.0
     assert fg.make_ir(lambda x: x.sum())(e).outvars
     g = fg.grad(lambda x: (x * 2.0).sum())(e)
-    assert type(g) is np.ndarray and g.shape == shape and g.dtype == e.dtype
+    assert type(g) is fg.Array and g.shape == shape and g.dtype == e.dtype
     g = fg.jit(fg.grad(lambda x: fnp.sin(x).sum()))(e)
     assert g.shape == shape
     v = fg.vmap(lambda x: x.sum(), in_axes=-1)(e)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.array import Array, _tracer_type
 from funcgrad.core.config import config as _cfg
 from funcgrad.core.config import raise_if_nonfinite
 from funcgrad.core.errors import LocatedTypeError, TracerLeakError, format_src
@@ -263,6 +264,15 @@ def _leak_error(x: Tracer, inner: bool = False) -> TracerLeakError:
     )
 
 
+def _user_leaf(x: Any) -> Any:
+    t = type(x)
+    if t is np.ndarray:
+        return x.view(Array) if x.ndim else x
+    if t is Array and not x.ndim:
+        return x[()]
+    return x
+
+
 def bind(prim: Any, *args: Any, **params: Any) -> Any:
     """Apply ``prim``: on concrete values run its numpy implementation; if any argument is a
     tracer, record it in the innermost trace among the arguments."""
@@ -276,7 +286,20 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
         # Concrete values. Inside an interpreter (e.g. eager reverse mode running VJP rules)
         # the equation's user line is known for free: run there, so warnings name it.
         loc = current_loc()
-        out = prim.impl(*args, **params) if loc is None else call_at(loc, prim.impl, args, params)
+        if loc is None:
+            out = prim.impl(*args, **params)
+            # A result handed to the user: funcgrad's array class (``.at``, value semantics).
+            t = type(out)
+            if t is np.ndarray:
+                if out.ndim:
+                    out = out.view(Array)
+            elif t is Array:
+                if not out.ndim:
+                    out = out[()]
+            elif (t is tuple or t is list) and prim.multiple_results:
+                out = t(_user_leaf(o) for o in out)
+        else:
+            out = call_at(loc, prim.impl, args, params)
         if _cfg.check_finite:
             _debug_check(prim, out, user_src())
         return out
@@ -285,3 +308,6 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
             if type(a) is Tracer and a._trace is trace:
                 raise _leak_error(a)
     return trace.process(prim, args, params)
+
+
+_tracer_type[0] = Tracer  # lets funcgrad.core.array recognise traced indices

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.array import Array
 from funcgrad.core.errors import LocatedTypeError
 from funcgrad.core.ir import IR, Literal, ShapedArray, Var, unsupported_dtype
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
@@ -29,7 +30,7 @@ def as_array_leaf(x: Any, what: str) -> Any:
     if isinstance(x, (np.ndarray, np.generic)):
         if x.dtype.kind not in "biufc":
             raise LocatedTypeError(f"{what} has dtype {x.dtype}: {unsupported_dtype(x.dtype)}")
-        return x
+        return x.view(np.ndarray) if type(x) is Array else x
     if isinstance(x, (float, int, bool, complex)):
         return np.asarray(x)
     if isinstance(x, ShapedArray):
@@ -216,8 +217,8 @@ def to_user(x: Any, aval: ShapedArray | None = None, avoid: Collection[int] = ()
         if x.ndim == 0:
             return x[()]
         if not x.flags.writeable or id(x) in avoid:
-            return np.array(x)
-        return x
+            return np.array(x).view(Array)
+        return x.view(Array) if type(x) is np.ndarray else x
     if isinstance(x, np.generic):
         return x
     return np.asarray(x)[()]

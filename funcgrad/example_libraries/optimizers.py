@@ -12,8 +12,8 @@ optimizers of ``funcgrad.optim`` are the maintained alternative.)
 >>> loss = lambda p: (p["w"] ** 2).sum()
 >>> for i in range(100):
 ...     state = opt_update(i, fg.grad(loss)(get_params(state)), state)
->>> np.abs(get_params(state)["w"]).max() < 1e-2
-np.True_
+>>> bool(np.abs(get_params(state)["w"]).max() < 1e-2)
+True
 """
 
 import functools as _functools
@@ -443,7 +443,7 @@ def clip_grads(grad_tree: _Any, max_norm: float) -> _Any:
     """Scale ``grad_tree`` down to 2-norm ``max_norm`` when it is longer.
 
     >>> clip_grads({"g": _np.array([3.0, 4.0])}, 1.0)
-    {'g': array([0.6, 0.8])}
+    {'g': Array([0.6, 0.8])}
     """
     norm = l2_norm(grad_tree)
 

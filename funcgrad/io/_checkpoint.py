@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from funcgrad.core import pytree as _pytree
+from funcgrad.core.array import Array
 from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.pytree import PyTreeDef, tree_flatten
 
@@ -102,6 +103,9 @@ def _leaf_record(leaf: Any, path: str, index: int, arrays: dict[str, np.ndarray]
     elif t is np.ndarray:
         arr = leaf
         kind = "array"
+    elif t is Array:  # funcgrad's array class: stored as plain data, restored as Array
+        arr = leaf.view(np.ndarray)
+        kind = "farray"
     elif isinstance(leaf, np.ndarray):
         raise LocatedTypeError(
             f"io.save: leaf at {path} is a {t.__name__} (an ndarray subclass), which "
@@ -292,6 +296,8 @@ def _leaf_value(rec: dict, data: Any, used: set[str]) -> Any:
         raise LocatedValueError(f"entry {entry!r} is not a plain array")
     if kind == "array":
         return arr
+    if kind == "farray":
+        return arr.view(Array)
     if arr.shape != ():
         raise LocatedValueError(f"scalar entry {entry!r} has shape {arr.shape}")
     if kind == "npscalar":
@@ -359,7 +365,7 @@ def _decode_tree(nodes: Any, data: Any) -> Any:
         if kind == "none":
             emit(None)
             continue
-        if kind in ("bool", "int", "float", "complex", "npscalar", "array"):
+        if kind in ("bool", "int", "float", "complex", "npscalar", "array", "farray"):
             emit(_leaf_value(rec, data, used))
             continue
         if kind in ("tuple", "list"):

@@ -23,7 +23,7 @@ both branches and selects; a batched ``while_loop`` predicate runs until every e
 np.float64(32.0)
 >>> pool = lambda x: lax.reduce_window(x, -np.inf, lax.max, (2,), (2,), "VALID")
 >>> fg.grad(lambda x: pool(x).sum())(np.array([1.0, 3.0, 2.0, 0.0]))
-array([0., 1., 1., 0.])
+Array([0., 1., 1., 0.])
 """
 
 from funcgrad.lax._control_flow import *  # noqa: F403

@@ -133,7 +133,7 @@ def cond(
     >>> import numpy as np
     >>> from funcgrad import lax
     >>> lax.cond(True, lambda x: x + 1.0, lambda x: x - 1.0, np.array([1.0, 2.0]))
-    array([2., 3.])
+    Array([2., 3.])
     """
     _check_callable("lax.cond", "true_fun", true_fun)
     _check_callable("lax.cond", "false_fun", false_fun)
@@ -266,7 +266,7 @@ def scan(
     >>> import numpy as np
     >>> from funcgrad import lax
     >>> lax.scan(lambda c, x: (c + x, c * x), 0.0, np.array([1.0, 2.0, 3.0]))
-    (np.float64(6.0), array([0., 2., 9.]))
+    (np.float64(6.0), Array([0., 2., 9.]))
     """
     del unroll
     return _scan("lax.scan", "f", f, init, xs, length, reverse)

@@ -321,7 +321,7 @@ def div(x: Any, y: Any) -> Any:
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.div(np.array([7, -7]), np.array([2, 2]))
-    array([ 3, -3])
+    Array([ 3, -3])
     """
     _same_dtypes("div", x, y)
     x, y = _fnp.asarray(x), _fnp.asarray(y)
@@ -381,7 +381,7 @@ def round(x: Any, rounding_method: Any = RoundingMethod.AWAY_FROM_ZERO) -> Any: 
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.round(np.array([0.5, 1.5, -2.5]))
-    array([ 1.,  2., -3.])
+    Array([ 1.,  2., -3.])
     """
     x = _fnp.asarray(x)
     if RoundingMethod(int(rounding_method)) is RoundingMethod.TO_NEAREST_EVEN:
@@ -395,7 +395,7 @@ def clamp(min: Any, x: Any, max: Any) -> Any:  # noqa: A002
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.clamp(0.0, np.array([-1.0, 0.5, 2.0]), 1.0)
-    array([0. , 0.5, 1. ])
+    Array([0. , 0.5, 1. ])
     """
     return _fnp.minimum(_fnp.maximum(x, min), max)
 
@@ -427,7 +427,7 @@ def select_n(which: Any, *cases: Any) -> Any:
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.select_n(np.array([0, 2, 1]), np.zeros(3), np.ones(3), np.full(3, 2.0))
-    array([0., 2., 1.])
+    Array([0., 2., 1.])
     """
     if not cases:
         raise _errors.LocatedValueError("lax.select_n needs at least one case")
@@ -471,7 +471,7 @@ def broadcast_in_dim(
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.broadcast_in_dim(np.array([1, 2]), (2, 3), (0,))
-    array([[1, 1, 1],
+    Array([[1, 1, 1],
            [2, 2, 2]])
     """
     x = _fnp.asarray(operand)
@@ -614,7 +614,7 @@ def pad(operand: Any, padding_value: Any, padding_config: Sequence[tuple[int, in
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.pad(np.array([1.0, 2.0, 3.0]), 0.0, [(1, -1, 1)])
-    array([0., 1., 0., 2., 0.])
+    Array([0., 1., 0., 2., 0.])
     """
     x = _fnp.asarray(operand)
     shape = _shape(x)
@@ -774,7 +774,7 @@ def dynamic_slice(operand: Any, start_indices: Sequence[Any], slice_sizes: Seque
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.dynamic_slice(np.arange(6), (4,), (3,))
-    array([3, 4, 5])
+    Array([3, 4, 5])
     """
     x = _fnp.asarray(operand)
     return getitem(x, _window_index(x, list(start_indices), list(slice_sizes)))
@@ -838,7 +838,7 @@ def index_take(src: Any, idxs: Sequence[Any], axes: Sequence[int]) -> Any:
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.index_take(np.arange(12).reshape(3, 4), (np.array([2, -1]),), (1,))
-    array([[ 2,  6, 10],
+    Array([[ 2,  6, 10],
            [ 3,  7, 11]])
     """
     x = _fnp.asarray(src)
@@ -966,7 +966,7 @@ def gather(
     >>> dn = lax.GatherDimensionNumbers(offset_dims=(1,), collapsed_slice_dims=(0,),
     ...                                 start_index_map=(0,))
     >>> lax.gather(np.arange(12.0).reshape(4, 3), np.array([[2], [0]]), dn, (1, 3))
-    array([[6., 7., 8.],
+    Array([[6., 7., 8.],
            [0., 1., 2.]])
     """
     dn = GatherDimensionNumbers(*[tuple(int(v) for v in f) for f in dimension_numbers])
@@ -1099,7 +1099,7 @@ def scatter_add(
     >>> dn = lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
     ...                                  scatter_dims_to_operand_dims=(0,))
     >>> lax.scatter_add(np.zeros(3), np.array([[0], [2], [0]]), np.ones(3), dn)
-    array([2., 0., 1.])
+    Array([2., 0., 1.])
     """
     return _scatter(
         "scatter_add", "add", operand, scatter_indices, updates, dimension_numbers, mode
@@ -1273,7 +1273,7 @@ def associative_scan(
     >>> from funcgrad import lax
     >>> import funcgrad.numpy as fnp, numpy as np
     >>> lax.associative_scan(fnp.add, np.arange(1.0, 6.0))
-    array([ 1.,  3.,  6., 10., 15.])
+    Array([ 1.,  3.,  6., 10., 15.])
     """
     leaves, tree = tree_flatten(elems)
     leaves = [_fnp.asarray(v) for v in leaves]
@@ -1376,7 +1376,7 @@ def top_k(operand: Any, k: int, *, axis: int = -1) -> tuple[Any, Any]:
     >>> import numpy as np
     >>> v, i = lax.top_k(np.array([1.0, 3.0, 2.0, 3.0]), 2)
     >>> v, i
-    (array([3., 3.]), array([1, 3], dtype=int32))
+    (Array([3., 3.]), Array([1, 3], dtype=int32))
     """
     x = _fnp.asarray(operand)
     nd = len(_shape(x))
@@ -1596,7 +1596,7 @@ def conv_general_dilated(
     >>> import numpy as np
     >>> x = np.arange(5.0).reshape(1, 1, 5)
     >>> lax.conv_general_dilated(x, np.ones((1, 1, 2)), (1,), "VALID")
-    array([[[1., 3., 5., 7.]]])
+    Array([[[1., 3., 5., 7.]]])
     """
     if batch_group_count != 1:
         raise _errors.LocatedNotImplementedError(
@@ -1762,7 +1762,7 @@ def reduce_window(
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.reduce_window(np.arange(6.0), 0.0, lax.add, (2,), (2,), "VALID")
-    array([1., 5., 9.])
+    Array([1., 5., 9.])
     """
     kind = _reducer_kind(computation)
     x = _fnp.asarray(operand)
@@ -1871,7 +1871,7 @@ def reduce(
     >>> from funcgrad import lax
     >>> import numpy as np
     >>> lax.reduce(np.arange(6.0).reshape(2, 3), 0.0, lambda a, b: a + b, (1,))
-    array([ 3., 12.])
+    Array([ 3., 12.])
     """
     leaves, tree = tree_flatten(operands)
     inits, itree = tree_flatten(init_values)

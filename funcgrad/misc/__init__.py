@@ -5,7 +5,7 @@
 >>> from funcgrad.misc import flatten
 >>> flat, unflatten = flatten({"w": np.ones((2, 2)), "b": np.zeros(2)})
 >>> flat
-array([0., 0., 1., 1., 1., 1.])
+Array([0., 0., 1., 1., 1., 1.])
 """
 
 from funcgrad.misc import fixed_points, optimizers  # noqa: F401  (submodules)

@@ -7,9 +7,9 @@ pytree order (dict keys sorted, as autograd does).
 >>> import numpy as np
 >>> flat, unflatten = flatten([np.ones(2), (3.0, np.zeros((1, 2)))])
 >>> flat
-array([1., 1., 3., 0., 0.])
+Array([1., 1., 3., 0., 0.])
 >>> unflatten(flat * 2)[1][0]
-array(6.)
+np.float64(6.0)
 """
 
 from collections.abc import Callable as _Callable

@@ -9,9 +9,9 @@ integer inputs are computed in float64, as numpy does.
 >>> import numpy as np, funcgrad as fg
 >>> from funcgrad import nn
 >>> nn.log_softmax(np.array([1e4, 0.0]))
-array([     0., -10000.])
+Array([     0., -10000.])
 >>> fg.grad(lambda x: nn.logsumexp(x))(np.array([1e4, 1e4]))
-array([0.5, 0.5])
+Array([0.5, 0.5])
 
 Losses follow optax: :func:`softmax_cross_entropy` and :func:`sigmoid_binary_cross_entropy`
 return one loss per example (take ``fnp.mean`` of them for a training objective), while

@@ -95,7 +95,7 @@ def identity(x: Any) -> Any:
     """``x`` unchanged, as an array (``jax.nn.identity``).
 
     >>> identity([1.0, -2.0])
-    array([ 1., -2.])
+    Array([ 1., -2.])
     """
     return fnp.asarray(x)
 
@@ -104,7 +104,7 @@ def tanh(x: Any) -> Any:
     """Hyperbolic tangent (``jax.nn.tanh``, the same function as ``funcgrad.numpy.tanh``).
 
     >>> tanh(np.array([0.0]))
-    array([0.])
+    Array([0.])
     """
     return fnp.tanh(x)
 
@@ -113,7 +113,7 @@ def relu(x: Any) -> Any:
     """Rectified linear unit ``max(x, 0)``; its derivative at 0 is 0 (as in JAX).
 
     >>> relu(np.array([-2.0, 0.0, 3.0]))
-    array([0., 0., 3.])
+    Array([0., 0., 3.])
     """
     x = fnp.asarray(x)
     return fnp.where(x > 0, x, _zero(x))
@@ -134,7 +134,7 @@ def sigmoid(x: Any) -> Any:
     (``sigmoid(-1e4) == 0``, ``sigmoid(1e4) == 1``, finite gradients).
 
     >>> sigmoid(np.array([-1e4, 0.0, 1e4]))
-    array([0. , 0.5, 1. ])
+    Array([0. , 0.5, 1. ])
     """
     x = _float_operand(x)
     pos, xp, xn = _split_sign(x)
@@ -146,7 +146,7 @@ def log_sigmoid(x: Any) -> Any:
     """``log(sigmoid(x)) = -softplus(-x)``, stable for large ``|x|``.
 
     >>> log_sigmoid(np.array([-1e4, 0.0]))
-    array([-1.00000000e+04, -6.93147181e-01])
+    Array([-1.00000000e+04, -6.93147181e-01])
     """
     return -softplus(-_float_operand(x))
 
@@ -157,7 +157,7 @@ def softplus(x: Any) -> Any:
     input, with derivative ``sigmoid(x)`` (exact at 0 too, to every order).
 
     >>> softplus(np.array([-1e4, 0.0, 1e4]))
-    array([0.00000000e+00, 6.93147181e-01, 1.00000000e+04])
+    Array([0.00000000e+00, 6.93147181e-01, 1.00000000e+04])
     """
     x = _float_operand(x)
     pos, xp, xn = _split_sign(x)
@@ -199,7 +199,7 @@ def relu6(x: Any) -> Any:
     """``min(max(x, 0), 6)``; its derivative is 0 at both kinks, 0 and 6 (as in JAX).
 
     >>> relu6(np.array([-1.0, 3.0, 9.0]))
-    array([0., 3., 6.])
+    Array([0., 3., 6.])
     """
     x = _float_operand(x)
     inside = (x > 0) & (x < 6)
@@ -250,7 +250,7 @@ def leaky_relu(x: Any, negative_slope: Any = 0.01) -> Any:
     """``x`` for ``x >= 0``, ``negative_slope * x`` otherwise.
 
     >>> leaky_relu(np.array([-2.0, 3.0]), negative_slope=0.1)
-    array([-0.2,  3. ])
+    Array([-0.2,  3. ])
     """
     x = _float_operand(x)
     return fnp.where(x >= 0, x, negative_slope * x)
@@ -260,7 +260,7 @@ def hard_tanh(x: Any) -> Any:
     """``x`` clipped to ``[-1, 1]`` (derivative 1 on ``[-1, 1]``, 0 outside).
 
     >>> hard_tanh(np.array([-3.0, 0.5, 3.0]))
-    array([-1. ,  0.5,  1. ])
+    Array([-1. ,  0.5,  1. ])
     """
     x = _float_operand(x)
     one = np.array(1, _dtype(x))
@@ -271,7 +271,7 @@ def hard_sigmoid(x: Any) -> Any:
     """``relu6(x + 3) / 6``, a piecewise-linear sigmoid.
 
     >>> hard_sigmoid(np.array([-4.0, 0.0, 1.5, 4.0]))
-    array([0.  , 0.5 , 0.75, 1.  ])
+    Array([0.  , 0.5 , 0.75, 1.  ])
     """
     x = _float_operand(x)
     return relu6(x + 3.0) / 6.0
@@ -281,7 +281,7 @@ def hard_silu(x: Any) -> Any:
     """``x * hard_sigmoid(x)`` (``hard_swish`` is the same function).
 
     >>> hard_silu(np.array([-4.0, 1.5, 4.0]))
-    array([-0.   ,  1.125,  4.   ])
+    Array([-0.   ,  1.125,  4.   ])
     """
     x = _float_operand(x)
     return x * hard_sigmoid(x)
@@ -294,7 +294,7 @@ def soft_sign(x: Any) -> Any:
     """``x / (|x| + 1)``.
 
     >>> soft_sign(np.array([-3.0, 1.0]))
-    array([-0.75,  0.5 ])
+    Array([-0.75,  0.5 ])
     """
     x = _float_operand(x)
     return x / (fnp.abs(x) + 1.0)
@@ -305,7 +305,7 @@ def sparse_plus(x: Any) -> Any:
     ``x`` for ``x >= 1`` (continuously differentiable).
 
     >>> sparse_plus(np.array([-2.0, 0.0, 2.0]))
-    array([0.  , 0.25, 2.  ])
+    Array([0.  , 0.25, 2.  ])
     """
     x = _float_operand(x)
     return fnp.where(x <= -1.0, _zero(x), fnp.where(x >= 1.0, x, (x + 1.0) ** 2 / 4.0))
@@ -316,7 +316,7 @@ def sparse_sigmoid(x: Any) -> Any:
     :func:`sparse_plus`.
 
     >>> sparse_sigmoid(np.array([-2.0, 0.0, 0.5, 2.0]))
-    array([0.  , 0.5 , 0.75, 1.  ])
+    Array([0.  , 0.5 , 0.75, 1.  ])
     """
     x = _float_operand(x)
     return 0.5 * fnp.clip(x + 1.0, 0.0, 2.0)
@@ -326,7 +326,7 @@ def squareplus(x: Any, b: Any = 4) -> Any:
     """``(x + sqrt(x**2 + b)) / 2``, a smooth ReLU without exponentials.
 
     >>> squareplus(np.array([0.0, 1.5]))
-    array([1., 2.])
+    Array([1., 2.])
     """
     x = _float_operand(x)
     return (x + fnp.sqrt(x * x + b)) / 2
@@ -347,7 +347,7 @@ def glu(x: Any, axis: int = -1) -> Any:
     ``first * sigmoid(second)``. The size of ``axis`` must be even.
 
     >>> glu(np.array([2.0, 4.0, 0.0, 1e4]))
-    array([1., 4.])
+    Array([1., 4.])
     """
     x = _float_operand(x)
     shape = _shape(x)
@@ -382,7 +382,7 @@ def logsumexp(
     >>> logsumexp(np.array([1e4, 1e4]))
     np.float64(10000.69314718056)
     >>> logsumexp(np.array([[0.0, -np.inf], [-np.inf, -np.inf]]), axis=1)
-    array([  0., -inf])
+    Array([  0., -inf])
     >>> logsumexp(np.array([0.0, 0.0]), b=np.array([1.0, -3.0]), return_sign=True)
     (np.float64(0.6931471805599453), np.float64(-1.0))
     """
@@ -466,9 +466,9 @@ def log_softmax(x: Any, axis: int | Sequence[int] | None = -1, where: Any = None
     ``where``, only those entries take part and the others are ``-inf``.
 
     >>> log_softmax(np.array([1e4, 0.0, -1e4]))
-    array([     0., -10000., -20000.])
+    Array([     0., -10000., -20000.])
     >>> log_softmax(np.array([1.0, 5.0, 1.0]), where=np.array([True, False, True]))
-    array([-0.69314718,        -inf, -0.69314718])
+    Array([-0.69314718,        -inf, -0.69314718])
     """
     x = _float_operand(x)
     if isinstance(axis, list):
@@ -489,9 +489,9 @@ def softmax(x: Any, axis: int | Sequence[int] | None = -1, where: Any = None) ->
     mask ``where``, only those entries take part and the others are 0.
 
     >>> softmax(np.array([1e4, 1e4, -1e4]))
-    array([0.5, 0.5, 0. ])
+    Array([0.5, 0.5, 0. ])
     >>> softmax(np.array([1.0, 5.0, 1.0]), where=np.array([True, False, True]))
-    array([0.5, 0. , 0.5])
+    Array([0.5, 0. , 0.5])
     """
     x = _float_operand(x)
     if isinstance(axis, list):
@@ -648,7 +648,7 @@ def dot_product_attention(
 
     >>> q = np.ones((1, 2, 1, 4)); v = np.arange(8.0).reshape(1, 2, 1, 4)
     >>> dot_product_attention(q, q, v, is_causal=True)[0, :, 0]
-    array([[0., 1., 2., 3.],
+    Array([[0., 1., 2., 3.],
            [2., 3., 4., 5.]])
     """
     where = "dot_product_attention"
@@ -780,7 +780,7 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     ``optax.softmax_cross_entropy``; average it yourself: ``fnp.mean(...)``.
 
     >>> softmax_cross_entropy(np.array([[0.0, 1e4], [0.0, 0.0]]), np.array([[1.0, 0], [0, 1]]))
-    array([1.00000000e+04, 6.93147181e-01])
+    Array([1.00000000e+04, 6.93147181e-01])
     """
     logits = _float_operand(logits)
     _check_same_shape(logits, labels, "logits", "labels", "softmax_cross_entropy")

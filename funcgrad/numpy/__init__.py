@@ -7,7 +7,7 @@ Plain ``numpy`` functions also work on traced values: tracers implement
 
 >>> import funcgrad as fg, funcgrad.numpy as fnp, numpy as np
 >>> fg.grad(lambda x: fnp.sum(fnp.tanh(x) ** 2))(np.zeros(3))
-array([0., 0., 0.])
+Array([0., 0., 0.])
 
 The names live in topic modules and are gathered here:
 

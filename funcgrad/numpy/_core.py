@@ -25,6 +25,7 @@ from numpy import (  # re-exported
     uint8,
 )
 
+from funcgrad.core.array import Array as _Array
 from funcgrad.core.errors import ConcretizationError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import unsupported_dtype
 from funcgrad.core.tracer import Tracer, bind
@@ -81,7 +82,8 @@ def asarray(a: Any, dtype: Any = None) -> Any:
         return a if dtype is None or _np.dtype(dtype) == a.dtype else astype(a, dtype)
     if isinstance(a, (list, tuple)) and _contains_tracer(a):
         return stack([asarray(x) for x in a]) if dtype is None else astype(stack(list(a)), dtype)
-    return _numeric(_np.asarray(a, dtype=dtype))
+    out = _numeric(_np.asarray(a, dtype=dtype))
+    return out.view(_Array) if out.ndim and type(out) is _np.ndarray else out
 
 
 def _numeric(x: Any) -> Any:

@@ -3,11 +3,13 @@ numpy arrays; the ``_like`` forms and ``full``'s fill value may be traced)."""
 
 from __future__ import annotations
 
+import functools as _functools
 import operator
 from typing import Any
 
 import numpy as _np
 
+from funcgrad.core.array import Array as _Array
 from funcgrad.core.errors import LocatedNotImplementedError, LocatedValueError
 from funcgrad.core.tracer import Tracer
 from funcgrad.numpy import _elementwise as _ew
@@ -97,7 +99,7 @@ def linspace(
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jvp(lambda b: fnp.linspace(0.0, b, 3), (2.0,), (1.0,))
-    (array([0., 1., 2.]), array([0. , 0.5, 1. ]))
+    (Array([0., 1., 2.]), Array([0. , 0.5, 1. ]))
     """
     if not (_is_tracer(start) or _is_tracer(stop)):
         return _np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
@@ -263,5 +265,28 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
             pos = 1 - i
         shp = tuple(_shape(x)[0] if d == pos else 1 for d in range(nd))
         x = reshape(x, shp)
-        out.append(x if sparse else broadcast_to(x, tuple(shapes)))
+        y = x if sparse else broadcast_to(x, tuple(shapes))
+        # copy=True (numpy's default): concrete grids are writeable arrays, not broadcast views
+        out.append(_np.array(y) if copy and not _is_tracer(y) else y)
     return tuple(out)
+
+
+def _user_arrays(fn: Any) -> Any:
+    """``fn`` whose concrete array results are funcgrad's :class:`Array` (a view, no copy)."""
+
+    @_functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        out = fn(*args, **kwargs)
+        t = type(out)
+        if t is _np.ndarray:
+            return out.view(_Array) if out.ndim else out
+        if t is tuple or t is list:
+            return t(x.view(_Array) if type(x) is _np.ndarray and x.ndim else x for x in out)
+        return out
+
+    return wrapped
+
+
+for _name in __all__:
+    globals()[_name] = _user_arrays(globals()[_name])
+del _name

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as _np
 
+from funcgrad.core.array import install_array_hooks as _install_array_hooks
 from funcgrad.core.errors import ConcretizationError, LocatedTypeError, TracerConversionError
 from funcgrad.core.tracer import Tracer, _leak_error, bind
 from funcgrad.numpy import (
@@ -507,6 +508,7 @@ def _install_tracer_methods() -> None:
 
 
 _install_tracer_methods()
+_install_array_hooks(_at, _getitem)
 
 
 # numpy function name -> the funcgrad.numpy function that __array_function__ dispatches to

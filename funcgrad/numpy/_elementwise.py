@@ -506,7 +506,7 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.real_if_close(fnp.asarray([1.0 + 1e-18j, 2.0]))
-    array([1., 2.])
+    Array([1., 2.])
     """
     a = _operand(a)
     dt = _dtype(a)
@@ -522,7 +522,7 @@ def iscomplex(x: Any) -> Any:
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.iscomplex(fnp.asarray([1.0 + 1j, 2.0 + 0j]))
-    array([ True, False])
+    Array([ True, False])
     """
     x = _operand(x)
     if _dtype(x).kind != "c":
@@ -535,7 +535,7 @@ def isreal(x: Any) -> Any:
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.isreal(fnp.asarray([1.0 + 1j, 2.0 + 0j]))
-    array([False,  True])
+    Array([False,  True])
     """
     x = _operand(x)
     if _dtype(x).kind != "c":

@@ -14,9 +14,9 @@
 
 >>> import numpy as np, funcgrad as fg, funcgrad.numpy as fnp
 >>> fg.grad(lambda x: fnp.sum(x[np.array([0, 2, 2])]))(np.ones(3))
-array([1., 0., 2.])
+Array([1., 0., 2.])
 >>> fg.grad(lambda x: fnp.sum(x.at[1].set(5.0) ** 2))(np.ones(3))
-array([2., 0., 2.])
+Array([2., 0., 2.])
 """
 
 from __future__ import annotations

@@ -267,7 +267,7 @@ def fftshift(x: Any, axes: int | Sequence[int] | None = None) -> Any:
     """Move the zero frequency to the centre.
 
     >>> fftshift([0, 1, 2, 3, 4])
-    array([3, 4, 0, 1, 2])
+    Array([3, 4, 0, 1, 2])
     """
     return _shift(x, axes, 1)
 

@@ -136,7 +136,7 @@ def noisy_sgd(
 
     >>> opt = noisy_sgd(0.1, eta=0.0, key=0)
     >>> opt.update(np.array([2.0]), opt.init(np.zeros(1)))[0]
-    array([-0.2])
+    Array([-0.2])
     """
     return chain(add_noise(eta, gamma, key), scale_by_learning_rate(learning_rate))
 

@@ -111,7 +111,7 @@ def set_to_zero() -> GradientTransformation:
 
     >>> t = set_to_zero()
     >>> t.update(np.array([np.nan, 2.0]), t.init(None))[0]
-    array([0., 0.])
+    Array([0., 0.])
     """
 
     def update(grads: Any, state: Any, params: Any = None) -> tuple[Any, Any]:

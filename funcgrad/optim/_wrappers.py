@@ -121,7 +121,7 @@ def multi_transform(
     >>> opt = multi_transform({"a": sgd(0.1), "f": set_to_zero()}, {"w": "a", "b": "f"})
     >>> g = {"w": np.array([1.0]), "b": np.array([1.0])}
     >>> opt.update(g, opt.init(g))[0]
-    {'b': array([0.]), 'w': array([-0.1])}
+    {'b': Array([0.]), 'w': array([-0.1])}
     """
     where = "multi_transform"
     if not isinstance(transforms, Mapping):

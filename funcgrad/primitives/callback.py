@@ -168,7 +168,7 @@ def pure_callback(
     >>> import funcgrad as fg, numpy as np
     >>> f = lambda x: fg.pure_callback(np.sinh, fg.ShapeDtypeStruct(x.shape, x.dtype), x)
     >>> fg.jit(f)(np.zeros(2))
-    array([0., 0.])
+    Array([0., 0.])
     """
     if not callable(callback):
         raise LocatedTypeError(f"pure_callback: callback must be callable, got {callback!r}")

@@ -81,7 +81,7 @@ def PRNGKey(seed: Any) -> Any:
 
     >>> import funcgrad.random as fr
     >>> fr.PRNGKey(42)
-    array([ 0, 42], dtype=uint32)
+    Array([ 0, 42], dtype=uint32)
     """
     if type(seed) is not Tracer:
         if isinstance(seed, (bool, np.bool_)) or not isinstance(
@@ -114,7 +114,7 @@ def key(seed: Any, *, impl: str | None = None) -> Any:
 
     >>> import funcgrad.random as fr
     >>> fr.key(0)
-    array([0, 0], dtype=uint32)
+    Array([0, 0], dtype=uint32)
     """
     _check_impl("key", impl)
     return PRNGKey(seed)
@@ -133,7 +133,7 @@ def key_data(keys: Any) -> Any:
 
     >>> import funcgrad.random as fr
     >>> fr.key_data(fr.PRNGKey(3))
-    array([0, 3], dtype=uint32)
+    Array([0, 3], dtype=uint32)
     """
     return check_key("key_data", keys, allow_batched=True)
 
@@ -154,7 +154,7 @@ def split(key: Any, num: int | tuple[int, ...] = 2) -> Any:
 
     >>> import funcgrad.random as fr
     >>> fr.split(fr.PRNGKey(0))
-    array([[1797259609, 2579123966],
+    Array([[1797259609, 2579123966],
            [ 928981903, 3453687069]], dtype=uint32)
     """
     key = check_key("split", key)
@@ -167,7 +167,7 @@ def fold_in(key: Any, data: Any) -> Any:
 
     >>> import funcgrad.random as fr
     >>> fr.fold_in(fr.PRNGKey(0), 7)
-    array([2716826189,  292468403], dtype=uint32)
+    Array([2716826189,  292468403], dtype=uint32)
     """
     key = check_key("fold_in", key)
     if type(data) is Tracer:
@@ -197,7 +197,7 @@ def bits(key: Any, shape: Sequence[int] = (), dtype: Any = None) -> Any:
 
     >>> import numpy as np, funcgrad.random as fr
     >>> fr.bits(fr.PRNGKey(0), (3,), np.uint32)
-    array([4070199207, 4202968722, 1427181096], dtype=uint32)
+    Array([4070199207, 4202968722, 1427181096], dtype=uint32)
     """
     key = check_key("bits", key)
     dtype = DEFAULT_UINT if dtype is None else np.dtype(dtype)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.array import Array
 from funcgrad.core.config import raise_if_nonfinite
 from funcgrad.core.ir import IR, Var, _letters
 from funcgrad.core.pytree import PyTreeDef, tree_unflatten
@@ -43,15 +44,23 @@ def _bcast(x: Any, shape: tuple[int, ...], dims: tuple[int, ...]) -> Any:
 
 
 def _own(x: Any) -> Any:
-    """A writeable array the caller may keep (copies read-only views and constants)."""
-    return np.array(x) if isinstance(x, np.ndarray) else x
+    """A writeable array the caller may keep (copies read-only views and constants), as
+    funcgrad's :class:`~funcgrad.core.array.Array`."""
+    return np.array(x).view(Array) if isinstance(x, np.ndarray) else x
 
 
 def _scalar(x: Any) -> Any:
     return x[()] if isinstance(x, np.ndarray) else x
 
 
-_BASE_GLOBALS = {"np": np, "math": math, "_bcast": _bcast, "_own": _own, "_scalar": _scalar}
+_BASE_GLOBALS = {
+    "np": np,
+    "math": math,
+    "_bcast": _bcast,
+    "_own": _own,
+    "_scalar": _scalar,
+    "_Array": Array,
+}
 
 
 def _literal_src(v: Any) -> str:
@@ -279,7 +288,7 @@ def generate(
         # array is the caller's own.
         if x in origin_const or x in in_set or not first:
             return f"_own({s})"
-        return s
+        return f"{s}.view(_Array)"
 
     leaves = [result(x) for x in ir.outvars]
     built = _tree_expr(out_tree, leaves) if out_tree is not None else None

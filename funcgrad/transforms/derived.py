@@ -164,7 +164,7 @@ def linear_transpose(fun: Callable[..., Any], *primals: Any) -> Callable[..., An
 
     >>> f_t = linear_transpose(lambda x: 2.0 * x[::-1], np.zeros(3))
     >>> f_t(np.array([1.0, 2.0, 3.0]))
-    (array([6., 4., 2.]),)
+    (Array([6., 4., 2.]),)
     """
     leaves, in_tree = tree_flatten(primals)
     avals = [_as_aval(x, f"primal {i}") for i, x in enumerate(leaves)]
@@ -213,7 +213,7 @@ def elementwise_grad(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., 
 
     >>> import funcgrad.numpy as fnp
     >>> elementwise_grad(fnp.sin)(np.array([0.0, np.pi]))
-    array([ 1., -1.])
+    Array([ 1., -1.])
     """
 
     @functools.wraps(fun)
@@ -237,7 +237,7 @@ def jacobian(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     :func:`jacrev` with ``argnums=argnum``).
 
     >>> jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
-    array([[2., 0.],
+    Array([[2., 0.],
            [0., 4.]])
     """
     if not isinstance(argnum, (int, np.integer)):

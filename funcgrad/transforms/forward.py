@@ -116,7 +116,7 @@ def jvp(
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.jvp(lambda x: x ** 2, (np.array([1.0, 3.0]),), (np.array([1.0, 0.0]),))
-    (array([1., 9.]), array([2., 0.]))
+    (Array([1., 9.]), Array([2., 0.]))
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise LocatedTypeError(
@@ -204,7 +204,7 @@ def jacfwd(
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0]))
-    array([[2., 0.],
+    Array([[2., 0.],
            [0., 4.]])
     """
 
@@ -271,7 +271,7 @@ def jacrev(
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.jacrev(lambda x: x ** 2)(np.array([1.0, 2.0]))
-    array([[2., 0.],
+    Array([[2., 0.],
            [0., 4.]])
     """
 
@@ -316,7 +316,7 @@ def hessian(
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.hessian(lambda x: (x ** 3).sum())(np.array([1.0, 2.0]))
-    array([[ 6.,  0.],
+    Array([[ 6.,  0.],
            [ 0., 12.]])
     """
     return jacfwd(jacrev(fun, argnums, holomorphic), argnums, holomorphic)

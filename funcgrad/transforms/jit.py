@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from funcgrad.core.array import Array
 from funcgrad.core.config import config as _cfg
 from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, unsupported_dtype
@@ -306,7 +307,7 @@ class JitFunction:
         >>> print(fg.jit(lambda x: x * 2.0).lower(np.ones(3)).source)
         def _lambda_(x):
             a = (x * 2.0)  # <doctest funcgrad.transforms.jit.JitFunction.lower[1]>:1
-            return a
+            return a.view(_Array)
         <BLANKLINE>
         """
         entry = self._lookup(args, kwargs)[0]
@@ -336,6 +337,11 @@ def _fast_flatten(x: Any, leaves: list[Any], key: list[Any], depth: int) -> bool
     t = type(x)
     if t is np.ndarray:
         leaves.append(x)
+        key.append(x.shape)
+        key.append(x.dtype)
+        return True
+    if t is Array:  # funcgrad's own results: computed on as plain arrays
+        leaves.append(x.view(np.ndarray))
         key.append(x.shape)
         key.append(x.dtype)
         return True

@@ -279,7 +279,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     >>> import funcgrad as fg, numpy as np
     >>> out, f_vjp = fg.vjp(lambda x: x ** 2, np.array([1.0, 3.0]))
     >>> f_vjp(np.ones(2))
-    (array([2., 6.]),)
+    (Array([2., 6.]),)
     """
     out, vjp_fn, aux, _ = _vjp_flat(fun, primals, has_aux, "vjp")
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
@@ -339,7 +339,7 @@ def grad(
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.grad(lambda w: ((w * 2.0 - 4.0) ** 2).sum())(np.array([1.0]))
-    array([-8.])
+    Array([-8.])
     >>> fg.grad(lambda z: z * z, holomorphic=True)(3 + 4j)
     np.complex128(6+8j)
     """
