@@ -1,3 +1,7 @@
+# JAX examples/advi.py (Apache-2.0, github.com/jax-ml/jax; commit cec06d116c05f0d52adfceee3d3b730fdbcb0ce5),
+# ported to funcgrad: only the import lines changed.
+# ruff: noqa
+# fmt: off
 # Copyright 2018 The JAX Authors.
 #
 # Licensed under the Apache License, Version 2.0 (the "License");
