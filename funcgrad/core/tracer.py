@@ -119,6 +119,7 @@ class Trace:
         "constvars",
         "consts",
         "_const_ids",
+        "_keep",
         "env",
         "__weakref__",
     )
@@ -131,6 +132,7 @@ class Trace:
         self.constvars: list[Var] = []
         self.consts: list[Any] = []
         self._const_ids: dict[int, Var] = {}
+        self._keep: list[Any] = []  # Arrays whose plain views are constants: keeps ids unique
         # var -> concrete value, kept when a reverse-mode transform can reuse forward values
         self.env: dict[Var, Any] | None = {} if keep_values else None
 
@@ -170,6 +172,15 @@ class Trace:
         if isinstance(x, np.generic):
             return Literal(x, ShapedArray((), x.dtype))
         if isinstance(x, np.ndarray):
+            if type(x) is Array:  # computed on as a plain ndarray (no subclass dispatch)
+                v = self._const_ids.get(id(x))
+                if v is not None:
+                    return v
+                self._keep.append(x)
+                plain = x.view(np.ndarray)
+                v = self._const(plain, ShapedArray(x.shape, x.dtype), plain)
+                self._const_ids[id(x)] = v
+                return v
             return self._const(x, ShapedArray(x.shape, x.dtype), x)
         raise LocatedTypeError(
             f"funcgrad cannot use a value of type {type(x).__name__} inside a traced "
@@ -199,6 +210,8 @@ class Trace:
             else:
                 ins.append(self.lift(a))
                 v = a.val if type(a) is Tracer else a
+                if type(v) is Array:
+                    v = v.view(np.ndarray)
             if v is None:
                 concrete = False
             vals.append(v)
