@@ -227,6 +227,15 @@ def test_17_setitem_on_tracer():
         with _raises(fg.TracerConversionError, "x[idx] = v is not supported", "x.at[idx].set(v)"):
             transform(f)(X)
 
+    def g(x):
+        a = fnp.zeros(3)
+        a[0] = x[1]
+        return a.sum()
+
+    for transform in (fg.grad, fg.jit):
+        with _raises(fg.TracerConversionError, "x[idx] = v of a traced value", "x.at[idx].set(v)"):
+            transform(g)(X)
+
 
 def test_18_inplace_numpy_with_tracer():
     def acc(x):

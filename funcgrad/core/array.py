@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.core.errors import LocatedTypeError
+from funcgrad.core.errors import LocatedTypeError, TracerConversionError
 
 __all__ = ["Array", "as_user_array", "install_array_hooks", "plain"]
 
@@ -107,9 +107,10 @@ class Array(np.ndarray, metaclass=_ArrayMeta):
 
     def __setitem__(self, idx: Any, value: Any) -> None:
         if _has_tracer(value) or _has_tracer(idx):
-            raise LocatedTypeError(
-                "cannot assign a traced value into an array in place (x[idx] = v): the "
-                "derivative would be lost. Write x = x.at[idx].set(v) instead, as in JAX"
+            raise TracerConversionError(
+                "Arrays are immutable to traced values: in-place assignment x[idx] = v of a "
+                "traced value is not supported (the derivative would be lost). Use the "
+                "functional update x = x.at[idx].set(v) (or .add/.multiply) instead."
             )
         _ndarray_setitem(self, idx, value)
 
