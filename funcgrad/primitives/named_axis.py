@@ -183,6 +183,8 @@ def _reduction_batch(reduce_prim: Any, unbatched: Any) -> Any:
             return bind(prim, x, *toks, axis_name=axis_name), dx
         n = _tok_size(args, dims, i)
         y = unbatched(x, n) if dx is None else bind(reduce_prim, x, axes=(dx,))
+        if dx is not None and np.result_type(y) != np.result_type(x):
+            y = convert_element_type(y, np.result_type(x))  # numpy sums int32 as int64
         rest = axis_name[:i] + axis_name[i + 1 :]
         if rest:
             y = bind(prim, y, *(toks[:i] + toks[i + 1 :]), axis_name=rest)
