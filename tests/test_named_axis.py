@@ -27,6 +27,8 @@ NS = types.SimpleNamespace(
     jvp=fg.jvp,
     value_and_grad=fg.value_and_grad,
     hessian=fg.hessian,
+    jacfwd=fg.jacfwd,
+    jacrev=fg.jacrev,
     lax=lax,
     xp=fnp,
 )

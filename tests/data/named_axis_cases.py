@@ -1,6 +1,7 @@
 """The named-axis cases shared by ``record_named_axis.py`` (run with JAX) and
 ``tests/test_named_axis.py`` (run with funcgrad): each case is a function of a namespace
-``ns`` holding ``vmap``, ``grad``, ``jit``, ``jvp``, ``value_and_grad``, ``hessian``, ``lax``
+``ns`` holding ``vmap``, ``grad``, ``jit``, ``jvp``, ``value_and_grad``, ``hessian``,
+``jacfwd``, ``jacrev``, ``lax``
 and ``xp`` (``jax.numpy`` or ``funcgrad.numpy``), returning a tuple of arrays."""
 
 from __future__ import annotations
@@ -350,6 +351,37 @@ def _cases() -> dict:
             return (ns.lax.psum(x**3, "i") * x).sum()
 
         return (ns.vmap(ns.hessian(f), axis_name="i")(A[:, :2]),)
+
+    @case
+    def jacobians_inside(ns):
+        # Forward and reverse mode differ here, in JAX too: the tangent basis is the same on
+        # every member (psum adds them), the cotangent basis too (psum's transpose adds them).
+        def f(x):
+            return ns.lax.psum(x**2, "i")
+
+        return (
+            ns.vmap(ns.jacfwd(f), axis_name="i")(A),
+            ns.vmap(ns.jacrev(f), axis_name="i")(A),
+        )
+
+    @case
+    def while_loop_psum_predicate(ns):
+        def f(x):
+            return ns.lax.while_loop(
+                lambda c: ns.lax.psum(c[0], "i") < 10.0 + ns.lax.axis_index("i"),
+                lambda c: c + 1.0,
+                x,
+            )
+
+        return (ns.vmap(f, axis_name="i")(np.zeros((4, 2))),)
+
+    @case
+    def unnamed_inner_vmap(ns):
+        def f(r):
+            inner = ns.vmap(lambda v: ns.lax.all_gather(v, "i") * ns.lax.axis_index("i"))
+            return inner(r), ns.vmap(lambda v: ns.lax.pmean(v, "i"), in_axes=0)(r)
+
+        return ns.vmap(f, axis_name="i")(A)
 
     return c
 

@@ -27,6 +27,8 @@ ns = types.SimpleNamespace(
     jvp=jax.jvp,
     value_and_grad=jax.value_and_grad,
     hessian=jax.hessian,
+    jacfwd=jax.jacfwd,
+    jacrev=jax.jacrev,
     lax=jax.lax,
     xp=jnp,
 )
