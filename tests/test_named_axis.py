@@ -163,6 +163,46 @@ def test_gradients_match_finite_differences(op):
     np.testing.assert_allclose(inside, fg.grad(total)(B), rtol=1e-12, atol=1e-12)
 
 
+_LINEAR = {
+    "psum": lambda v: lax.psum(v, "i"),
+    "all_gather": lambda v: lax.all_gather(v, "i", axis=1),
+    "psum_scatter": lambda v: lax.psum_scatter(v, "i"),
+    "ppermute": lambda v: lax.ppermute(v, "i", [(0, 2), (2, 3), (3, 0)]),
+    "all_to_all": lambda v: lax.all_to_all(v, "i", 0, 1),
+    "all_to_all_tiled": lambda v: lax.all_to_all(v, "i", 0, 1, tiled=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LINEAR))
+def test_complex_jvp_and_vjp_inside_match_the_batched_function(name):
+    # JAX's convention for complex values: the VJP is the plain transpose of the JVP (no
+    # conjugation). Inside the vmap, a member's JVP/VJP must be the batched function's.
+    op = _LINEAR[name]
+    rng = np.random.default_rng(11)
+
+    def c(*shape):
+        return rng.normal(size=shape) + 1j * rng.normal(size=shape)
+
+    z, t = c(4, 4, 2), c(4, 4, 2)
+    batched = fg.vmap(op, axis_name="i")
+    y, ty = fg.jvp(batched, (z,), (t,))
+    y_in, ty_in = fg.vmap(lambda a, b: fg.jvp(op, (a,), (b,)), axis_name="i")(z, t)
+    np.testing.assert_allclose(y_in, y, rtol=1e-13)
+    np.testing.assert_allclose(ty_in, ty, rtol=1e-13)
+    u = c(*np.shape(y))
+    (ct,) = fg.vjp(batched, z)[1](u)
+    ct_in = fg.vmap(lambda a, b: fg.vjp(op, a)[1](b)[0], axis_name="i")(z, u)
+    np.testing.assert_allclose(ct_in, ct, rtol=1e-13)
+    # and the dot-product identity Re <u, J t> = Re <J^T u, t> (no conjugation)
+    np.testing.assert_allclose((u * ty).sum().real, (ct * t).sum().real, rtol=1e-12)
+
+
+def test_pmax_pmin_refuse_complex():
+    for f in (lax.pmax, lax.pmin):
+        with pytest.raises(TypeError, match="complex operands have no order"):
+            fg.vmap(lambda v, f=f: f(v, "i"), axis_name="i")(np.ones((2, 2), complex))
+
+
 def test_all_to_all_over_two_names_tiled():
     # Against the one-name form on a merged axis: vmap over 6 members = nested 2 x 3.
     x = np.random.default_rng(5).normal(size=(6, 12, 2))

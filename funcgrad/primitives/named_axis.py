@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from funcgrad.core.errors import LocatedNameError, LocatedValueError
+from funcgrad.core.errors import LocatedNameError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import define
@@ -165,9 +165,14 @@ def _zeros_like(x: Any) -> Any:
     return broadcast_in_dim(np.zeros((), np.result_type(x)), shape, ())
 
 
-def _same_aval(name: str) -> Any:
+def _same_aval(name: str, ordered: bool = False) -> Any:
     def rule(x: ShapedArray, *tokens: ShapedArray, axis_name: tuple[Any, ...], **p: Any) -> Any:
         _check_tokens(name, tokens, axis_name)
+        if ordered and x.dtype.kind == "c":
+            raise LocatedTypeError(
+                f"{name}: complex operands have no order; take {name} of the real part or "
+                "of the absolute value"
+            )
         return ShapedArray(x.shape, x.dtype, x.weak)
 
     return rule
@@ -242,7 +247,7 @@ psum_p = define(
 pmax_p = define(
     "pmax",
     _outside("pmax"),
-    _same_aval("pmax"),
+    _same_aval("pmax", ordered=True),
     vjp=_OperandOnly(_pext_vjp),
     jvp=_OperandOnly(_pext_jvp),
     batch=_reduction_batch(reduce_max_p, _itself),
@@ -250,7 +255,7 @@ pmax_p = define(
 pmin_p = define(
     "pmin",
     _outside("pmin"),
-    _same_aval("pmin"),
+    _same_aval("pmin", ordered=True),
     vjp=_OperandOnly(_pext_vjp),
     jvp=_OperandOnly(_pext_jvp),
     batch=_reduction_batch(reduce_min_p, _itself),
