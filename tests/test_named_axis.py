@@ -21,6 +21,7 @@ from named_axis_cases import CASES, A, B, C, V  # noqa: E402
 
 REF = np.load(DATA / "named_axis_ref.npz")
 NS = types.SimpleNamespace(
+    pbroadcast=lax.pbroadcast,
     vmap=fg.vmap,
     grad=fg.grad,
     jit=fg.jit,
@@ -118,6 +119,8 @@ def test_all_gather_and_psum_scatter_over_two_names():
             np.testing.assert_array_equal(g[i, j], flat)
             np.testing.assert_array_equal(gt[i, j], flat.reshape(1, 36))
             np.testing.assert_allclose(ps[i, j], flat.sum(0), rtol=1e-14)
+    pb = fg.vmap(fg.vmap(lambda v: lax.pbroadcast(v, ("i", "j"), 4), axis_name="j"), axis_name="i")
+    np.testing.assert_array_equal(pb(C), np.broadcast_to(C[1, 1], C.shape))
     # psum_scatter over two names: member (i, j) keeps row i * 3 + j of the sum.
     x = np.arange(2 * 3 * 6 * 2.0).reshape(2, 3, 6, 2)
     ps = fg.vmap(fg.vmap(lambda v: lax.psum_scatter(v, ("i", "j")), axis_name="j"), axis_name="i")(
@@ -280,13 +283,23 @@ def test_unbound_axis_name_is_a_located_name_error():
     fg.vmap(lambda x: keep.append(lambda: lax.axis_size("i")) or x, axis_name="i")(A)
     with pytest.raises(NameError, match="axis_size: unbound axis name 'i'"):
         keep[0]()
-    for name in ("pmean", "pmax", "pmin", "ppermute", "pshuffle", "all_to_all", "pswapaxes"):
+    for name in (
+        "pmean",
+        "pmax",
+        "pmin",
+        "ppermute",
+        "pshuffle",
+        "all_to_all",
+        "pswapaxes",
+        "pbroadcast",
+    ):
         fn = getattr(lax, name)
         args = {
             "ppermute": ([(0, 0)],),
             "pshuffle": ([0],),
             "all_to_all": (0, 0),
             "pswapaxes": (0,),
+            "pbroadcast": (0,),
         }
         with pytest.raises(NameError, match="unbound axis name 'i'"):
             fn(A, "i", *args.get(name, ()))
@@ -318,6 +331,10 @@ def test_shape_and_argument_errors():
         ValueError, match=r"pair \(0, 4\) of perm is out of range for an axis of size 4"
     ):
         run(lambda x: lax.ppermute(x, "i", [(0, 4)]))
+    with pytest.raises(
+        ValueError, match="pbroadcast: source 4 is out of range for an axis of size 4"
+    ):
+        run(lambda x: lax.pbroadcast(x, "i", 4))
     with pytest.raises(ValueError, match="repeats a name"):
         run(lambda x: lax.psum(x, ("i", "i")))
     with pytest.raises(NotImplementedError, match="axis_index_groups"):

@@ -5,9 +5,9 @@ dynamic slicing, XLA-style ``gather``/``scatter``, ``dot_general``, ``conv_gener
 (any layout, dilations, feature groups), ``reduce_window`` pooling, ``associative_scan`` and
 the cumulative reductions, ``sort``/``top_k`` (:mod:`funcgrad.lax._ops`), and the collectives
 over named ``vmap`` axes — ``psum``, ``pmean``, ``pmax``, ``pmin``, ``all_gather``,
-``psum_scatter``, ``ppermute``, ``pshuffle``, ``all_to_all``, ``pswapaxes``, ``axis_index``,
-``axis_size`` (:mod:`funcgrad.lax._parallel`). Every one works under ``grad``, ``jvp``, ``vmap``
-and ``jit``.
+``psum_scatter``, ``ppermute``, ``pshuffle``, ``all_to_all``, ``pswapaxes``, ``pbroadcast``,
+``axis_index``, ``axis_size`` (:mod:`funcgrad.lax._parallel`). Every one works under ``grad``,
+``jvp``, ``vmap`` and ``jit``.
 
 Unlike Python ``if``/``for``, these stay in the IR as single primitives carrying their bodies
 as sub-IRs, so they work under ``jit`` and ``vmap`` (where values are abstract), and a loop of

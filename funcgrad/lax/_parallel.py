@@ -37,6 +37,7 @@ __all__ = [
     "pshuffle",
     "all_to_all",
     "pswapaxes",
+    "pbroadcast",
     "axis_index",
     "axis_size",
 ]
@@ -354,6 +355,30 @@ def pswapaxes(
            [1., 3.]])
     """
     return all_to_all(x, axis_name, axis, axis, axis_index_groups=axis_index_groups)
+
+
+def pbroadcast(x: Any, axis_name: AxisName | Sequence[AxisName], source: int) -> Any:
+    """Every member receives the ``x`` of member ``source``: ``psum`` of ``x`` masked to the
+    source (JAX's definition, and its derivative: the summed cotangent goes to the source).
+
+    >>> import numpy as np, funcgrad as fg
+    >>> fg.vmap(lambda x: fg.lax.pbroadcast(x, "i", 2), axis_name="i")(np.arange(3.0))
+    Array([2., 2., 2.])
+    """
+    names, frames = _frames(axis_name, "pbroadcast")
+    n = math.prod(f.size for f in frames)
+    try:
+        src = operator.index(source)
+    except TypeError:
+        raise _errors.LocatedTypeError(
+            f"pbroadcast: source must be an int, got {source!r}"
+        ) from None
+    if not 0 <= src < n:
+        raise _errors.LocatedValueError(
+            f"pbroadcast: source {src} is out of range for an axis of size {n}"
+        )
+    is_source = axis_index(names) == src
+    return tree_map(lambda v: psum(_fnp.where(is_source, v, _fnp.zeros_like(v)), names), x)
 
 
 def axis_index(axis_name: AxisName | Sequence[AxisName]) -> Any:

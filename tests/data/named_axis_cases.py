@@ -1,7 +1,7 @@
 """The named-axis cases shared by ``record_named_axis.py`` (run with JAX) and
 ``tests/test_named_axis.py`` (run with funcgrad): each case is a function of a namespace
 ``ns`` holding ``vmap``, ``grad``, ``jit``, ``jvp``, ``value_and_grad``, ``hessian``,
-``jacfwd``, ``jacrev``, ``lax``
+``jacfwd``, ``jacrev``, ``pbroadcast``, ``lax``
 and ``xp`` (``jax.numpy`` or ``funcgrad.numpy``), returning a tuple of arrays."""
 
 from __future__ import annotations
@@ -152,6 +152,18 @@ def _cases() -> dict:
 
         return (
             ns.vmap(lambda x: ns.lax.ppermute(x, "i", P4), axis_name="i")(A),
+            ns.vmap(ns.grad(loss), axis_name="i")(A),
+        )
+
+    @case
+    def pbroadcast_fwd_grad(ns):
+        # (JAX 0.10's vmap of lax.pbroadcast fails; ns.pbroadcast is JAX's documented
+        # equivalent there, psum of x masked to the source, and lax.pbroadcast here.)
+        def loss(x):
+            return (ns.pbroadcast(ns.xp.sin(x), "i", 2) * V).sum()
+
+        return (
+            ns.vmap(lambda x: ns.pbroadcast(x, "i", 1), axis_name="i")(A),
             ns.vmap(ns.grad(loss), axis_name="i")(A),
         )
 

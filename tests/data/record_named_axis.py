@@ -20,7 +20,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from named_axis_cases import CASES  # noqa: E402
 
+
+def pbroadcast(x, axis_name, source):
+    # JAX's docstring definition (its vmap of lax.pbroadcast fails in 0.10)
+    masked = jnp.where(jax.lax.axis_index(axis_name) == source, x, jnp.zeros_like(x))
+    return jax.lax.psum(masked, axis_name)
+
+
 ns = types.SimpleNamespace(
+    pbroadcast=pbroadcast,
     vmap=jax.vmap,
     grad=jax.grad,
     jit=jax.jit,
