@@ -356,6 +356,31 @@ def test_shape_and_argument_errors():
         fg.vmap(lambda x: x, in_axes=None, axis_name="i")(A)
 
 
+def test_custom_rules_and_collectives():
+    # A collective in a custom_vjp's backward rule, with grad inside the vmap: works.
+    @fg.custom_vjp
+    def g(x):
+        return x * 2.0
+
+    g.defvjp(lambda x: (g(x), None), lambda r, ct: (lax.psum(ct, "i"),))
+    np.testing.assert_array_equal(fg.vmap(fg.grad(g), axis_name="i")(V), [3.0, 3.0, 3.0])
+
+    # A collective in the function of a custom_jvp/custom_vjp under the vmap: not supported
+    # (the function would close over the vmap's axis); a clear error, never a wrong number.
+    @fg.custom_jvp
+    def f(x):
+        return lax.psum(x, "i")
+
+    f.defjvp(lambda p, t: (f(p[0]), lax.psum(t[0], "i")))
+    with pytest.raises(NotImplementedError, match="custom_jvp function that closes over batched"):
+        fg.vmap(f, axis_name="i")(V)
+    # checkpoint (remat) is fine.
+    h = fg.checkpoint(lambda x: fnp.sin(lax.psum(x, "i")) * x)
+    got = fg.grad(lambda a: fg.vmap(h, axis_name="i")(a).sum())(A)
+    s = A.sum(0)  # d/dx_j of sum_k sin(s) x_k, the same for every member j
+    np.testing.assert_allclose(got, np.broadcast_to(np.sin(s) + np.cos(s) * s, A.shape), rtol=1e-12)
+
+
 def test_a_collective_never_runs_outside_its_vmap():
     from funcgrad.primitives import named_axis
 
