@@ -336,6 +336,9 @@ def test_shape_and_argument_errors():
         ValueError, match="pbroadcast: source 4 is out of range for an axis of size 4"
     ):
         run(lambda x: lax.pbroadcast(x, "i", 4))
+    with pytest.raises(ValueError, match="ppermute: axis_name is an empty tuple"):
+        run(lambda x: lax.ppermute(x, (), []))
+    np.testing.assert_array_equal(run(lambda x: lax.psum(x, ()) + lax.axis_index(())), B)
     with pytest.raises(ValueError, match="repeats a name"):
         run(lambda x: lax.psum(x, ("i", "i")))
     with pytest.raises(NotImplementedError, match="axis_index_groups"):

@@ -64,6 +64,11 @@ def _frames(axis_name: Any, what: str) -> tuple[tuple[Any, ...], list[Any]]:
     return names, [_axis_env.lookup(n, what) for n in names]
 
 
+def _need_names(names: tuple[Any, ...], what: str) -> None:
+    if not names:
+        raise _errors.LocatedValueError(f"{what}: axis_name is an empty tuple; name an axis")
+
+
 def _no_groups(axis_index_groups: Any, what: str) -> None:
     if axis_index_groups is not None:
         raise _errors.LocatedNotImplementedError(
@@ -100,6 +105,8 @@ def psum(x: Any, axis_name: AxisName | Sequence[AxisName], *, axis_index_groups:
     """
     _no_groups(axis_index_groups, "psum")
     names, frames = _frames(axis_name, "psum")
+    if not names:  # no axes: the identity, as in JAX
+        return x
     toks = tuple(f.token for f in frames)
     return tree_map(lambda v: _na.psum(_leaf(v), toks, names), x)
 
@@ -115,6 +122,8 @@ def pmean(
     """
     _no_groups(axis_index_groups, "pmean")
     names, frames = _frames(axis_name, "pmean")
+    if not names:  # no axes: the identity, as in JAX
+        return x
     n = math.prod(f.size for f in frames)
     toks = tuple(f.token for f in frames)
     return tree_map(lambda v: _fnp.true_divide(_na.psum(_leaf(v), toks, names), n), x)
@@ -132,6 +141,8 @@ def pmax(x: Any, axis_name: AxisName | Sequence[AxisName], *, axis_index_groups:
     """
     _no_groups(axis_index_groups, "pmax")
     names, frames = _frames(axis_name, "pmax")
+    if not names:  # no axes: the identity, as in JAX
+        return x
     toks = tuple(f.token for f in frames)
     return tree_map(lambda v: _na.pmax(v, toks, names), x)
 
@@ -145,6 +156,8 @@ def pmin(x: Any, axis_name: AxisName | Sequence[AxisName], *, axis_index_groups:
     """
     _no_groups(axis_index_groups, "pmin")
     names, frames = _frames(axis_name, "pmin")
+    if not names:  # no axes: the identity, as in JAX
+        return x
     toks = tuple(f.token for f in frames)
     return tree_map(lambda v: _na.pmin(v, toks, names), x)
 
@@ -167,6 +180,8 @@ def all_gather(
     """
     _no_groups(axis_index_groups, "all_gather")
     names, frames = _frames(axis_name, "all_gather")
+    if not names:  # no axes: the identity, as in JAX
+        return x
 
     def one(v: Any) -> Any:
         nd = _np.ndim(v)
@@ -202,6 +217,8 @@ def psum_scatter(
     """
     _no_groups(axis_index_groups, "psum_scatter")
     names, frames = _frames(axis_name, "psum_scatter")
+    if not names:  # no axes: the identity, as in JAX
+        return x
 
     def one(v: Any) -> Any:
         sd = _axis(scatter_dimension, _np.ndim(v), "psum_scatter", "scatter_dimension")
@@ -252,6 +269,7 @@ def ppermute(x: Any, axis_name: AxisName | Sequence[AxisName], perm: Any) -> Any
     Array([3., 1., 2.])
     """
     names, frames = _frames(axis_name, "ppermute")
+    _need_names(names, "ppermute")
     n = math.prod(f.size for f in frames)
     pairs = _check_perm(perm, n, "ppermute")
     if len(frames) == 1:
@@ -309,6 +327,7 @@ def all_to_all(
     """
     _no_groups(axis_index_groups, "all_to_all")
     names, frames = _frames(axis_name, "all_to_all")
+    _need_names(names, "all_to_all")
 
     def one(v: Any) -> Any:
         nd = _np.ndim(v)
@@ -366,6 +385,7 @@ def pbroadcast(x: Any, axis_name: AxisName | Sequence[AxisName], source: int) ->
     Array([2., 2., 2.])
     """
     names, frames = _frames(axis_name, "pbroadcast")
+    _need_names(names, "pbroadcast")
     n = math.prod(f.size for f in frames)
     try:
         src = operator.index(source)
