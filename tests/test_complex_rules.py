@@ -245,6 +245,9 @@ INTERNAL = {"gammainc_da"}
 # With one process they are the identity and are not bound; tests/test_distributed.py runs
 # them under mpirun (real dtypes). Complex pytrees through MPI are not tested yet.
 MPI_COLLECTIVES = {"allreduce", "allgather", "reduce_scatter", "broadcast"}
+# Collectives over named vmap axes exist only inside a vmap: their complex rules are checked in
+# tests/test_named_axis.py (inside-vmap JVP/VJP against those of the batched function).
+NAMED_AXIS = {"psum", "pmax", "pmin", "all_gather", "psum_scatter", "ppermute", "all_to_all"}
 # gamma sampling: the public wrappers cast their real parameters (numpy's casting, dropping an
 # imaginary part with a ComplexWarning), so these primitives only ever see real values; the
 # derivative is then that of the real part, the transpose of the cast (checked below).
@@ -374,6 +377,7 @@ def test_every_primitive_is_audited() -> None:
         | CAST_TO_REAL
         | INTERNAL
         | MPI_COLLECTIVES
+        | NAMED_AXIS
         | USER_RULES
     )
     missing = diff - audited

@@ -371,6 +371,8 @@ def test_28_vmap_nothing_mapped_and_out_axes_none():
         fg.vmap(lambda a: a, in_axes=None)(X)
     with _raises(ValueError, "out_axes=None requires an output that does not depend on the batch"):
         fg.vmap(lambda a: a, out_axes=None)(X)
+    with _raises(NameError, "psum: unbound axis name 'i'", "axis_name='i'"):
+        fg.lax.psum(X, "i")
 
 
 # ---------------------------------------------------------------------------------------------

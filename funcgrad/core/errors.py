@@ -24,6 +24,7 @@ __all__ = [
     "LocatedKeyError",
     "LocatedNotImplementedError",
     "LocatedRuntimeError",
+    "LocatedNameError",
     "format_src",
 ]
 
@@ -63,6 +64,11 @@ class LocatedNotImplementedError(_Located, NotImplementedError):
 
 class LocatedRuntimeError(_Located, RuntimeError):
     """A ``RuntimeError`` whose message names the user's line."""
+
+
+class LocatedNameError(_Located, NameError):
+    """A ``NameError`` whose message names the user's line (an axis name that no enclosing
+    ``vmap(..., axis_name=...)`` binds)."""
 
 
 class LocatedAttributeError(_Located, AttributeError):

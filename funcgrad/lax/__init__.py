@@ -3,8 +3,11 @@
 elementwise functions that do not promote dtypes, ``pad`` with interior padding, static and
 dynamic slicing, XLA-style ``gather``/``scatter``, ``dot_general``, ``conv_general_dilated``
 (any layout, dilations, feature groups), ``reduce_window`` pooling, ``associative_scan`` and
-the cumulative reductions, ``sort``/``top_k`` (:mod:`funcgrad.lax._ops`). Every one works under
-``grad``, ``jvp``, ``vmap`` and ``jit``.
+the cumulative reductions, ``sort``/``top_k`` (:mod:`funcgrad.lax._ops`), and the collectives
+over named ``vmap`` axes — ``psum``, ``pmean``, ``pmax``, ``pmin``, ``all_gather``,
+``psum_scatter``, ``ppermute``, ``pshuffle``, ``all_to_all``, ``pswapaxes``, ``pbroadcast``,
+``axis_index``, ``axis_size`` (:mod:`funcgrad.lax._parallel`). Every one works under ``grad``,
+``jvp``, ``vmap`` and ``jit``.
 
 Unlike Python ``if``/``for``, these stay in the IR as single primitives carrying their bodies
 as sub-IRs, so they work under ``jit`` and ``vmap`` (where values are abstract), and a loop of
@@ -30,5 +33,7 @@ from funcgrad.lax._control_flow import *  # noqa: F403
 from funcgrad.lax._control_flow import __all__ as _control_flow_all
 from funcgrad.lax._ops import *  # noqa: F403
 from funcgrad.lax._ops import __all__ as _ops_all
+from funcgrad.lax._parallel import *  # noqa: F403
+from funcgrad.lax._parallel import __all__ as _parallel_all
 
-__all__ = [*_control_flow_all, *_ops_all]
+__all__ = [*_control_flow_all, *_ops_all, *_parallel_all]

@@ -10,6 +10,8 @@ a family imports only the families listed before it:
 * :mod:`.numpy_extra` — the rest of the numpy surface (cumsum, sort, einsum, ...)
 * :mod:`.linalg_extra` — numpy.linalg decompositions and solvers
 * :mod:`.callback` — host callbacks: pure_callback, debug_callback
+* :mod:`.named_axis` — collectives over named ``vmap`` axes (psum, all_gather, ppermute, ...)
+* :mod:`.collectives` — collectives over MPI processes (``funcgrad.distributed``)
 
 Primitives that carry sub-IRs (control flow, custom rules) are declared in
 :mod:`funcgrad.transforms`, since their rules apply transforms to their bodies.
@@ -24,6 +26,7 @@ from funcgrad.primitives import (  # noqa: F401  (importing a family registers i
     indexing,
     linalg,
     linalg_extra,
+    named_axis,
     numpy_extra,
     random_bits,
     random_special,

@@ -8,11 +8,12 @@ computation — never a Python loop over the batch.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
+from funcgrad.core import axis_env
 from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import broadcast_prefix, tree_flatten, tree_unflatten
@@ -82,20 +83,46 @@ def _check_axis(ax: Any, what: str) -> None:
         raise LocatedTypeError(f"vmap: {what} entries must be ints or None, got {ax!r}")
 
 
-def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
+def vmap(
+    fun: Callable[..., Any],
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: Hashable | None = None,
+    axis_size: int | None = None,
+    spmd_axis_name: Any = None,
+) -> Callable[..., Any]:
     """Vectorize ``fun`` over a batch axis of its arguments.
 
     ``in_axes``: an int, ``None`` (not batched), or a pytree prefix of the argument tuple;
     ``out_axes`` likewise for the outputs. Negative axes count from the end.
+    ``axis_name`` names the mapped axis, so that ``funcgrad.lax``'s collectives (``psum``,
+    ``all_gather``, ``axis_index``, ...) can act across it inside ``fun``; ``axis_size`` gives
+    the size when no argument is mapped (and must agree with the mapped ones otherwise).
+    ``spmd_axis_name`` is accepted for JAX compatibility and has no effect (no devices).
 
     >>> import funcgrad as fg, numpy as np
     >>> fg.vmap(lambda w, x: x @ w, in_axes=(None, 0))(np.ones(3), np.ones((5, 3))).shape
     (5,)
+    >>> fg.vmap(lambda x: x / fg.lax.psum(x, "i"), axis_name="i")(np.array([1.0, 3.0]))
+    Array([0.25, 0.75])
     """
     if not callable(fun):
         raise LocatedTypeError(f"vmap expects a callable, got {type(fun).__name__}")
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
+    if axis_name is not None:
+        try:
+            hash(axis_name)
+        except TypeError:
+            raise LocatedTypeError(
+                f"vmap: axis_name must be hashable (a string, say), got {axis_name!r}"
+            ) from None
+    if axis_size is not None:
+        if isinstance(axis_size, bool) or not isinstance(axis_size, (int, np.integer)):
+            raise LocatedTypeError(f"vmap: axis_size must be an int, got {axis_size!r}")
+        axis_size = int(axis_size)
+        if axis_size < 0:
+            raise LocatedValueError(f"vmap: axis_size must be >= 0, got {axis_size}")
 
     @functools.wraps(fun)
     def batched(*args: Any, **kwargs: Any) -> Any:
@@ -118,7 +145,11 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
                     )
             n = len(args)
             with_kwargs = vmap(
-                lambda *a: fun(*a[:n], **a[n]), in_axes=(*pos_axes, 0), out_axes=out_axes
+                lambda *a: fun(*a[:n], **a[n]),
+                in_axes=(*pos_axes, 0),
+                out_axes=out_axes,
+                axis_name=axis_name,
+                axis_size=axis_size,
             )
             return with_kwargs(*args, kwargs)
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
@@ -173,18 +204,42 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
                 )
             dims.append(ax)
             per_example.append(ShapedArray(shape[:ax] + shape[ax + 1 :], x.dtype))
+        if axis_size is not None:
+            if size is not None and size != axis_size:
+                sizes = [
+                    f"leaf {j}: {np.shape(y)[a % np.ndim(y)]}"
+                    for j, (y, a) in enumerate(zip(leaves, axes))
+                    if a is not None
+                ]
+                raise LocatedValueError(
+                    f"vmap got inconsistent sizes for the mapped axes: the axis_size argument "
+                    f"was {axis_size}, the mapped arguments have " + ", ".join(sizes)
+                )
+            size = axis_size
         if size is None:
             raise LocatedValueError(
-                "vmap needs at least one argument mapped over an axis (in_axes not all None)"
+                "vmap needs at least one argument mapped over an axis (in_axes not all None), "
+                "or axis_size=... to give the size"
             )
-        ir, out_tree, _ = trace_to_ir(
-            lambda *a: fun(*a),
-            [p if isinstance(p, ShapedArray) else _aval_or_tracer(p) for p in per_example],
-            in_tree,
-            "vmap",
-            abstract=True,
-        )
-        outs, odims = batch_ir(ir, leaves, dims)
+        avals = [p if isinstance(p, ShapedArray) else _aval_or_tracer(p) for p in per_example]
+        if axis_name is None:
+            ir, out_tree, _ = trace_to_ir(lambda *a: fun(*a), avals, in_tree, "vmap", abstract=True)
+            outs, odims = batch_ir(ir, leaves, dims)
+        else:
+            # One more input, the axis token (funcgrad.core.axis_env): per example the index
+            # along the named axis, batched as arange(size). Collectives take it as an operand.
+            def named(token: Any, a: tuple[Any, ...]) -> Any:
+                with axis_env.bind_axis(axis_name, size, token):
+                    return fun(*a)
+
+            ir, out_tree, _ = trace_to_ir(
+                named,
+                [ShapedArray((), np.dtype(np.int32)), *avals],
+                tree_flatten((0, args))[1],
+                "vmap",
+                abstract=True,
+            )
+            outs, odims = batch_ir(ir, [np.arange(size, dtype=np.int32), *leaves], [0, *dims])
         oaxes = broadcast_prefix(out_axes, tree_unflatten(out_tree, outs), "vmap out_axes")
         final = []
         avoid = ids(leaves)
