@@ -9,6 +9,7 @@ a family imports only the families listed before it:
 * :mod:`.conv` — convolution (``conv_general_dilated`` in one canonical layout)
 * :mod:`.numpy_extra` — the rest of the numpy surface (cumsum, sort, einsum, ...)
 * :mod:`.linalg_extra` — numpy.linalg decompositions and solvers
+* :mod:`.bitwise` — bitwise and integer ufuncs (and/or/xor/invert/shifts, gcd, spacing)
 * :mod:`.callback` — host callbacks: pure_callback, debug_callback
 
 Primitives that carry sub-IRs (control flow, custom rules) are declared in
@@ -16,6 +17,7 @@ Primitives that carry sub-IRs (control flow, custom rules) are declared in
 """
 
 from funcgrad.primitives import (  # noqa: F401  (importing a family registers its primitives)
+    bitwise,
     callback,
     collectives,
     conv,
