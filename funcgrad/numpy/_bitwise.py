@@ -40,24 +40,35 @@ __all__ = [
 ]
 
 
+def _ints(name: str, *xs: Any) -> list[Any]:
+    ops = [_operand(x) for x in xs]
+    for x in ops:
+        if _dtype(x).kind not in "biu":
+            raise LocatedTypeError(
+                f"{name} needs integer or boolean operands, got {_dtype(x)} (as numpy: "
+                "bitwise operations are not defined for floats)"
+            )
+    return ops
+
+
 def bitwise_and(x1: Any, x2: Any, /) -> Any:
     """Elementwise ``x1 & x2`` of integer or boolean arrays (no derivative)."""
-    return _bw.bitwise_and(_operand(x1), _operand(x2))
+    return _bw.bitwise_and(*_ints("bitwise_and", x1, x2))
 
 
 def bitwise_or(x1: Any, x2: Any, /) -> Any:
     """Elementwise ``x1 | x2`` of integer or boolean arrays (no derivative)."""
-    return _bw.bitwise_or(_operand(x1), _operand(x2))
+    return _bw.bitwise_or(*_ints("bitwise_or", x1, x2))
 
 
 def bitwise_xor(x1: Any, x2: Any, /) -> Any:
     """Elementwise ``x1 ^ x2`` of integer or boolean arrays (no derivative)."""
-    return _bw.bitwise_xor(_operand(x1), _operand(x2))
+    return _bw.bitwise_xor(*_ints("bitwise_xor", x1, x2))
 
 
 def invert(x: Any, /) -> Any:
     """Elementwise ``~x``: bitwise NOT of integers, logical NOT of booleans."""
-    return _bw.invert(_operand(x))
+    return _bw.invert(*_ints("invert", x))
 
 
 bitwise_not = invert
@@ -66,12 +77,12 @@ bitwise_invert = invert
 
 def left_shift(x1: Any, x2: Any, /) -> Any:
     """Elementwise ``x1 << x2`` (integers)."""
-    return _bw.left_shift(_operand(x1), _operand(x2))
+    return _bw.left_shift(*_ints("left_shift", x1, x2))
 
 
 def right_shift(x1: Any, x2: Any, /) -> Any:
     """Elementwise ``x1 >> x2`` (integers; arithmetic shift for signed types)."""
-    return _bw.right_shift(_operand(x1), _operand(x2))
+    return _bw.right_shift(*_ints("right_shift", x1, x2))
 
 
 bitwise_left_shift = left_shift
@@ -80,7 +91,7 @@ bitwise_right_shift = right_shift
 
 def bitwise_count(x: Any, /) -> Any:
     """Number of 1 bits in ``abs(x)`` (numpy ≥ 2.0), as uint8."""
-    return _bw.bitwise_count(_operand(x))
+    return _bw.bitwise_count(*_ints("bitwise_count", x))
 
 
 def _check_bits(a: Any, name: str) -> Any:
