@@ -11,7 +11,7 @@ converts these types, but computes in float16/32/64 (see ``docs/errors.md``).
 >>> import funcgrad.numpy as fnp
 >>> fnp.promote_types("int8", "uint8")
 dtype('int16')
->>> bool(fnp.issubdtype(fnp.float32, fnp.floating))
+>>> fnp.issubdtype(fnp.float32, fnp.floating)
 True
 """
 

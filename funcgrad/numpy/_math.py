@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as _np
 
+from funcgrad.core.tracer import Tracer
 from funcgrad.numpy._core import _dtype, _ndim, _norm_axis, _operand, _shape, asarray, astype
 from funcgrad.numpy._elementwise import (
     abs,
@@ -72,13 +73,21 @@ def _float_like(*xs: Any) -> Any:
     dt = _np.result_type(*[_dtype(x) for x in xs], _np.float16)
     if dt.kind not in "fc":
         dt = _np.dtype(_np.float64)
-    return [astype(x, dt) if _dtype(x) != dt else x for x in xs]
+    return [
+        x if _dtype(x) == dt else astype(x, dt) if type(x) is Tracer else _np.asarray(x, dt)[()]
+        for x in xs
+    ]
+
+
+def _scalar(out: Any) -> Any:
+    """numpy returns a scalar, not a 0-d array, for scalar inputs (``where`` does not)."""
+    return out[()] if isinstance(out, _np.ndarray) and out.ndim == 0 else out
 
 
 def copysign(x1: Any, x2: Any, /) -> Any:
     """``abs(x1)`` with the sign bit of ``x2``; d/dx1 = ±1 (the sign it keeps or flips)."""
     x1, x2 = _float_like(_operand(x1), _operand(x2))
-    return where(equal(signbit(x1), signbit(x2)), x1, negative(x1))
+    return _scalar(where(equal(signbit(x1), signbit(x2)), x1, negative(x1)))
 
 
 def _pow2(e: Any, dt: Any) -> Any:
@@ -112,7 +121,7 @@ def modf(x: Any, /, out: Any = None) -> tuple[Any, Any]:
     (x,) = _float_like(_operand(x))
     inf = isinf(x)
     finite = where(inf, 0.0, x)  # no inf - inf (numpy's modf does not warn)
-    return where(inf, copysign(0.0, x), subtract(finite, trunc(finite))), trunc(x)
+    return _scalar(where(inf, copysign(0.0, x), subtract(finite, trunc(finite)))), trunc(x)
 
 
 def nextafter(x1: Any, x2: Any, /) -> Any:
