@@ -391,7 +391,9 @@ def _no_inplace(inplace: bool, name: str) -> None:
 
 def put(a: Any, ind: Any, v: Any, mode: Any = None, *, inplace: bool = True) -> Any:
     """``a`` with ``ravel(a)[ind] = v`` (``v`` repeated to fit); needs ``inplace=False``.
-    Modes ``'clip'``/``'wrap'``; the default clips like JAX. Differentiable in ``a`` and ``v``."""
+    The default mode clips out-of-range indices, negative ones to 0 (JAX; numpy's default
+    ``'raise'`` counts negative indices from the end and is available as ``mode='raise'``);
+    ``'wrap'`` as numpy. Differentiable in ``a`` and ``v``."""
     _no_inplace(inplace, "put")
     a = _operand(a)
     flat = ravel(a)
@@ -399,13 +401,14 @@ def put(a: Any, ind: Any, v: Any, mode: Any = None, *, inplace: bool = True) -> 
     ind = ravel(_operand(ind))
     if mode == "wrap":
         ind = remainder(ind, n)
-    elif mode in (None, "clip", "fill", "raise"):
-        if mode == "raise" and not _abstract(ind):
+    elif mode in (None, "clip"):  # JAX's default; negative indices clip to 0 (as numpy's clip)
+        ind = where(less(ind, 0), 0, where(less(ind, n), ind, n - 1))
+    elif mode == "raise":  # numpy's default: negative indices count from the end
+        if not _abstract(ind):
             v_ = ind.val if type(ind) is Tracer else ind
             if _np.size(v_) and (_np.max(v_) >= n or _np.min(v_) < -n):
-                raise LocatedIndexError("put: index out of bounds")
+                raise LocatedIndexError(f"put: index out of bounds for size {n}")
         ind = where(less(ind, 0), ind + n, ind)
-        ind = where(less(ind, 0), 0, where(less(ind, n), ind, n - 1))
     else:
         raise LocatedValueError(f"put: mode must be 'clip', 'wrap' or 'raise', got {mode!r}")
     v = ravel(_operand(v))

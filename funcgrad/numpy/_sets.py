@@ -88,13 +88,17 @@ def _pick(values: Any, mask: Any, size: Any, fill_value: Any, name: str, default
     got = take(values, pos) if _shape(values)[0] else full((s,), 0, _dtype(values))
     if size is None:
         return got
-    fill = default(values) if fill_value is None else fill_value
+    fill = default(got) if fill_value is None else fill_value
     return where(valid, got, astype(_operand(fill), _dtype(values)))
 
 
-def _min_fill(s: Any) -> Any:
-    # JAX fills with the smallest value (the first of the sorted input)
-    return s[0] if _shape(s)[0] else 0
+def _min_fill(got: Any) -> Any:
+    # JAX fills with the smallest result: results are sorted, so the first one
+    return got[0] if _shape(got)[0] else 0
+
+
+def _zero_fill(got: Any) -> Any:
+    return 0
 
 
 def unique(
@@ -127,7 +131,8 @@ def unique(
     out = [vals]
     k = _shape(vals)[0]
     if return_index:
-        idx = _pick(perm, first, size, 0, "unique", None) if n else full((k,), 0, _np.intp)
+        # JAX pads the indices with the index of the padding value (the minimum: perm[0])
+        idx = _pick(perm, first, size, None, "unique", _min_fill) if n else full((k,), 0, _np.intp)
         out.append(idx)
     if return_inverse:
         if n:
@@ -165,19 +170,20 @@ def _unique_axis(a: Any, ri: bool, rinv: bool, rc: bool, axis: int, equal_nan: b
 
 
 def unique_values(x: Any, /, *, size: Any = None, fill_value: Any = None) -> Any:
-    """Array API: the sorted unique values (NaNs collapse to one, as numpy's ``unique``)."""
-    return unique(x, size=size, fill_value=fill_value)
+    """Array API: the sorted unique values; every NaN is distinct (``equal_nan=False``, as
+    numpy's and JAX's ``unique_values``)."""
+    return unique(x, equal_nan=False, size=size, fill_value=fill_value)
 
 
 def unique_counts(x: Any, /, *, size: Any = None, fill_value: Any = None) -> Any:
     """Array API: ``(values, counts)``."""
-    v, c = unique(x, return_counts=True, size=size, fill_value=fill_value)
+    v, c = unique(x, return_counts=True, equal_nan=False, size=size, fill_value=fill_value)
     return UniqueCountsResult(v, c)
 
 
 def unique_inverse(x: Any, /, *, size: Any = None, fill_value: Any = None) -> Any:
     """Array API: ``(values, inverse_indices)``, the inverse shaped like ``x``."""
-    v, inv = unique(x, return_inverse=True, size=size, fill_value=fill_value)
+    v, inv = unique(x, return_inverse=True, equal_nan=False, size=size, fill_value=fill_value)
     return UniqueInverseResult(v, reshape(inv, _shape(_operand(x))))
 
 
@@ -188,6 +194,7 @@ def unique_all(x: Any, /, *, size: Any = None, fill_value: Any = None) -> Any:
         return_index=True,
         return_inverse=True,
         return_counts=True,
+        equal_nan=False,
         size=size,
         fill_value=fill_value,
     )
@@ -266,7 +273,7 @@ def setdiff1d(
     a, b = ravel(_operand(ar1)), ravel(_operand(ar2))
     s = take(a, _nx.argsort(a, 0, "stable"))
     keep = logical_and(_firsts(s), isin(s, b, invert=True)) if _shape(s)[0] else astype(s, bool)
-    return _pick(s, keep, size, fill_value, "setdiff1d", _min_fill)
+    return _pick(s, keep, size, fill_value, "setdiff1d", _zero_fill)
 
 
 def setxor1d(

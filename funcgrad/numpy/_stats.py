@@ -412,7 +412,7 @@ def histogramdd(
     flat = ravel_multi_index(idxs, shape, mode="clip")
     w = _np.ones((n,), _np.intp) if weights is None else ravel(_operand(weights))
     counts = _scatter_add(int(_np.prod(shape)), flat, where(inside, w, 0), _weights_dtype(weights))
-    counts = reshape(counts, shape)
+    counts = astype(reshape(counts, shape), _np.float64)  # numpy's histogramdd counts in float
     if density:
         counts = _float(counts)
         counts = divide(counts, _sum(counts))
