@@ -278,6 +278,9 @@ _UFUNCS.update(
         "ldexp": _math.ldexp,
         "frexp": _math.frexp,
         "modf": _math.modf,
+        "vecdot": _array_api.vecdot,
+        "matvec": _array_api.matvec,
+        "vecmat": _array_api.vecmat,
     }
 )
 
