@@ -228,6 +228,10 @@ VALUE_CASES = {
     "intersect1d_indices": lambda m: m.intersect1d(V, [5.0, 9.0, 1.0], return_indices=True),
     "setdiff1d": lambda m: m.setdiff1d(V, [5.0, 9.0]),
     "setxor1d": lambda m: m.setxor1d(V, [5.0, 9.0]),
+    "setxor1d_nan": lambda m: m.setxor1d([np.nan, 1.0, np.nan], [np.nan, 2.0]),
+    "setdiff1d_nan": lambda m: m.setdiff1d([np.nan, 1.0, np.nan], [np.nan]),
+    "intersect1d_nan": lambda m: m.intersect1d([np.nan, 1.0], [np.nan, 1.0]),
+    "union1d_nan": lambda m: m.union1d([np.nan, 1.0], [np.nan]),
     "isin": lambda m: m.isin(IM, [0, 4]),
     "isin_invert": lambda m: m.isin(V, [1.0, 5.0], invert=True),
     # statistics

@@ -26,6 +26,7 @@ from funcgrad.numpy._core import _concrete, _dtype, _operand, _shape, astype
 from funcgrad.numpy._creation import arange, full
 from funcgrad.numpy._elementwise import (
     isnan,
+    less,
     logical_and,
     logical_not,
     logical_xor,
@@ -285,4 +286,11 @@ def setxor1d(
     if _shape(s)[0] == 0:
         return s
     keep = logical_and(_firsts(s), logical_xor(isin(s, a), isin(s, b)))
+    if _dtype(s).kind in "fc":
+        # numpy: NaN equals nothing, but each input's NaNs collapse to one (unique): keep one
+        # NaN per input that has any (NaNs sort last)
+        nan = isnan(s)
+        n_keep = astype(_any(isnan(a)), _np.intp) + astype(_any(isnan(b)), _np.intp)
+        rank = cumsum(astype(nan, _np.intp)) - 1
+        keep = where(nan, less(rank, n_keep), keep)
     return _pick(s, keep, size, fill_value, "setxor1d", _min_fill)
