@@ -177,6 +177,7 @@ VALUE_CASES = {
     "nonzero": lambda m: m.nonzero(IM),
     "argwhere": lambda m: m.argwhere(IM),
     "flatnonzero": lambda m: m.flatnonzero(IM),
+    "argwhere_0d": lambda m: (m.argwhere(np.float64(2.0)), m.argwhere(np.int64(0))),
     "extract": lambda m: m.extract(A > 0, A),
     "compress": lambda m: m.compress([True, False, True], A, axis=0),
     "compress_flat": lambda m: m.compress(np.array([0, 1, 1]), A),
@@ -703,6 +704,8 @@ def test_other_errors():
         fnp.choose(np.array([0, 3]), [[1, 2], [3, 4]])
     with pytest.raises(ValueError, match="bins must increase"):
         fnp.histogram(P, bins=[1.0, 0.0])
+    with pytest.raises(ValueError, match="not finite"):
+        fnp.histogram(np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="negative"):
         fnp.bincount(np.array([1, -1]))
     with pytest.raises(ValueError, match="signature"):

@@ -178,8 +178,8 @@ def argwhere(a: Any, *, size: Any = None, fill_value: Any = None) -> Any:
     """``(N, a.ndim)`` indices of the nonzero entries."""
     a = _operand(a)
     if _ndim(a) == 0:
-        a = reshape(a, (1,))
-        return reshape(nonzero(a, size=size, fill_value=fill_value)[0], (-1, 0))
+        k = _shape(nonzero(reshape(a, (1,)), size=size)[0])[0]
+        return zeros((k, 0), _np.intp)  # numpy: one empty index row if a is nonzero
     return stack(nonzero(a, size=size, fill_value=fill_value), axis=1)
 
 

@@ -320,6 +320,10 @@ def _edges(a: Any, bins: Any, range_: Any, weights: Any, name: str) -> Any:
                 lo, hi = 0.0, 1.0
             else:
                 lo, hi = min(a), max(a)
+                if type(a) is not Tracer and not (_np.isfinite(lo) and _np.isfinite(hi)):
+                    raise LocatedValueError(
+                        f"{name}: autodetected range of [{lo}, {hi}] is not finite"
+                    )
         else:
             lo, hi = range_
             if type(lo) is not Tracer and type(hi) is not Tracer and lo > hi:
