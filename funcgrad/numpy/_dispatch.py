@@ -13,14 +13,24 @@ from funcgrad.core.array import install_array_hooks as _install_array_hooks
 from funcgrad.core.errors import ConcretizationError, LocatedTypeError, TracerConversionError
 from funcgrad.core.tracer import Tracer, _leak_error, bind
 from funcgrad.numpy import (
+    _array_api,
+    _bitwise,
     _core,
     _creation,
     _elementwise,
+    _functional,
+    _indices,
+    _io,
     _linalg,
+    _math,
+    _poly,
     _products,
     _reductions,
+    _sets,
     _shape,
     _sorting,
+    _stats,
+    _window,
 )
 from funcgrad.numpy._core import _operand, astype
 from funcgrad.numpy._elementwise import (
@@ -251,6 +261,30 @@ _UFUNCS.update(
 )
 
 
+_UFUNCS.update(
+    {
+        "bitwise_and": _bitwise.bitwise_and,
+        "bitwise_or": _bitwise.bitwise_or,
+        "bitwise_xor": _bitwise.bitwise_xor,
+        "invert": _bitwise.invert,
+        "left_shift": _bitwise.left_shift,
+        "right_shift": _bitwise.right_shift,
+        "bitwise_count": _bitwise.bitwise_count,
+        "gcd": _math.gcd,
+        "lcm": _math.lcm,
+        "copysign": _math.copysign,
+        "nextafter": _math.nextafter,
+        "spacing": _math.spacing,
+        "ldexp": _math.ldexp,
+        "frexp": _math.frexp,
+        "modf": _math.modf,
+        "vecdot": _array_api.vecdot,
+        "matvec": _array_api.matvec,
+        "vecmat": _array_api.vecmat,
+    }
+)
+
+
 _UFUNC_REDUCE = {
     name: _ufunc_reduce(f)
     for name, f in {
@@ -418,6 +452,14 @@ def _at(self: Tracer) -> Any:
     return IndexUpdateHelper(self)
 
 
+def _bitop(logical: Any, bitwise: Any, x: Any, y: Any) -> Any:
+    """``&``, ``|``, ``^`` as numpy: logical on two booleans (the same values as bitwise, and
+    the primitives jit already simplifies), bitwise on integers; floats raise TypeError."""
+    if _core._dtype(x) == _np.bool_ and _core._dtype(y) == _np.bool_:
+        return logical(x, y)
+    return bitwise(x, y)
+
+
 def _install_tracer_methods() -> None:
     T = Tracer
     T.__add__ = lambda s, o: add(s, o)
@@ -441,9 +483,15 @@ def _install_tracer_methods() -> None:
     T.__ge__ = lambda s, o: greater_equal(s, o)
     T.__eq__ = lambda s, o: equal(s, o)  # type: ignore[assignment,method-assign]
     T.__ne__ = lambda s, o: not_equal(s, o)  # type: ignore[assignment,method-assign]
-    T.__and__ = lambda s, o: logical_and(s, o)
-    T.__or__ = lambda s, o: logical_or(s, o)
-    T.__invert__ = lambda s: logical_not(s)
+    T.__and__ = lambda s, o: _bitop(logical_and, _bitwise.bitwise_and, s, o)
+    T.__rand__ = lambda s, o: _bitop(logical_and, _bitwise.bitwise_and, o, s)
+    T.__or__ = lambda s, o: _bitop(logical_or, _bitwise.bitwise_or, s, o)
+    T.__ror__ = lambda s, o: _bitop(logical_or, _bitwise.bitwise_or, o, s)
+    T.__invert__ = lambda s: logical_not(s) if s.dtype == _np.bool_ else _bitwise.invert(s)
+    T.__lshift__ = lambda s, o: _bitwise.left_shift(s, o)
+    T.__rlshift__ = lambda s, o: _bitwise.left_shift(o, s)
+    T.__rshift__ = lambda s, o: _bitwise.right_shift(s, o)
+    T.__rrshift__ = lambda s, o: _bitwise.right_shift(o, s)
     T.__getitem__ = _getitem
     T.__setitem__ = _setitem
     T.__bool__ = _bool
@@ -485,8 +533,8 @@ def _install_tracer_methods() -> None:
     T.__rfloordiv__ = lambda s, o: floor_divide(o, s)
     T.__divmod__ = lambda s, o: divmod(s, o)
     T.__rdivmod__ = lambda s, o: divmod(o, s)
-    T.__xor__ = lambda s, o: logical_xor(s, o)
-    T.__rxor__ = lambda s, o: logical_xor(o, s)
+    T.__xor__ = lambda s, o: _bitop(logical_xor, _bitwise.bitwise_xor, s, o)
+    T.__rxor__ = lambda s, o: _bitop(logical_xor, _bitwise.bitwise_xor, o, s)
     T.__round__ = lambda s, ndigits=None: round(s, ndigits or 0)
     T.prod = prod
     T.cumsum = cumsum
@@ -514,7 +562,25 @@ _install_array_hooks(_at, _getitem)
 # numpy function name -> the funcgrad.numpy function that __array_function__ dispatches to
 _FUNCTIONS: dict[str, Any] = {
     name: obj
-    for m in (_core, _elementwise, _shape, _creation, _sorting, _reductions, _products)
+    for m in (
+        _core,
+        _elementwise,
+        _shape,
+        _creation,
+        _sorting,
+        _reductions,
+        _products,
+        _bitwise,
+        _math,
+        _indices,
+        _sets,
+        _stats,
+        _poly,
+        _window,
+        _functional,
+        _array_api,
+        _io,
+    )
     for name in m.__all__
     if callable(obj := getattr(m, name)) and not isinstance(obj, type)
 }

@@ -9,6 +9,7 @@ a family imports only the families listed before it:
 * :mod:`.conv` — convolution (``conv_general_dilated`` in one canonical layout)
 * :mod:`.numpy_extra` — the rest of the numpy surface (cumsum, sort, einsum, ...)
 * :mod:`.linalg_extra` — numpy.linalg decompositions and solvers
+* :mod:`.bitwise` — bitwise and integer ufuncs (and/or/xor/invert/shifts, gcd, spacing)
 * :mod:`.callback` — host callbacks: pure_callback, debug_callback
 * :mod:`.named_axis` — collectives over named ``vmap`` axes (psum, all_gather, ppermute, ...)
 * :mod:`.collectives` — collectives over MPI processes (``funcgrad.distributed``)
@@ -18,6 +19,7 @@ Primitives that carry sub-IRs (control flow, custom rules) are declared in
 """
 
 from funcgrad.primitives import (  # noqa: F401  (importing a family registers its primitives)
+    bitwise,
     callback,
     collectives,
     conv,
