@@ -6,6 +6,10 @@
   as JAX. Derivative ``sqrt(pi)/2 * exp(erf_inv(x)**2)``.
 * ``erf`` — the error function (forward pass: the C library's ``erf`` through :mod:`math`);
   derivative ``2/sqrt(pi) * exp(-x**2)``. Used for ``truncated_normal``'s bounds.
+* ``random_normal(keys, shape, dtype)`` — JAX's ``normal`` as one primitive: threefry bits ->
+  floats in ``[0, 1)`` -> uniform on ``(nextafter(-1, 0), 1)`` -> ``sqrt(2) * erf_inv(u)``, the
+  same operations as the composition in ``funcgrad.random`` (so the same numbers), run by the
+  numba kernels of ``_random_numba`` or by numpy, as ``config.random_backend`` says.
 * ``nextafter`` — the next float after ``x`` towards ``y`` (no derivative).
 * ``random_gamma(keys, a, log_space)`` — Marsaglia & Tsang's rejection sampler ("A simple
   method for generating gamma variables", ACM TOMS 2000) with JAX's key schedule: one key per
@@ -32,7 +36,10 @@ from funcgrad.core.tracer import bind
 from funcgrad.primitives.base import broadcast_shapes, define, ufunc_dtype
 from funcgrad.primitives.elementwise import batch_elementwise, div, eq, exp, mul, select
 from funcgrad.primitives.random_bits import (
+    _check_keys,
     _front_batch,
+    _numba_kernels,
+    _static_shape,
     bits_np,
     split_np,
     unit_float_np,
@@ -44,7 +51,9 @@ __all__ = [
     "nextafter",
     "random_gamma",
     "random_gamma_grad",
+    "random_normal",
     "erf_inv_np",
+    "normal_np",
     "gamma_np",
 ]
 
@@ -86,6 +95,36 @@ _ERFINV64_GE16 = (
 )  # fmt: skip
 
 
+def _zero_d(dt: np.dtype, values: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """Constants as 0-d arrays: a ufunc converts a numpy scalar operand on every call, which
+    costs as much as the arithmetic on a thousand elements; a 0-d array is used as is."""
+    return tuple(np.array(v, dt) for v in values)
+
+
+class _ErfInvSet:
+    """XLA's erf_inv for one float dtype: ``w = -log1p(-x*x)``; below ``cut`` the polynomial
+    ``main`` in ``w - shift``; above it the ``tails`` in ``sqrt(w) - s`` (first bound > w)."""
+
+    def __init__(self, dt: Any, main: tuple, cut: float, shift: float, tails: list) -> None:
+        self.dt = np.dtype(dt)
+        self.main = main
+        self.main0d = _zero_d(self.dt, main)
+        self.cut = self.dt.type(cut)
+        self.shift0d = np.array(shift, self.dt)
+        self.tails = tails
+
+
+_ERFINV_SETS = {
+    np.dtype(np.float64): _ErfInvSet(
+        np.float64, _ERFINV64_LT625, 6.25, 3.125,
+        [(16.0, _ERFINV64_LT16, 3.25), (np.inf, _ERFINV64_GE16, 5.0)],
+    ),
+    np.dtype(np.float32): _ErfInvSet(
+        np.float32, _ERFINV32_LT5, 5.0, 2.5, [(np.inf, _ERFINV32_GE5, 3.0)]
+    ),
+}  # fmt: skip
+
+
 def _horner(coeffs: tuple[float, ...], w: np.ndarray) -> np.ndarray:
     dt = w.dtype.type
     p = np.full_like(w, dt(coeffs[0]))
@@ -95,36 +134,59 @@ def _horner(coeffs: tuple[float, ...], w: np.ndarray) -> np.ndarray:
     return p
 
 
-def _erf_inv_branches(x: np.ndarray, w: np.ndarray, main: tuple, cut: float, shift: float,
-                      tails: list[tuple[float, tuple, float]]) -> np.ndarray:  # fmt: skip
-    """Polynomial ``main`` in ``w - shift`` where ``w < cut``; elsewhere ``tails`` in
-    ``sqrt(w) - s`` (``(bound, coeffs, s)``: first whose bound exceeds w)."""
+def _erf_inv_core(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """XLA's erf_inv of a float32/float64 array ``x`` (at least 1-d) into ``out``: about 50
+    ufunc calls, every one with ``out=`` and 0-d constant operands. The operations (and their
+    order) are exactly those of the straightforward evaluation, so results are bit-identical
+    to it; the rare tail values (``|x| > 0.998`` in float64) are patched afterwards."""
+    e = _ERFINV_SETS[x.dtype]
+    mul, add = np.multiply, np.add
+    w = mul(x, x)
+    np.negative(w, w)
+    np.log1p(w, w)
+    np.negative(w, w)
+    z = np.subtract(w, e.shift0d)
+    c = e.main0d
+    mul(z, c[0], out)
+    add(out, c[1], out)
+    for ci in c[2:]:
+        mul(out, z, out)
+        add(out, ci, out)
+    mul(out, x, out)
+    if not w.max(initial=-np.inf) < e.cut:  # a tail value, or a NaN
+        _erf_inv_tails(x, w, out, e)
+    return out
+
+
+def _erf_inv_tails(x: np.ndarray, w: np.ndarray, out: np.ndarray, e: _ErfInvSet) -> None:
+    """Overwrite ``out`` where ``w >= cut`` (or NaN) with the tail polynomials; ``|x| == 1``
+    gives ``±inf``, ``|x| > 1`` NaN."""
     dt = x.dtype.type
-    out = _horner(main, w - dt(shift))
-    out *= x
-    far = ~(w < dt(cut))
-    if far.any():
-        idx = np.nonzero(far)
-        if x.dtype == np.float64 and idx[0].size <= 16:  # a few tail values: Python floats
-            out[idx] = [_tail_py(float(xv), float(wv), tails) for xv, wv in zip(x[idx], w[idx])]
-            return out
+    idx = np.nonzero(~(w < e.cut))
+    if x.dtype == np.float64 and idx[0].size <= 16:  # a few tail values: Python floats
+        out[idx] = [_tail_py(float(xv), float(wv), e.tails) for xv, wv in zip(x[idx], w[idx])]
+    else:
         wf = w[idx]
         xf = x[idx]
-        sw = np.sqrt(wf)
-        res = np.empty_like(wf)
-        left = np.ones(wf.shape, bool)
-        for bound, coeffs, s in tails:
-            m = left & (wf < dt(bound))
-            if m.any():
-                res[m] = _horner(coeffs, sw[m] - dt(s)) * xf[m]
-            left &= ~m
+        with np.errstate(all="ignore"):
+            sw = np.sqrt(wf)
+            res = np.full(wf.shape, np.nan, x.dtype)
+            left = np.ones(wf.shape, bool)
+            for bound, coeffs, s in e.tails:
+                m = left & (wf < dt(bound))
+                if m.any():
+                    res[m] = _horner(coeffs, sw[m] - dt(s)) * xf[m]
+                left &= ~m
         out[idx] = res
-    return out
+    xa = np.abs(x[idx])
+    edge = xa == 1
+    if edge.any():
+        out[tuple(i[edge] for i in idx)] = x[idx][edge] * np.inf
 
 
 def _tail_py(x: float, w: float, tails: list[tuple[float, tuple, float]]) -> float:
     """One tail value with Python floats (the same IEEE double operations as the array path)."""
-    sw = math.sqrt(w)
+    sw = math.sqrt(w) if w >= 0 else math.nan
     for bound, coeffs, s in tails:
         if w < bound:
             z = sw - s
@@ -141,21 +203,11 @@ def erf_inv_np(x: Any) -> np.ndarray:
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     orig = x.dtype
-    if orig == np.float16:
+    if orig != np.float64:
         x = x.astype(np.float32)
     xs = np.atleast_1d(x)
     with np.errstate(all="ignore"):
-        w = -np.log1p(-(xs * xs))
-        if xs.dtype == np.float64:
-            out = _erf_inv_branches(
-                xs, w, _ERFINV64_LT625, 6.25, 3.125,
-                [(16.0, _ERFINV64_LT16, 3.25), (np.inf, _ERFINV64_GE16, 5.0)],
-            )  # fmt: skip
-        else:
-            out = _erf_inv_branches(xs, w, _ERFINV32_LT5, 5.0, 2.5, [(np.inf, _ERFINV32_GE5, 3.0)])
-        edge = np.abs(xs) == 1
-        if edge.any():
-            out[edge] = xs[edge] * np.inf
+        out = _erf_inv_core(xs, np.empty_like(xs))
     out = out.reshape(x.shape)
     return out.astype(orig) if orig != out.dtype else out
 
@@ -191,6 +243,89 @@ erf_inv_p = define(
     batch=batch_elementwise,
     fresh=True,
 )
+
+
+# --- random_normal -------------------------------------------------------------------------------
+class _NormalConsts:
+    """The constants of ``normal`` for one dtype, as 0-d arrays (numpy) and plain values."""
+
+    def __init__(self, dt: Any) -> None:
+        dt = np.dtype(dt)
+        one = np.array(1.0, dt)
+        self.lo = np.nextafter(np.array(-1.0, dt), np.array(0.0, dt))  # 0-d
+        self.scale = np.subtract(one, self.lo)  # maxval - minval, rounded in dt (0-d)
+        self.sqrt2 = np.array(np.sqrt(2), dt)
+        self.one = one
+        nbits, nmant, one_bits = _FLOAT_LAYOUT_BITS[dt]
+        u = np.dtype(f"uint{nbits}")
+        self.shift = np.array(nbits - nmant, u)
+        self.one_bits = np.array(one_bits, u)
+        e = _ERFINV_SETS[dt]
+        tails = list(e.tails) + [e.tails[-1]] * (2 - len(e.tails))
+        (b1, c1, s1), (_, c2, s2) = tails
+        self.numba = (
+            dt.type(self.scale), dt.type(self.lo), dt.type(self.sqrt2),
+            np.array(e.main, dt), e.cut, dt.type(e.shift0d),
+            np.array(c1, dt), dt.type(b1), dt.type(s1), np.array(c2, dt), dt.type(s2),
+        )  # fmt: skip
+
+
+_FLOAT_LAYOUT_BITS = {np.dtype(np.float32): (32, 23, 0x3F800000),
+                      np.dtype(np.float64): (64, 52, 0x3FF0000000000000)}  # fmt: skip
+_NORMAL_CONSTS = {dt: _NormalConsts(dt) for dt in _FLOAT_LAYOUT_BITS}
+
+
+def normal_np(keys: Any, *, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``random_normal``: standard normal draws ``dtype[*keys.shape[:-1], *shape]``."""
+    keys = np.asarray(keys, np.uint32)
+    dtype = np.dtype(dtype)
+    c = _NORMAL_CONSTS[dtype]
+    full = keys.shape[:-1] + tuple(shape)
+    n = 1
+    for d in shape:
+        n *= d
+    nb = _numba_kernels()
+    if nb is not None and n * max(1, keys.size // 2) > 0:
+        with np.errstate(all="ignore"):
+            out = nb.normal(keys.reshape(-1, 2), n, dtype, c.numba)
+        return out.reshape(full)
+    bits = bits_np(keys, dtype.itemsize * 8, tuple(shape))  # a fresh array: used in place
+    np.right_shift(bits, c.shift, bits)
+    np.bitwise_or(bits, c.one_bits, bits)
+    u = np.atleast_1d(bits.view(dtype))
+    np.subtract(u, c.one, u)  # floats in [0, 1): the mantissa bits of 1.x, minus 1
+    # uniform on (lo, 1): u * (1 - lo) + lo; JAX's max(lo, .) is a no-op here (u * scale >= 0)
+    np.multiply(u, c.scale, u)
+    np.add(u, c.lo, u)
+    out = np.empty_like(u)
+    with np.errstate(all="ignore"):
+        _erf_inv_core(u, out)
+    np.multiply(out, c.sqrt2, out)
+    return out.reshape(full)
+
+
+def random_normal(keys: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """Standard normal draws ``dtype[*keys.shape[:-1], *shape]`` (float32 or float64) from
+    keys ``uint32[..., 2]``: JAX's ``normal`` for each key."""
+    return bind(random_normal_p, keys, shape=tuple(shape), dtype=np.dtype(dtype))
+
+
+def _normal_shape(k: ShapedArray, *, shape: tuple[int, ...], dtype: np.dtype) -> ShapedArray:
+    _check_keys("normal", k)
+    if dtype not in _NORMAL_CONSTS:
+        raise LocatedTypeError(f"random_normal: dtype must be float32 or float64, got {dtype}")
+    return ShapedArray(k.shape[:-1] + _static_shape("normal", shape), dtype)
+
+
+random_normal_p = define(
+    "random_normal",
+    normal_np,
+    _normal_shape,
+    batch=_front_batch,
+    differentiable=False,
+    fresh=True,
+)
+
 
 # --- erf -----------------------------------------------------------------------------------------
 _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
