@@ -279,7 +279,9 @@ def normal_np(keys: Any, *, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarr
     """``random_normal``: standard normal draws ``dtype[*keys.shape[:-1], *shape]``."""
     keys = np.asarray(keys, np.uint32)
     dtype = np.dtype(dtype)
-    c = _NORMAL_CONSTS[dtype]
+    c = _NORMAL_CONSTS.get(dtype)
+    if c is None:
+        raise LocatedTypeError(f"random_normal: dtype must be float32 or float64, got {dtype}")
     full = keys.shape[:-1] + tuple(shape)
     n = 1
     for d in shape:
