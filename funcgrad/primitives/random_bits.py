@@ -57,36 +57,57 @@ _PARITY = np.uint32(0x1BD11BDA)
 # costs about as much as the arithmetic on 1000 elements (a 0-d array is used as is).
 _ROT_0D = [(np.array(r, _U32), np.array(32 - r, _U32)) for i in range(5) for r in _ROTATIONS[i % 2]]
 _LITTLE = sys.byteorder == "little"
-_SMALL = 8  # up to this many blocks, plain Python integers beat ~110 numpy calls
+_SMALL = 64  # up to this many blocks, Python big integers (SWAR) beat ~110 numpy calls
 _M32 = 0xFFFFFFFF
 _SHIFT_F64 = np.array(12, np.uint64)
 _ONE_BITS_F64 = np.array(0x3FF0000000000000, np.uint64)
 
 
-def _threefry_py(k1: int, k2: int, x1: int, x2: int) -> tuple[int, int]:
-    """One Threefry-2x32 block on Python ints (the fast path for a few blocks: split, fold_in)."""
-    k3 = k1 ^ k2 ^ 0x1BD11BDA
-    a = (x1 + k1) & 0xFFFFFFFF
-    b = (x2 + k2) & 0xFFFFFFFF
+_LANES: dict[int, int] = {}  # m -> the Python int with a 1 in each of m 64-bit lanes
+
+
+def _pack(v: Any) -> int:
+    """uint32 values as one Python int, value ``i`` in bits ``64 i .. 64 i + 31``."""
+    return int.from_bytes(np.ascontiguousarray(v, np.uint64).tobytes(), "little")
+
+
+def _threefry_lanes(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Threefry-2x32 of ``m`` blocks (flat uint32 arrays of length m) at once on Python ints
+    (SWAR): block ``i`` lives in bits ``64 i .. 64 i + 31`` of one integer per word, the 32
+    bits above each are a gap that every step masks away (carries of additions, bits rotated
+    out). 150 big-integer operations for all blocks: for up to ~64 blocks (split, fold_in,
+    small draws) this beats ~110 numpy calls."""
+    m = len(k1)
+    ones = _LANES.get(m)
+    if ones is None:
+        ones = _LANES[m] = int.from_bytes(np.ones(m, np.uint64).tobytes(), "little")
+    mask = 0xFFFFFFFF * ones
+    k1 = _pack(k1)
+    k2 = _pack(k2)
+    k3 = k1 ^ k2 ^ (0x1BD11BDA * ones)
+    a = (_pack(x1) + k1) & mask
+    b = (_pack(x2) + k2) & mask
     # five groups of four rounds, rotations (13, 15, 26, 6) / (17, 29, 16, 24), unrolled
     for ra, rb, rc, rd, ia, ib in (
-        (13, 15, 26, 6, k2, k3 + 1),
-        (17, 29, 16, 24, k3, k1 + 2),
-        (13, 15, 26, 6, k1, k2 + 3),
-        (17, 29, 16, 24, k2, k3 + 4),
-        (13, 15, 26, 6, k3, k1 + 5),
+        (13, 15, 26, 6, k2, k3 + ones),
+        (17, 29, 16, 24, k3, k1 + 2 * ones),
+        (13, 15, 26, 6, k1, k2 + 3 * ones),
+        (17, 29, 16, 24, k2, k3 + 4 * ones),
+        (13, 15, 26, 6, k3, k1 + 5 * ones),
     ):
-        a = (a + b) & 0xFFFFFFFF
-        b = (((b << ra) & 0xFFFFFFFF) | (b >> (32 - ra))) ^ a
-        a = (a + b) & 0xFFFFFFFF
-        b = (((b << rb) & 0xFFFFFFFF) | (b >> (32 - rb))) ^ a
-        a = (a + b) & 0xFFFFFFFF
-        b = (((b << rc) & 0xFFFFFFFF) | (b >> (32 - rc))) ^ a
-        a = (a + b) & 0xFFFFFFFF
-        b = (((b << rd) & 0xFFFFFFFF) | (b >> (32 - rd))) ^ a
-        a = (a + ia) & 0xFFFFFFFF
-        b = (b + ib) & 0xFFFFFFFF
-    return a, b
+        a = (a + b) & mask
+        b = (((b << ra) | (b >> (32 - ra))) & mask) ^ a
+        a = (a + b) & mask
+        b = (((b << rb) | (b >> (32 - rb))) & mask) ^ a
+        a = (a + b) & mask
+        b = (((b << rc) | (b >> (32 - rc))) & mask) ^ a
+        a = (a + b) & mask
+        b = (((b << rd) | (b >> (32 - rd))) & mask) ^ a
+        a = (a + ia) & mask
+        b = (b + ib) & mask
+    y1 = np.frombuffer(a.to_bytes(8 * m, "little"), np.uint64).astype(_U32)
+    y2 = np.frombuffer(b.to_bytes(8 * m, "little"), np.uint64).astype(_U32)
+    return y1, y2
 
 
 def threefry_np(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -96,11 +117,9 @@ def threefry_np(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndar
     k2 = np.asarray(k2, _U32)
     shape = np.broadcast_shapes(k1.shape, k2.shape, np.shape(x1), np.shape(x2))
     if int(np.prod(shape)) <= _SMALL:
-        args = [np.broadcast_to(v, shape).ravel().tolist() for v in (k1, k2, x1, x2)]
-        pairs = [_threefry_py(*blk) for blk in zip(*args)]
-        y1 = np.array([p[0] for p in pairs], _U32).reshape(shape)
-        y2 = np.array([p[1] for p in pairs], _U32).reshape(shape)
-        return y1, y2
+        flat = [np.broadcast_to(v, shape).ravel() for v in (k1, k2, x1, x2)]
+        y1, y2 = _threefry_lanes(*flat)
+        return y1.reshape(shape), y2.reshape(shape)
     a = np.empty(shape, _U32)
     b = np.empty(shape, _U32)
     np.add(x1, k1, a)
@@ -153,11 +172,26 @@ def _hash_counters(keys: np.ndarray, shape: tuple[int, ...], out_a: Any = None,
     under each key of ``keys[..., 2]``: two uint32 arrays of shape ``keys.shape[:-1] + shape``
     (or written into ``out_a``, ``out_b`` of that shape)."""
     full = keys.shape[:-1] + shape
-    nb = _numba_kernels()
+    n = 1
+    for d in shape:
+        n *= d
+    total = n * (keys.size // 2)
+    nb = None if total <= 1 else _numba_kernels()
+    if nb is None and total <= _SMALL and n <= 2**32:
+        kk = keys.reshape(-1, 2)
+        idx = np.arange(n, dtype=_U32)
+        y1, y2 = _threefry_lanes(
+            np.repeat(kk[:, 0], n),
+            np.repeat(kk[:, 1], n),
+            np.zeros(total, _U32),
+            np.tile(idx, len(kk)),
+        )
+        if out_a is None:
+            return y1.reshape(full), y2.reshape(full)
+        out_a[...] = y1.reshape(full)
+        out_b[...] = y2.reshape(full)
+        return out_a, out_b
     if nb is not None:
-        n = 1
-        for d in shape:
-            n *= d
         y1, y2 = nb.hash_counters(keys.reshape(-1, 2), n)
         if out_a is None:
             return y1.reshape(full), y2.reshape(full)
@@ -217,24 +251,13 @@ def _numba_kernels() -> Any:
     return _numba_module[0]
 
 
-def _few_blocks_py(keys: np.ndarray, shape: tuple[int, ...]) -> list[tuple[int, int]] | None:
-    """Hashes of counters ``0..n-1`` for one key on Python ints, if that is the fast way."""
-    n = 1
-    for d in shape:
-        n *= d
-    if keys.ndim != 1 or n > _SMALL or (n > 1 and _numba_kernels() is not None):
-        return None
-    k1, k2 = int(keys[0]), int(keys[1])
-    return [_threefry_py(k1, k2, 0, i) for i in range(n)]
-
-
 def bits64_words(keys: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """64-bit draws ``y1 << 32 | y2`` of shape ``keys.shape[:-1] + shape``, the two hashed
     words written straight into the halves of the uint64 result."""
     full = keys.shape[:-1] + shape
     out = np.empty(full, np.uint64)
     if _LITTLE:
-        words = out.view(_U32).reshape(full + (2,))
+        words = out.reshape(-1).view(_U32).reshape(full + (2,))
         _hash_counters(keys, shape, words[..., 1], words[..., 0])
         return out
     y1, y2 = _hash_counters(keys, shape)
@@ -246,11 +269,6 @@ def bits64_words(keys: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def bits_np(keys: Any, bit_width: int, shape: tuple[int, ...]) -> np.ndarray:
     """``random_bits`` in numpy: uint{bit_width} of shape ``keys.shape[:-1] + shape``."""
     keys = np.asarray(keys, _U32)
-    few = _few_blocks_py(keys, shape)
-    if few is not None:
-        if bit_width == 64:
-            return np.array([(p << 32) | q for p, q in few], np.uint64).reshape(shape)
-        return np.array([p ^ q for p, q in few], _U32).reshape(shape).astype(_UINT[bit_width])
     if bit_width == 64:
         return bits64_words(keys, shape)
     y1, y2 = _hash_counters(keys, shape)
@@ -260,9 +278,6 @@ def bits_np(keys: Any, bit_width: int, shape: tuple[int, ...]) -> np.ndarray:
 
 def split_np(keys: Any, shape: tuple[int, ...]) -> np.ndarray:
     keys = np.asarray(keys, _U32)
-    few = _few_blocks_py(keys, shape)
-    if few is not None:
-        return np.array(few, _U32).reshape(shape + (2,))
     full = keys.shape[:-1] + shape
     out = np.empty(full + (2,), _U32)
     _hash_counters(keys, shape, out[..., 0], out[..., 1])
