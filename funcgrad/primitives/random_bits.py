@@ -133,10 +133,8 @@ def _injections(k1: np.ndarray, k2: np.ndarray) -> list[tuple[np.ndarray, np.nda
     if k1.ndim == 0 and k2.ndim == 0:
         w = (int(k1), int(k2))
         ks = (w[0], w[1], w[0] ^ w[1] ^ 0x1BD11BDA)
-        return [
-            (np.array(ks[(i + 1) % 3], _U32), np.array((ks[(i + 2) % 3] + i + 1) & _M32, _U32))
-            for i in range(5)
-        ]
+        words = [(ks[(i + 1) % 3], (ks[(i + 2) % 3] + i + 1) & _M32) for i in range(5)]
+        return list(np.array(words, _U32).reshape(5, 2, 1))  # length-1 views: one allocation
     ks = (k1, k2, k1 ^ k2 ^ _PARITY)
     return [(ks[(i + 1) % 3], ks[(i + 2) % 3] + np.uint32(i + 1)) for i in range(5)]
 
