@@ -399,6 +399,8 @@ def _scalar_uniform_np(keys: np.ndarray, dt: np.dtype, lo: Any = 0.0, hi: Any = 
 
 
 def _scalar_normal_np(keys: np.ndarray, dt: np.dtype) -> np.ndarray:
+    if dt in _NORMAL_CONSTS:  # the fused kernels (same numbers)
+        return normal_np(keys, shape=(), dtype=dt)
     lo = np.nextafter(dt.type(-1.0), dt.type(0.0))
     u = _scalar_uniform_np(keys, dt, lo, 1.0)
     return dt.type(np.sqrt(2)) * erf_inv_np(u)
