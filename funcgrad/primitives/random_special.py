@@ -160,28 +160,30 @@ def _erf_inv_core(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _erf_inv_tails(x: np.ndarray, w: np.ndarray, out: np.ndarray, e: _ErfInvSet) -> None:
     """Overwrite ``out`` where ``w >= cut`` (or NaN) with the tail polynomials; ``|x| == 1``
-    gives ``±inf``, ``|x| > 1`` NaN."""
+    gives ``±inf``, ``|x| > 1`` NaN. ``x``, ``w``, ``out``: C-contiguous, the same shape."""
     dt = x.dtype.type
-    idx = np.nonzero(~(w < e.cut))
-    if x.dtype == np.float64 and idx[0].size <= 16:  # a few tail values: Python floats
-        out[idx] = [_tail_py(float(xv), float(wv), e.tails) for xv, wv in zip(x[idx], w[idx])]
-    else:
-        wf = w[idx]
-        xf = x[idx]
-        with np.errstate(all="ignore"):
-            sw = np.sqrt(wf)
-            res = np.full(wf.shape, np.nan, x.dtype)
-            left = np.ones(wf.shape, bool)
-            for bound, coeffs, s in e.tails:
-                m = left & (wf < dt(bound))
-                if m.any():
-                    res[m] = _horner(coeffs, sw[m] - dt(s)) * xf[m]
-                left &= ~m
-        out[idx] = res
-    xa = np.abs(x[idx])
-    edge = xa == 1
-    if edge.any():
-        out[tuple(i[edge] for i in idx)] = x[idx][edge] * np.inf
+    xs, ws, outs = x.reshape(-1), w.reshape(-1), out.reshape(-1)
+    idx = np.flatnonzero(~(ws < e.cut))
+    if x.dtype == np.float64 and idx.size <= 16:  # a few tail values: Python floats
+        outs[idx] = [
+            xv * math.inf if abs(xv) == 1 else _tail_py(xv, wv, e.tails)
+            for xv, wv in zip(xs[idx].tolist(), ws[idx].tolist())
+        ]
+        return
+    wf = ws[idx]
+    xf = xs[idx]
+    with np.errstate(all="ignore"):
+        sw = np.sqrt(wf)
+        res = np.full(wf.shape, np.nan, x.dtype)
+        left = np.ones(wf.shape, bool)
+        for bound, coeffs, s in e.tails:
+            m = left & (wf < dt(bound))
+            if m.any():
+                res[m] = _horner(coeffs, sw[m] - dt(s)) * xf[m]
+            left &= ~m
+        edge = np.abs(xf) == 1
+        res[edge] = xf[edge] * np.inf
+    outs[idx] = res
 
 
 def _tail_py(x: float, w: float, tails: list[tuple[float, tuple, float]]) -> float:
@@ -205,7 +207,7 @@ def erf_inv_np(x: Any) -> np.ndarray:
     orig = x.dtype
     if orig != np.float64:
         x = x.astype(np.float32)
-    xs = np.atleast_1d(x)
+    xs = np.ascontiguousarray(np.atleast_1d(x))
     with np.errstate(all="ignore"):
         out = _erf_inv_core(xs, np.empty_like(xs))
     out = out.reshape(x.shape)
