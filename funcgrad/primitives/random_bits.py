@@ -63,30 +63,42 @@ _SHIFT_F64 = np.array(12, np.uint64)
 _ONE_BITS_F64 = np.array(0x3FF0000000000000, np.uint64)
 
 
-_LANES: dict[int, int] = {}  # m -> the Python int with a 1 in each of m 64-bit lanes
+_LANES: dict[int, tuple[int, int]] = {}  # m -> (a 1 in each of m 64-bit lanes, 0..m-1 in them)
+_LE64 = np.dtype("<u8")
+_LE32 = np.dtype("<u4")
+
+
+def _lanes(m: int) -> tuple[int, int]:
+    c = _LANES.get(m)
+    if c is None:
+        ones = int.from_bytes(np.ones(m, np.uint64).astype(_LE64).tobytes(), "little")
+        iota = int.from_bytes(np.arange(m, dtype=np.uint64).astype(_LE64).tobytes(), "little")
+        c = _LANES[m] = (ones, iota)
+    return c
 
 
 def _pack(v: Any) -> int:
     """uint32 values as one Python int, value ``i`` in bits ``64 i .. 64 i + 31``."""
-    return int.from_bytes(np.ascontiguousarray(v, np.uint64).tobytes(), "little")
+    return int.from_bytes(np.ascontiguousarray(v, _LE64).tobytes(), "little")
 
 
-def _threefry_lanes(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Threefry-2x32 of ``m`` blocks (flat uint32 arrays of length m) at once on Python ints
-    (SWAR): block ``i`` lives in bits ``64 i .. 64 i + 31`` of one integer per word, the 32
-    bits above each are a gap that every step masks away (carries of additions, bits rotated
-    out). 150 big-integer operations for all blocks: for up to ~64 blocks (split, fold_in,
-    small draws) this beats ~110 numpy calls."""
-    m = len(k1)
-    ones = _LANES.get(m)
-    if ones is None:
-        ones = _LANES[m] = int.from_bytes(np.ones(m, np.uint64).tobytes(), "little")
+def _unpack(x: int, m: int, dtype: np.dtype) -> np.ndarray:
+    """The ``8 m`` bytes of ``x`` (little-endian) as a writable native array of ``dtype``."""
+    le = _LE64 if dtype.itemsize == 8 else _LE32
+    out = np.frombuffer(bytearray(x.to_bytes(8 * m, "little")), le)
+    return out if _LITTLE else out.astype(dtype)
+
+
+def _threefry_packed(k1: int, k2: int, x1: int, x2: int, ones: int) -> tuple[int, int]:
+    """Threefry-2x32 of many blocks at once on Python ints (SWAR): block ``i`` lives in bits
+    ``64 i .. 64 i + 31`` of one integer per word (``ones`` has a 1 in each lane), the 32 bits
+    above each are a gap that every step masks away (carries of additions, bits rotated out).
+    150 big-integer operations for all blocks: for up to ~64 blocks (split, fold_in, small
+    draws) this beats ~110 numpy calls."""
     mask = 0xFFFFFFFF * ones
-    k1 = _pack(k1)
-    k2 = _pack(k2)
     k3 = k1 ^ k2 ^ (0x1BD11BDA * ones)
-    a = (_pack(x1) + k1) & mask
-    b = (_pack(x2) + k2) & mask
+    a = (x1 + k1) & mask
+    b = (x2 + k2) & mask
     # five groups of four rounds, rotations (13, 15, 26, 6) / (17, 29, 16, 24), unrolled
     for ra, rb, rc, rd, ia, ib in (
         (13, 15, 26, 6, k2, k3 + ones),
@@ -105,9 +117,32 @@ def _threefry_lanes(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.
         b = (((b << rd) | (b >> (32 - rd))) & mask) ^ a
         a = (a + ia) & mask
         b = (b + ib) & mask
-    y1 = np.frombuffer(a.to_bytes(8 * m, "little"), np.uint64).astype(_U32)
-    y2 = np.frombuffer(b.to_bytes(8 * m, "little"), np.uint64).astype(_U32)
+    return a, b
+
+
+def _threefry_lanes(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Threefry-2x32 of flat uint32 arrays of equal length ``m`` via :func:`_threefry_packed`."""
+    m = len(k1)
+    a, b = _threefry_packed(_pack(k1), _pack(k2), _pack(x1), _pack(x2), _lanes(m)[0])
+    y1 = _unpack(a, m, np.dtype(np.uint64)).astype(_U32)
+    y2 = _unpack(b, m, np.dtype(np.uint64)).astype(_U32)
     return y1, y2
+
+
+def _counter_lanes(keys: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int] | None:
+    """For one key and at most ``_SMALL`` counters (numpy back end): the packed hashes of
+    counters ``0..n-1`` (see :func:`_threefry_packed`) and ``n``; None otherwise."""
+    if keys.ndim != 1:
+        return None
+    n = 1
+    for d in shape:
+        n *= d
+    if n > _SMALL or (n > 1 and _numba_kernels() is not None):
+        return None
+    ones, iota = _lanes(n)
+    k1, k2 = keys.tolist()
+    a, b = _threefry_packed(k1 * ones, k2 * ones, 0, iota, ones)
+    return a, b, n
 
 
 def threefry_np(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -267,6 +302,13 @@ def bits64_words(keys: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def bits_np(keys: Any, bit_width: int, shape: tuple[int, ...]) -> np.ndarray:
     """``random_bits`` in numpy: uint{bit_width} of shape ``keys.shape[:-1] + shape``."""
     keys = np.asarray(keys, _U32)
+    lanes = _counter_lanes(keys, shape)
+    if lanes is not None:
+        a, b, n = lanes
+        if bit_width == 64:
+            return _unpack((a << 32) | b, n, np.dtype(np.uint64)).reshape(shape)
+        words = _unpack(a ^ b, n, np.dtype(np.uint64))
+        return words.astype(_UINT[bit_width]).reshape(shape)
     if bit_width == 64:
         return bits64_words(keys, shape)
     y1, y2 = _hash_counters(keys, shape)
@@ -276,6 +318,10 @@ def bits_np(keys: Any, bit_width: int, shape: tuple[int, ...]) -> np.ndarray:
 
 def split_np(keys: Any, shape: tuple[int, ...]) -> np.ndarray:
     keys = np.asarray(keys, _U32)
+    lanes = _counter_lanes(keys, shape)
+    if lanes is not None:
+        a, b, n = lanes
+        return _unpack(a | (b << 32), n, np.dtype(np.uint32)).reshape(shape + (2,))
     full = keys.shape[:-1] + shape
     out = np.empty(full + (2,), _U32)
     _hash_counters(keys, shape, out[..., 0], out[..., 1])
