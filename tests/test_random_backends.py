@@ -270,3 +270,27 @@ def test_every_recorded_case_draws_the_same_on_both_back_ends():
                     np.testing.assert_array_equal(a, want, err_msg=name)
     finally:
         _use(old)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 63, 64, 65, 192, 193, 300])
+def test_small_draw_paths_equal_the_vectorised_kernel(monkeypatch, n):
+    """Up to 64 blocks (192 for one key) are hashed on Python integers in 64-bit lanes; the
+    same draws from the vectorised numpy kernel (lanes switched off) must be identical."""
+    old = fg.config.random_backend
+    _use("numpy")
+    keys1 = np.array([123456789, 4000000000], np.uint32)
+    keys3 = np.array([[1, 2], [3, 4], [2**32 - 1, 0]], np.uint32)
+    try:
+        fast = [rb.bits_np(k, w, (n,)) for k in (keys1, keys3) for w in (8, 16, 32, 64)]
+        fast += [rb.split_np(k, (n,)) for k in (keys1, keys3)]
+        fast.append(rs.normal_np(keys1, shape=(n,), dtype=np.dtype(np.float64)))
+        monkeypatch.setattr(rb, "_SMALL", 0)
+        monkeypatch.setattr(rb, "_SMALL_ONE_KEY", 0)
+        slow = [rb.bits_np(k, w, (n,)) for k in (keys1, keys3) for w in (8, 16, 32, 64)]
+        slow += [rb.split_np(k, (n,)) for k in (keys1, keys3)]
+        slow.append(rs.normal_np(keys1, shape=(n,), dtype=np.dtype(np.float64)))
+    finally:
+        _use(old)
+    for a, b in zip(fast, slow):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)

@@ -58,6 +58,7 @@ _PARITY = np.uint32(0x1BD11BDA)
 _ROT_0D = [(np.array(r, _U32), np.array(32 - r, _U32)) for i in range(5) for r in _ROTATIONS[i % 2]]
 _LITTLE = sys.byteorder == "little"
 _SMALL = 64  # up to this many blocks, Python big integers (SWAR) beat ~110 numpy calls
+_SMALL_ONE_KEY = 192  # the same for one key's counters (no packing of numpy arrays)
 _M32 = 0xFFFFFFFF
 _SHIFT_F64 = np.array(12, np.uint64)
 _ONE_BITS_F64 = np.array(0x3FF0000000000000, np.uint64)
@@ -130,14 +131,14 @@ def _threefry_lanes(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[np.ndarray, np.
 
 
 def _counter_lanes(keys: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int] | None:
-    """For one key and at most ``_SMALL`` counters (numpy back end): the packed hashes of
+    """For one key and at most ``_SMALL_ONE_KEY`` counters (numpy back end): the hashes of
     counters ``0..n-1`` (see :func:`_threefry_packed`) and ``n``; None otherwise."""
     if keys.ndim != 1:
         return None
     n = 1
     for d in shape:
         n *= d
-    if n > _SMALL or (n > 1 and _numba_kernels() is not None):
+    if n > _SMALL_ONE_KEY or (n > 1 and _numba_kernels() is not None):
         return None
     ones, iota = _lanes(n)
     k1, k2 = keys.tolist()
