@@ -261,7 +261,7 @@ def normal_np(keys: Any, *, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarr
     for d in shape:
         n *= d
     nb = _numba_kernels()
-    if nb is not None:  # |u| < 1, so log1p(-u*u) is finite: no floating-point warnings
+    if nb is not None:
         return nb.normal(keys.reshape(-1, 2), n, dtype, c.numba).reshape(full)
     bits = bits_np(keys, dtype.itemsize * 8, tuple(shape))  # a fresh array: used in place
     np.right_shift(bits, c.shift, bits)
@@ -271,9 +271,7 @@ def normal_np(keys: Any, *, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarr
     # uniform on (lo, 1): u * (1 - lo) + lo; JAX's max(lo, .) is a no-op here (u * scale >= 0)
     np.multiply(u, c.scale, u)
     np.add(u, c.lo, u)
-    out = np.empty_like(u)
-    with np.errstate(all="ignore"):
-        _erf_inv_core(u, out)
+    out = _erf_inv_core(u, np.empty_like(u))  # |u| < 1: finite, no floating-point warnings
     np.multiply(out, c.sqrt2, out)
     return out.reshape(full)
 
