@@ -21,6 +21,7 @@ later processes load the machine code from ``__pycache__`` (tens of milliseconds
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numba
@@ -174,9 +175,10 @@ _CUT32 = np.float32(5.0)
 
 
 @numba.njit(cache=True)
-def _erf_inv_main64(u: Any, t: Any, sqrt2: Any, out: Any) -> int:
-    """``out[i] = sqrt2 * erf_inv(u[i])`` by the main float64 polynomial, given
-    ``t[i] = log1p(-u[i]**2)``; returns how many ``w = -t`` reach the tails (``w >= 6.25``)."""
+def _erf_inv_main64(u: Any, t: Any, sqrt2: Any) -> int:
+    """``u[i] = sqrt2 * erf_inv(u[i])`` in place by the main float64 polynomial, given
+    ``t[i] = log1p(-u[i]**2)``, except where ``w = -t`` reaches the tails (``w >= 6.25``):
+    those are left as they are; returns how many."""
     tails = 0
     for i in range(u.shape[0]):
         w = -t[i]
@@ -204,13 +206,15 @@ def _erf_inv_main64(u: Any, t: Any, sqrt2: Any, out: Any) -> int:
         p = p * z + _MAIN64[20]
         p = p * z + _MAIN64[21]
         p = p * z + _MAIN64[22]
-        out[i] = (p * u[i]) * sqrt2
-        tails += w >= _CUT64
+        x = u[i]
+        tail = w >= _CUT64
+        u[i] = x if tail else (p * x) * sqrt2
+        tails += tail
     return tails
 
 
 @numba.njit(cache=True)
-def _erf_inv_main32(u: Any, t: Any, sqrt2: Any, out: Any) -> int:
+def _erf_inv_main32(u: Any, t: Any, sqrt2: Any) -> int:
     """float32 twin of :func:`_erf_inv_main64` (tails where ``w >= 5``)."""
     tails = 0
     for i in range(u.shape[0]):
@@ -225,8 +229,10 @@ def _erf_inv_main32(u: Any, t: Any, sqrt2: Any, out: Any) -> int:
         p = p * z + _MAIN32[6]
         p = p * z + _MAIN32[7]
         p = p * z + _MAIN32[8]
-        out[i] = (p * u[i]) * sqrt2
-        tails += w >= _CUT32
+        x = u[i]
+        tail = w >= _CUT32
+        u[i] = x if tail else (p * x) * sqrt2
+        tails += tail
     return tails
 
 
@@ -243,21 +249,38 @@ def hash_counters(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 def normal(keys: np.ndarray, n: int, dtype: np.dtype, consts: Any) -> np.ndarray:
     """``sqrt(2) * erf_inv(uniform(key, (n,), dtype, nextafter(-1, 0), 1))`` for each key of
     ``keys[K, 2]``: a flat array of ``K * n`` draws. ``consts`` are the numpy path's
-    constants ``(scale, lo, sqrt2, main, cut, shift, tail1, bound1, s1, tail2, s2)``."""
+    constants ``(scale, lo, sqrt2, main, cut, shift, tail1, bound1, s1, tail2, s2)``.
+    One array of the result's size is allocated (the result); the ``log1p`` operand lives in
+    a per-thread scratch buffer (fresh large arrays cost page faults on every call)."""
     keys = np.ascontiguousarray(keys, np.uint32)
     scale, lo, sqrt2, main, cut, shift, tail1, bound1, s1, tail2, s2 = consts
-    u = np.empty(keys.shape[0] * n, dtype)
-    t = np.empty_like(u)
+    total = keys.shape[0] * n
+    u = np.empty(total, dtype)
+    t = _scratch(total, dtype)
     if dtype == np.float64:
         _uniform64_kernel(keys, n, scale, lo, u, t)
     else:
         _uniform32_kernel(keys, n, scale, lo, u, t)
     np.log1p(t, t)
-    out = np.empty_like(u)
     main_kernel = _erf_inv_main64 if dtype == np.float64 else _erf_inv_main32
-    if main_kernel(u, t, sqrt2, out):  # a few draws reach the tails: redo those
-        far = np.flatnonzero(~(-t < cut))
+    if main_kernel(u, t, sqrt2):  # a few draws reach the tails (left as u): finish those
+        far = np.flatnonzero(t <= -cut)  # w = -t >= cut (t is finite: |u| < 1)
         uf, tf = u[far], t[far]
         _erf_inv_kernel(uf, tf, main, cut, shift, tail1, bound1, s1, tail2, s2, sqrt2)
-        out[far] = tf
-    return out
+        u[far] = tf
+    return u
+
+
+_SCRATCH = threading.local()
+_SCRATCH_MAX = 1 << 20  # elements kept per thread and dtype (8 MiB of float64)
+
+
+def _scratch(size: int, dtype: np.dtype) -> np.ndarray:
+    """A per-thread buffer of ``size`` elements (a fresh array beyond ``_SCRATCH_MAX``)."""
+    if size > _SCRATCH_MAX:
+        return np.empty(size, dtype)
+    buf = getattr(_SCRATCH, dtype.char, None)
+    if buf is None or buf.shape[0] < size:
+        buf = np.empty(max(size, 4096), dtype)
+        setattr(_SCRATCH, dtype.char, buf)
+    return buf[:size]
