@@ -21,6 +21,7 @@ keys and counters at once. The algorithms are those of JAX's default PRNG with
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -175,13 +176,35 @@ def _injections(k1: np.ndarray, k2: np.ndarray) -> list[tuple[np.ndarray, np.nda
     return [(ks[(i + 1) % 3], ks[(i + 2) % 3] + np.uint32(i + 1)) for i in range(5)]
 
 
+_SCRATCH = threading.local()
+_SCRATCH_MAX = 1 << 20  # elements kept per thread and slot
+
+
+def scratch(slot: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A per-thread temporary of ``shape`` (contents undefined) for kernels' intermediates:
+    fresh large arrays cost a page fault per 4 KiB on every call, reused ones do not. A
+    ``slot`` holds one live buffer: never return it, never use one slot twice at once."""
+    size = 1
+    for d in shape:
+        size *= d
+    dtype = np.dtype(dtype)
+    if size > _SCRATCH_MAX:
+        return np.empty(shape, dtype)
+    key = slot + dtype.char
+    buf = getattr(_SCRATCH, key, None)
+    if buf is None or buf.shape[0] < size:
+        buf = np.empty(max(size, 4096), dtype)
+        setattr(_SCRATCH, key, buf)
+    return buf[:size].reshape(shape)
+
+
 def _threefry_rounds(a: np.ndarray, b: np.ndarray, inject: list, out_a: Any, out_b: Any) -> None:
     """The 20 rounds on ``a = x1 + k1``, ``b = x2 + k2`` in place (five ufunc calls a round,
     all with ``out=``); the last key injection writes to ``out_a``/``out_b`` (which may be
     strided views, e.g. the two halves of 64-bit words)."""
     add, shl, shr = np.add, np.left_shift, np.right_shift
     bor, bxor = np.bitwise_or, np.bitwise_xor
-    t = np.empty_like(b)
+    t = scratch("rot", b.shape, _U32)
     rots = _ROT_0D
     for i in range(5):
         for j in range(4 * i, 4 * i + 4):
@@ -234,8 +257,9 @@ def _hash_counters(keys: np.ndarray, shape: tuple[int, ...], out_a: Any = None,
         return out_a, out_b
     hi, lo = _counters(shape)
     k1, k2 = _key_words(keys, len(shape))
-    a = np.empty(full, _U32)
-    b = np.empty(full, _U32)
+    fresh = out_a is None  # results returned: fresh arrays; else temporaries
+    a = np.empty(full, _U32) if fresh else scratch("a", full, _U32)
+    b = np.empty(full, _U32) if fresh else scratch("b", full, _U32)
     np.add(hi, k1, a)
     np.add(lo, k2, b)
     _threefry_rounds(

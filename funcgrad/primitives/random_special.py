@@ -42,6 +42,7 @@ from funcgrad.primitives.random_bits import (
     _numba_kernels,
     _static_shape,
     bits_np,
+    scratch,
     split_np,
     unit_float_np,
 )
@@ -113,11 +114,11 @@ def _erf_inv_core(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     to it; the rare tail values (``|x| > 0.998`` in float64) are patched afterwards."""
     e = _ERFINV_SETS[x.dtype]
     mul, add = np.multiply, np.add
-    w = mul(x, x)
+    w = mul(x, x, scratch("w", x.shape, x.dtype))
     np.negative(w, w)
     np.log1p(w, w)
     np.negative(w, w)
-    z = np.subtract(w, e.shift0d)
+    z = np.subtract(w, e.shift0d, scratch("z", x.shape, x.dtype))
     c = e.main0d
     mul(z, c[0], out)
     add(out, c[1], out)
