@@ -15,8 +15,9 @@ bit-identical numbers (tests/test_random_backends.py checks this on many keys an
 * the erf_inv polynomials by Horner's rule, multiply then add (no fused multiply-add: numba
   compiles without ``fastmath``, so LLVM does not contract them).
 
-Compiled with ``cache=True``: the first use in a fresh environment compiles (a few seconds),
-later processes load the machine code from ``__pycache__`` (tens of milliseconds).
+Compiled with ``cache=True``: the first use in a fresh environment compiles (~4 s on one
+core), later processes load the machine code from numba's cache (``__pycache__`` next to this
+file, or ``NUMBA_CACHE_DIR``) in a fraction of a second, numba's own import included.
 """
 
 from __future__ import annotations
