@@ -86,9 +86,10 @@ def _pack(v: Any) -> int:
 
 def _unpack(x: int, m: int, dtype: np.dtype) -> np.ndarray:
     """The ``8 m`` bytes of ``x`` (little-endian) as a writable native array of ``dtype``."""
-    le = _LE64 if dtype.itemsize == 8 else _LE32
-    out = np.frombuffer(bytearray(x.to_bytes(8 * m, "little")), le)
-    return out if _LITTLE else out.astype(dtype)
+    buf = bytearray(x.to_bytes(8 * m, "little"))
+    if _LITTLE:
+        return np.frombuffer(buf, dtype)
+    return np.frombuffer(buf, _LE64 if dtype.itemsize == 8 else _LE32).astype(dtype)
 
 
 def _threefry_packed(k1: int, k2: int, x1: int, x2: int, ones: int) -> tuple[int, int]:
