@@ -9,6 +9,9 @@
   argument's shape, dtype, weak type or static value changed) and the time it took.
 * ``jit_cache_size`` — how many compiled signatures each ``jit`` function keeps (least
   recently used ones are dropped; default 1024).
+* ``random_backend`` — the kernels behind ``funcgrad.random.normal``: ``"numba"`` (compiled
+  threefry + erf_inv, the ``[fast]`` extra), ``"numpy"`` (vectorised numpy, always available)
+  or ``"auto"`` (the default: numba when it is importable). Both draw identical numbers.
 
 Options under JAX's names are accepted so that ported programs run unchanged:
 
@@ -35,13 +38,15 @@ __all__ = ["config", "update", "raise_if_nonfinite"]
 
 
 class _Config:
-    __slots__ = ("debug_nans", "debug_infs", "log_compiles", "jit_cache_size", "check_finite")
+    __slots__ = ("debug_nans", "debug_infs", "log_compiles", "jit_cache_size", "check_finite",
+                 "random_backend")  # fmt: skip
     # option name -> (type, default)
     _OPTIONS: dict[str, tuple[type, Any]] = {
         "debug_nans": (bool, False),
         "debug_infs": (bool, False),
         "log_compiles": (bool, False),
         "jit_cache_size": (int, 1024),
+        "random_backend": (str, "auto"),
     }
     _JAX_ALIASES = {
         "jax_debug_nans": "debug_nans",
@@ -56,6 +61,7 @@ class _Config:
         self.log_compiles = False
         # compiled signatures kept per jit function (least recently used ones are dropped)
         self.jit_cache_size = 1024
+        self.random_backend = "auto"  # "auto" | "numpy" | "numba" (see _check_random_backend)
         # derived: True when any output check is on; read by the tracer on every bind
         self.check_finite = False
 
@@ -85,6 +91,8 @@ class _Config:
         if name not in self._OPTIONS:
             options = list(self._OPTIONS) + list(self._JAX_ALIASES) + list(self._JAX_ACCEPTED)
             raise LocatedValueError(f"unknown config option {name!r}; options: {options}")
+        if name == "random_backend":
+            value = _check_random_backend(value)
         kind, _ = self._OPTIONS[name]
         if kind is int:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -102,6 +110,23 @@ class _Config:
     def __repr__(self) -> str:
         opts = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._OPTIONS)
         return f"config({opts})"
+
+
+def _check_random_backend(value: Any) -> Any:
+    """``random_backend``: "auto", "numpy" or "numba"; "numba" needs numba importable."""
+    if isinstance(value, str) and value not in ("auto", "numpy", "numba"):
+        raise LocatedValueError(
+            f"config option random_backend takes 'auto', 'numpy' or 'numba', got {value!r}"
+        )
+    if value == "numba":
+        import importlib.util
+
+        if importlib.util.find_spec("numba") is None:
+            raise ImportError(
+                "config random_backend='numba' needs numba (pip install funcgrad[fast]); "
+                "'auto' uses numba when it is installed and numpy otherwise"
+            )
+    return value
 
 
 config = _Config()

@@ -6,6 +6,10 @@
   as JAX. Derivative ``sqrt(pi)/2 * exp(erf_inv(x)**2)``.
 * ``erf`` — the error function (forward pass: the C library's ``erf`` through :mod:`math`);
   derivative ``2/sqrt(pi) * exp(-x**2)``. Used for ``truncated_normal``'s bounds.
+* ``random_normal(keys, shape, dtype)`` — JAX's ``normal`` as one primitive: threefry bits ->
+  floats in ``[0, 1)`` -> uniform on ``(nextafter(-1, 0), 1)`` -> ``sqrt(2) * erf_inv(u)``, the
+  same operations as the composition in ``funcgrad.random`` (so the same numbers), run by the
+  numba kernels of ``_random_numba`` or by numpy, as ``config.random_backend`` says.
 * ``nextafter`` — the next float after ``x`` towards ``y`` (no derivative).
 * ``random_gamma(keys, a, log_space)`` — Marsaglia & Tsang's rejection sampler ("A simple
   method for generating gamma variables", ACM TOMS 2000) with JAX's key schedule: one key per
@@ -29,11 +33,16 @@ import numpy as np
 from funcgrad.core.errors import LocatedNotImplementedError, LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import ShapedArray
 from funcgrad.core.tracer import bind
+from funcgrad.primitives import _erf_inv_coeffs as _coef
 from funcgrad.primitives.base import broadcast_shapes, define, ufunc_dtype
 from funcgrad.primitives.elementwise import batch_elementwise, div, eq, exp, mul, select
 from funcgrad.primitives.random_bits import (
+    _check_keys,
     _front_batch,
+    _numba_kernels,
+    _static_shape,
     bits_np,
+    scratch,
     split_np,
     unit_float_np,
 )
@@ -44,46 +53,49 @@ __all__ = [
     "nextafter",
     "random_gamma",
     "random_gamma_grad",
+    "random_normal",
     "erf_inv_np",
+    "normal_np",
     "gamma_np",
 ]
 
+
 # --- erf_inv -------------------------------------------------------------------------------------
-_ERFINV32_LT5 = (
-    2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-    -0.00125372503, -0.00417768164, 0.246640727, 1.50140941,
-)  # fmt: skip
-_ERFINV32_GE5 = (
-    -0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-    -0.0076224613, 0.00943887047, 1.00167406, 2.83297682,
-)  # fmt: skip
-_ERFINV64_LT625 = (
-    -3.6444120640178196996e-21, -1.685059138182016589e-19, 1.2858480715256400167e-18,
-    1.115787767802518096e-17, -1.333171662854620906e-16, 2.0972767875968561637e-17,
-    6.6376381343583238325e-15, -4.0545662729752068639e-14, -8.1519341976054721522e-14,
-    2.6335093153082322977e-12, -1.2975133253453532498e-11, -5.4154120542946279317e-11,
-    1.051212273321532285e-09, -4.1126339803469836976e-09, -2.9070369957882005086e-08,
-    4.2347877827932403518e-07, -1.3654692000834678645e-06, -1.3882523362786468719e-05,
-    0.0001867342080340571352, -0.00074070253416626697512, -0.0060336708714301490533,
-    0.24015818242558961693, 1.6536545626831027356,
-)  # fmt: skip
-_ERFINV64_LT16 = (
-    2.2137376921775787049e-09, 9.0756561938885390979e-08, -2.7517406297064545428e-07,
-    1.8239629214389227755e-08, 1.5027403968909827627e-06, -4.013867526981545969e-06,
-    2.9234449089955446044e-06, 1.2475304481671778723e-05, -4.7318229009055733981e-05,
-    6.8284851459573175448e-05, 2.4031110387097893999e-05, -0.0003550375203628474796,
-    0.00095328937973738049703, -0.0016882755560235047313, 0.0024914420961078508066,
-    -0.0037512085075692412107, 0.005370914553590063617, 1.0052589676941592334,
-    3.0838856104922207635,
-)  # fmt: skip
-_ERFINV64_GE16 = (
-    -2.7109920616438573243e-11, -2.5556418169965252055e-10, 1.5076572693500548083e-09,
-    -3.7894654401267369937e-09, 7.6157012080783393804e-09, -1.4960026627149240478e-08,
-    2.9147953450901080826e-08, -6.7711997758452339498e-08, 2.2900482228026654717e-07,
-    -9.9298272942317002539e-07, 4.5260625972231537039e-06, -1.9681778105531670567e-05,
-    7.5995277030017761139e-05, -0.00021503011930044477347, -0.00013871931833623122026,
-    1.0103004648645343977, 4.8499064014085844221,
-)  # fmt: skip
+_ERFINV32_LT5 = _coef.ERFINV32_LT5
+_ERFINV32_GE5 = _coef.ERFINV32_GE5
+_ERFINV64_LT625 = _coef.ERFINV64_LT625
+_ERFINV64_LT16 = _coef.ERFINV64_LT16
+_ERFINV64_GE16 = _coef.ERFINV64_GE16
+
+
+def _zero_d(dt: np.dtype, values: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """Constants as 0-d arrays: a ufunc converts a numpy scalar operand on every call, which
+    costs as much as the arithmetic on a thousand elements; a 0-d array is used as is."""
+    return tuple(np.array(v, dt) for v in values)
+
+
+class _ErfInvSet:
+    """XLA's erf_inv for one float dtype: ``w = -log1p(-x*x)``; below ``cut`` the polynomial
+    ``main`` in ``w - shift``; above it the ``tails`` in ``sqrt(w) - s`` (first bound > w)."""
+
+    def __init__(self, dt: Any, main: tuple, cut: float, shift: float, tails: list) -> None:
+        self.dt = np.dtype(dt)
+        self.main = main
+        self.main0d = _zero_d(self.dt, main)
+        self.cut = self.dt.type(cut)
+        self.shift0d = np.array(shift, self.dt)
+        self.tails = tails
+
+
+_ERFINV_SETS = {
+    np.dtype(np.float64): _ErfInvSet(
+        np.float64, _ERFINV64_LT625, 6.25, 3.125,
+        [(16.0, _ERFINV64_LT16, 3.25), (np.inf, _ERFINV64_GE16, 5.0)],
+    ),
+    np.dtype(np.float32): _ErfInvSet(
+        np.float32, _ERFINV32_LT5, 5.0, 2.5, [(np.inf, _ERFINV32_GE5, 3.0)]
+    ),
+}  # fmt: skip
 
 
 def _horner(coeffs: tuple[float, ...], w: np.ndarray) -> np.ndarray:
@@ -95,36 +107,61 @@ def _horner(coeffs: tuple[float, ...], w: np.ndarray) -> np.ndarray:
     return p
 
 
-def _erf_inv_branches(x: np.ndarray, w: np.ndarray, main: tuple, cut: float, shift: float,
-                      tails: list[tuple[float, tuple, float]]) -> np.ndarray:  # fmt: skip
-    """Polynomial ``main`` in ``w - shift`` where ``w < cut``; elsewhere ``tails`` in
-    ``sqrt(w) - s`` (``(bound, coeffs, s)``: first whose bound exceeds w)."""
+def _erf_inv_core(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """XLA's erf_inv of a float32/float64 array ``x`` (at least 1-d) into ``out``: about 50
+    ufunc calls, every one with ``out=`` and 0-d constant operands. The operations (and their
+    order) are exactly those of the straightforward evaluation, so results are bit-identical
+    to it; the rare tail values (``|x| > 0.998`` in float64) are patched afterwards."""
+    e = _ERFINV_SETS[x.dtype]
+    mul, add = np.multiply, np.add
+    w = mul(x, x, scratch("w", x.shape, x.dtype))
+    np.negative(w, w)
+    np.log1p(w, w)
+    np.negative(w, w)
+    z = np.subtract(w, e.shift0d, scratch("z", x.shape, x.dtype))
+    c = e.main0d
+    mul(z, c[0], out)
+    add(out, c[1], out)
+    for ci in c[2:]:
+        mul(out, z, out)
+        add(out, ci, out)
+    mul(out, x, out)
+    if not w.max(initial=-np.inf) < e.cut:  # a tail value, or a NaN
+        _erf_inv_tails(x, w, out, e)
+    return out
+
+
+def _erf_inv_tails(x: np.ndarray, w: np.ndarray, out: np.ndarray, e: _ErfInvSet) -> None:
+    """Overwrite ``out`` where ``w >= cut`` (or NaN) with the tail polynomials; ``|x| == 1``
+    gives ``±inf``, ``|x| > 1`` NaN. ``x``, ``w``, ``out``: C-contiguous, the same shape."""
     dt = x.dtype.type
-    out = _horner(main, w - dt(shift))
-    out *= x
-    far = ~(w < dt(cut))
-    if far.any():
-        idx = np.nonzero(far)
-        if x.dtype == np.float64 and idx[0].size <= 16:  # a few tail values: Python floats
-            out[idx] = [_tail_py(float(xv), float(wv), tails) for xv, wv in zip(x[idx], w[idx])]
-            return out
-        wf = w[idx]
-        xf = x[idx]
+    xs, ws, outs = x.reshape(-1), w.reshape(-1), out.reshape(-1)
+    idx = np.flatnonzero(~(ws < e.cut))
+    if x.dtype == np.float64 and idx.size <= 16:  # a few tail values: Python floats
+        outs[idx] = [
+            xv * math.inf if abs(xv) == 1 else _tail_py(xv, wv, e.tails)
+            for xv, wv in zip(xs[idx].tolist(), ws[idx].tolist())
+        ]
+        return
+    wf = ws[idx]
+    xf = xs[idx]
+    with np.errstate(all="ignore"):
         sw = np.sqrt(wf)
-        res = np.empty_like(wf)
+        res = np.full(wf.shape, np.nan, x.dtype)
         left = np.ones(wf.shape, bool)
-        for bound, coeffs, s in tails:
+        for bound, coeffs, s in e.tails:
             m = left & (wf < dt(bound))
             if m.any():
                 res[m] = _horner(coeffs, sw[m] - dt(s)) * xf[m]
             left &= ~m
-        out[idx] = res
-    return out
+        edge = np.abs(xf) == 1
+        res[edge] = xf[edge] * np.inf
+    outs[idx] = res
 
 
 def _tail_py(x: float, w: float, tails: list[tuple[float, tuple, float]]) -> float:
     """One tail value with Python floats (the same IEEE double operations as the array path)."""
-    sw = math.sqrt(w)
+    sw = math.sqrt(w) if w >= 0 else math.nan
     for bound, coeffs, s in tails:
         if w < bound:
             z = sw - s
@@ -141,21 +178,11 @@ def erf_inv_np(x: Any) -> np.ndarray:
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     orig = x.dtype
-    if orig == np.float16:
+    if orig != np.float64:
         x = x.astype(np.float32)
-    xs = np.atleast_1d(x)
+    xs = np.ascontiguousarray(np.atleast_1d(x))
     with np.errstate(all="ignore"):
-        w = -np.log1p(-(xs * xs))
-        if xs.dtype == np.float64:
-            out = _erf_inv_branches(
-                xs, w, _ERFINV64_LT625, 6.25, 3.125,
-                [(16.0, _ERFINV64_LT16, 3.25), (np.inf, _ERFINV64_GE16, 5.0)],
-            )  # fmt: skip
-        else:
-            out = _erf_inv_branches(xs, w, _ERFINV32_LT5, 5.0, 2.5, [(np.inf, _ERFINV32_GE5, 3.0)])
-        edge = np.abs(xs) == 1
-        if edge.any():
-            out[edge] = xs[edge] * np.inf
+        out = _erf_inv_core(xs, np.empty_like(xs))
     out = out.reshape(x.shape)
     return out.astype(orig) if orig != out.dtype else out
 
@@ -191,6 +218,87 @@ erf_inv_p = define(
     batch=batch_elementwise,
     fresh=True,
 )
+
+
+# --- random_normal -------------------------------------------------------------------------------
+class _NormalConsts:
+    """The constants of ``normal`` for one dtype, as 0-d arrays (numpy) and plain values."""
+
+    def __init__(self, dt: Any) -> None:
+        dt = np.dtype(dt)
+        one = np.array(1.0, dt)
+        self.lo = np.nextafter(np.array(-1.0, dt), np.array(0.0, dt))  # 0-d
+        self.scale = np.subtract(one, self.lo)  # maxval - minval, rounded in dt (0-d)
+        self.sqrt2 = np.array(np.sqrt(2), dt)
+        self.one = one
+        nbits, nmant, one_bits = _FLOAT_LAYOUT_BITS[dt]
+        u = np.dtype(f"uint{nbits}")
+        self.shift = np.array(nbits - nmant, u)
+        self.one_bits = np.array(one_bits, u)
+        e = _ERFINV_SETS[dt]
+        tails = list(e.tails) + [e.tails[-1]] * (2 - len(e.tails))
+        (b1, c1, s1), (_, c2, s2) = tails
+        self.numba = (
+            dt.type(self.scale), dt.type(self.lo), dt.type(self.sqrt2),
+            np.array(e.main, dt), e.cut, dt.type(e.shift0d),
+            np.array(c1, dt), dt.type(b1), dt.type(s1), np.array(c2, dt), dt.type(s2),
+        )  # fmt: skip
+
+
+_FLOAT_LAYOUT_BITS = {np.dtype(np.float32): (32, 23, 0x3F800000),
+                      np.dtype(np.float64): (64, 52, 0x3FF0000000000000)}  # fmt: skip
+_NORMAL_CONSTS = {dt: _NormalConsts(dt) for dt in _FLOAT_LAYOUT_BITS}
+
+
+def normal_np(keys: Any, *, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``random_normal``: standard normal draws ``dtype[*keys.shape[:-1], *shape]``."""
+    keys = np.asarray(keys, np.uint32)
+    dtype = np.dtype(dtype)
+    c = _NORMAL_CONSTS.get(dtype)
+    if c is None:
+        raise LocatedTypeError(f"random_normal: dtype must be float32 or float64, got {dtype}")
+    full = keys.shape[:-1] + tuple(shape)
+    n = 1
+    for d in shape:
+        n *= d
+    nb = _numba_kernels()
+    if nb is not None:
+        return nb.normal(keys.reshape(-1, 2), n, dtype, c.numba).reshape(full)
+    bits = bits_np(keys, dtype.itemsize * 8, tuple(shape))  # a fresh array: used in place
+    np.right_shift(bits, c.shift, bits)
+    np.bitwise_or(bits, c.one_bits, bits)
+    u = np.atleast_1d(bits.view(dtype))
+    np.subtract(u, c.one, u)  # floats in [0, 1): the mantissa bits of 1.x, minus 1
+    # uniform on (lo, 1): u * (1 - lo) + lo; JAX's max(lo, .) is a no-op here (u * scale >= 0)
+    np.multiply(u, c.scale, u)
+    np.add(u, c.lo, u)
+    out = _erf_inv_core(u, np.empty_like(u))  # |u| < 1: finite, no floating-point warnings
+    np.multiply(out, c.sqrt2, out)
+    return out.reshape(full)
+
+
+def random_normal(keys: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """Standard normal draws ``dtype[*keys.shape[:-1], *shape]`` (float32 or float64) from
+    keys ``uint32[..., 2]``: JAX's ``normal`` for each key."""
+    return bind(random_normal_p, keys, shape=tuple(shape), dtype=np.dtype(dtype))
+
+
+def _normal_shape(k: ShapedArray, *, shape: tuple[int, ...], dtype: np.dtype) -> ShapedArray:
+    _check_keys("normal", k)
+    if dtype not in _NORMAL_CONSTS:
+        raise LocatedTypeError(f"random_normal: dtype must be float32 or float64, got {dtype}")
+    return ShapedArray(k.shape[:-1] + _static_shape("normal", shape), dtype)
+
+
+random_normal_p = define(
+    "random_normal",
+    normal_np,
+    _normal_shape,
+    batch=_front_batch,
+    differentiable=False,
+    fresh=True,
+)
+
 
 # --- erf -----------------------------------------------------------------------------------------
 _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
@@ -262,6 +370,8 @@ def _scalar_uniform_np(keys: np.ndarray, dt: np.dtype, lo: Any = 0.0, hi: Any = 
 
 
 def _scalar_normal_np(keys: np.ndarray, dt: np.dtype) -> np.ndarray:
+    if dt in _NORMAL_CONSTS:  # the fused kernels (same numbers)
+        return normal_np(keys, shape=(), dtype=dt)
     lo = np.nextafter(dt.type(-1.0), dt.type(0.0))
     u = _scalar_uniform_np(keys, dt, lo, 1.0)
     return dt.type(np.sqrt(2)) * erf_inv_np(u)

@@ -32,6 +32,8 @@ def _shape_dtype(x: Any) -> tuple[tuple[int, ...], np.dtype]:
 
 def check_key(name: str, key: Any, allow_batched: bool = False) -> Any:
     """A key is a uint32 array of shape (2,) (or (..., 2) where batches are allowed)."""
+    if isinstance(key, np.ndarray) and key.shape == (2,) and key.dtype == _U32:
+        return key  # the common case, checked quickly
     if type(key) is not Tracer:
         if isinstance(key, (list, tuple)):
             key = np.asarray(key)
@@ -56,6 +58,10 @@ def check_key(name: str, key: Any, allow_batched: bool = False) -> Any:
 
 def canonical_shape(name: str, shape: Any) -> tuple[int, ...]:
     """A static shape: a tuple of non-negative ints (an int is accepted as a 1-d shape)."""
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape  # the common case, checked quickly
+    if type(shape) is int and shape >= 0:
+        return (shape,)
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
     if type(shape) is Tracer or not isinstance(shape, (Sequence, np.ndarray)):
