@@ -25,9 +25,9 @@ from funcgrad.core.config import raise_if_nonfinite
 from funcgrad.core.errors import LocatedTypeError, TracerLeakError, format_src
 from funcgrad.core.ir import IR, Eqn, Literal, ShapedArray, Var
 from funcgrad.core.source import (
+    _tls,
+    _trampolines,
     call_at,
-    current_loc,
-    current_phase,
     emit_phase,
     source_context,
     user_src,
@@ -215,30 +215,44 @@ class Trace:
             if v is None:
                 concrete = False
             vals.append(v)
-        src = user_src()
+        # Frames above: this method and bind, both funcgrad's (only bind calls process).
+        src = user_src(3)
         if concrete:
             try:
-                out = call_at(src, prim.impl, vals, params)
+                t = _trampolines.get(src) if src is not None else None
+                if t is not None:  # call_at, inlined: warnings name the user's line
+                    out = t(prim.impl, vals, params)
+                else:
+                    out = call_at(src, prim.impl, vals, params)
             except Exception as e:
                 # Prefer the shape rule's message (it says what is wrong and what to do).
                 prim.abstract_eval([x.aval for x in ins], params, src)
                 raise type(e)(f"{format_src(src)}{prim.name}: {e}") from e
             if _cfg.check_finite:
                 _debug_check(prim, out, src)
-            if prim.multiple_results:
-                outs = list(out)
-                avals = [ShapedArray(np.shape(o), _dtype_of(o)) for o in outs]
-            else:
-                outs = [out]
+            if not prim.multiple_results:
+                # The common case, straight through: one result, its aval shared by shape
+                # and dtype (avals are never mutated).
                 try:
-                    avals = [ShapedArray(out.shape, out.dtype)]
+                    key = (out.shape, out.dtype)
                 except AttributeError:  # a Python scalar from an impl
-                    avals = [ShapedArray(np.shape(out), _dtype_of(out))]
+                    key = (np.shape(out), _dtype_of(out))
+                aval = _avals.get(key)
+                if aval is None:
+                    aval = _concrete_aval(key)
+                var = Var(aval)
+                self.eqns.append(Eqn(prim, ins, params, [var], src, _tls.phase))
+                env = self.env
+                if env is not None:
+                    env[var] = out
+                return Tracer(self, var, out, src)
+            outs = list(out)
+            avals = [ShapedArray(np.shape(o), _dtype_of(o)) for o in outs]
         else:
             outs = None
             avals = prim.abstract_eval([x.aval for x in ins], params, src)
         outvars = [Var(a) for a in avals]
-        self.eqns.append(Eqn(prim, ins, params, outvars, src, current_phase()))
+        self.eqns.append(Eqn(prim, ins, params, outvars, src, _tls.phase))
         if outs is None:
             tracers = [Tracer(self, v, None, src) for v in outvars]
         else:
@@ -254,6 +268,19 @@ class Trace:
         outvars = [self.lift(o) for o in outputs]
         self.alive = False
         return IR(self.constvars, self.consts, [t.irvar for t in inputs], self.eqns, outvars)
+
+
+# (shape, dtype) -> the ShapedArray of concrete values of that type, shared by the equations
+# that eager tracing records (bounded: cleared when full).
+_avals: dict[tuple[tuple[int, ...], np.dtype], ShapedArray] = {}
+
+
+def _concrete_aval(key: tuple[Any, Any]) -> ShapedArray:
+    aval = ShapedArray(key[0], key[1])
+    if len(_avals) >= 4096:
+        _avals.clear()
+    _avals[(aval.shape, aval.dtype)] = aval
+    return aval
 
 
 def _dtype_of(x: Any) -> np.dtype:
@@ -298,7 +325,7 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
     if trace is None:
         # Concrete values. Inside an interpreter (e.g. eager reverse mode running VJP rules)
         # the equation's user line is known for free: run there, so warnings name it.
-        loc = current_loc()
+        loc = _tls.loc
         if loc is None:
             out = prim.impl(*args, **params)
             # A result handed to the user: funcgrad's array class (``.at``, value semantics).
@@ -312,7 +339,11 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
             elif (t is tuple or t is list) and prim.multiple_results:
                 out = t(_user_leaf(o) for o in out)
         else:
-            out = call_at(loc, prim.impl, args, params)
+            tramp = _trampolines.get(loc)  # call_at, inlined
+            if tramp is not None:
+                out = tramp(prim.impl, args, params)
+            else:
+                out = call_at(loc, prim.impl, args, params)
         if _cfg.check_finite:
             _debug_check(prim, out, user_src())
         return out

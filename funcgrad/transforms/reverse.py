@@ -135,6 +135,7 @@ def backward_pass(
         if ct is not None and type(v) is Var and v in dep:
             accumulate(v, fit_cotangent(ct, v.aval))
     with source_context() as sc, emit_phase("backward"):
+        set_loc = sc.setter()
         for e in reversed(ir.eqns):
             prim = e.prim
             if prim.multiple_results:
@@ -146,13 +147,14 @@ def backward_pass(
                 if record is not None:
                     record.update((o, c) for o, c in zip(e.outputs, cts) if c is not None)
             else:
-                g = ct_env.pop(e.outputs[0], None)
+                out = e.outputs[0]
+                g = ct_env.pop(out, None)
                 if g is None:
                     continue
-                ans = env[e.outputs[0]]
+                ans = env[out]
                 if record is not None:
-                    record[e.outputs[0]] = g
-            sc.loc = e.src
+                    record[out] = g
+            set_loc(e.src)
             args = [env[x] if type(x) is Var else x.val for x in e.inputs]
             if prim.vjp_full is not None:
                 needs = [type(x) is Var and x in dep for x in e.inputs]
@@ -165,14 +167,26 @@ def backward_pass(
                         accumulate(x, fit_cotangent(ct, x.aval))
                 continue
             rules = prim.vjp
+            params = e.params
             for i, x in enumerate(e.inputs):
                 if type(x) is Var and x in dep:
                     rule = rules[i]
                     if rule is None:
                         continue
-                    ct = rule(g, ans, *args, **e.params)
-                    if ct is not None:
-                        accumulate(x, fit_cotangent(ct, x.aval))
+                    ct = rule(g, ans, *args, **params)
+                    if ct is None:
+                        continue
+                    # fit_cotangent's no-op case, inlined (the common one)
+                    aval = x.aval
+                    t = type(ct)
+                    if not (
+                        (t is np.ndarray or t is np.float64 or t is np.float32)
+                        and ct.shape == aval.shape
+                        and ct.dtype == aval.dtype
+                    ):
+                        ct = fit_cotangent(ct, aval)
+                    prev = ct_env.get(x)
+                    ct_env[x] = ct if prev is None else add(prev, ct)
     return [ct_env.get(v) for v in wrt]
 
 
