@@ -137,9 +137,12 @@ class Trace:
         self.env: dict[Var, Any] | None = {} if keep_values else None
 
     # -- inputs and constants -------------------------------------------------------------
-    def new_input(self, x: Any, hint: str | None = None) -> Tracer:
+    def new_input(
+        self, x: Any, hint: str | None = None, src: tuple[str, int] | None = None
+    ) -> Tracer:
         """A tracer for one input. ``x`` is a concrete array (its value is kept), a tracer of
-        an enclosing trace (its value, if any, is kept), or a ShapedArray (abstract)."""
+        an enclosing trace (its value, if any, is kept), or a ShapedArray (abstract).
+        ``src``: the user's line, when the caller has it (else it is looked up)."""
         if type(x) is Tracer:
             aval, val = x.irvar.aval, x.val
         elif isinstance(x, ShapedArray):
@@ -149,11 +152,13 @@ class Trace:
         v = Var(aval, hint)
         if self.env is not None and val is not None:
             self.env[v] = val
-        return Tracer(self, v, val, user_src())
+        return Tracer(self, v, val, src or user_src())
 
-    def abstract_input(self, aval: ShapedArray, hint: str | None = None) -> Tracer:
+    def abstract_input(
+        self, aval: ShapedArray, hint: str | None = None, src: tuple[str, int] | None = None
+    ) -> Tracer:
         var = Var(ShapedArray(aval.shape, aval.dtype, aval.weak), hint)
-        return Tracer(self, var, None, user_src())
+        return Tracer(self, var, None, src or user_src())
 
     def lift(self, x: Any) -> Var | Literal:
         """The IR operand for ``x``: own tracers by var, everything else as a constant."""
@@ -207,13 +212,20 @@ class Trace:
             if type(a) is Tracer and a._trace is self:
                 ins.append(a.irvar)
                 v = a.val
+                if v is None:
+                    concrete = False
             else:
-                ins.append(self.lift(a))
-                v = a.val if type(a) is Tracer else a
-                if type(v) is Array:
-                    v = v.view(np.ndarray)
-            if v is None:
-                concrete = False
+                weak = _WEAK_AVALS.get(type(a))
+                if weak is not None:  # a Python scalar: lift's first case, inlined
+                    ins.append(Literal(a, weak))
+                    v = a
+                else:
+                    ins.append(self.lift(a))
+                    v = a.val if type(a) is Tracer else a
+                    if type(v) is Array:
+                        v = v.view(np.ndarray)
+                    elif v is None:
+                        concrete = False
             vals.append(v)
         # Frames above: this method and bind, both funcgrad's (only bind calls process).
         src = user_src(3)

@@ -14,6 +14,7 @@ from funcgrad.core.array import Array
 from funcgrad.core.errors import LocatedTypeError
 from funcgrad.core.ir import IR, Literal, ShapedArray, Var, unsupported_dtype
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
+from funcgrad.core.source import user_src
 from funcgrad.core.tracer import Trace, Tracer, bind, source_context
 
 __all__ = ["make_ir", "trace_to_ir", "eval_ir", "eval_ir_env", "to_user", "check_diff_leaf"]
@@ -44,6 +45,12 @@ def as_array_leaf(x: Any, what: str) -> Any:
 def check_diff_leaf(x: Any, what: str, transform: str) -> Any:
     """Validate and convert one leaf of a differentiated argument: floating-point or complex
     arrays and scalars (Python floats and complex numbers become 0-d arrays)."""
+    t = type(x)
+    if t is np.ndarray:  # the common cases first (same results as the checks below)
+        if x.dtype.kind in "fc":
+            return x
+    elif t is float:
+        return np.asarray(x)
     if isinstance(x, (bool, np.bool_)):
         raise LocatedTypeError(
             f"{transform} requires floating-point (real or complex) inputs, but {what} is a "
@@ -128,6 +135,7 @@ def trace_to_ir(
     """
     trace = Trace(kind, keep_values)
     tracers = []
+    src = user_src()  # the same for every input: looked up once
     for i, x in enumerate(in_leaves):
         hint = _identifier(hints[i]) if hints else None
         if abstract:
@@ -138,9 +146,9 @@ def trace_to_ir(
                 if isinstance(x, ShapedArray)
                 else (ShapedArray(np.shape(x), x.dtype))
             )
-            tracers.append(trace.abstract_input(aval, hint))
+            tracers.append(trace.abstract_input(aval, hint, src))
         else:
-            tracers.append(trace.new_input(x, hint))
+            tracers.append(trace.new_input(x, hint, src))
     try:
         out = fun(*tree_unflatten(in_tree, tracers))
         out_leaves, out_tree = tree_flatten(out)
@@ -226,7 +234,7 @@ def to_user(x: Any, aval: ShapedArray | None = None, avoid: Collection[int] = ()
 
 def ids(xs: Iterable[Any]) -> frozenset[int]:
     """Identities of the caller's input arrays, for :func:`to_user`'s ``avoid``."""
-    return frozenset(id(x) for x in xs)
+    return frozenset(map(id, xs))
 
 
 def make_ir(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Callable[..., IR]:

@@ -42,8 +42,12 @@ def _dtype(x: Any) -> np.dtype:
 def fit_cotangent(ct: Any, aval: ShapedArray) -> Any:
     """Un-broadcast (sum over broadcast axes) and cast ``ct`` to ``aval`` — the one place where
     reverse mode undoes numpy broadcasting, so no VJP rule has to."""
-    if type(ct) is np.ndarray and ct.shape == aval.shape and ct.dtype == aval.dtype:
-        return ct
+    if (
+        (isinstance(ct, (np.ndarray, np.generic)) or type(ct) is Tracer)
+        and ct.shape == aval.shape
+        and ct.dtype == aval.dtype
+    ):
+        return ct  # nothing to do (what the general path below returns in this case)
     shape = _shape(ct)
     target = aval.shape
     if shape != target:
@@ -76,11 +80,10 @@ def _depends(ir: IR, wrt: Sequence[Var]) -> set[Var]:
     """The variables that depend differentiably on ``wrt`` (one forward walk)."""
     dep: set[Var] = set(wrt)
     for e in ir.eqns:
-        if e.prim.differentiable:
-            for x in e.inputs:
-                if x in dep:
-                    dep.update(o for o in e.outputs if _inexact(o))
-                    break
+        if e.prim.differentiable and not dep.isdisjoint(e.inputs):
+            for o in e.outputs:
+                if o.aval.dtype.kind in "fc":  # _inexact, inlined
+                    dep.add(o)
     return dep
 
 
@@ -136,6 +139,7 @@ def backward_pass(
             accumulate(v, fit_cotangent(ct, v.aval))
     with source_context() as sc, emit_phase("backward"):
         set_loc = sc.setter()
+        pop = ct_env.pop
         for e in reversed(ir.eqns):
             prim = e.prim
             if prim.multiple_results:
@@ -148,14 +152,16 @@ def backward_pass(
                     record.update((o, c) for o, c in zip(e.outputs, cts) if c is not None)
             else:
                 out = e.outputs[0]
-                g = ct_env.pop(out, None)
+                g = pop(out, None)
                 if g is None:
                     continue
                 ans = env[out]
                 if record is not None:
                     record[out] = g
             set_loc(e.src)
-            args = [env[x] if type(x) is Var else x.val for x in e.inputs]
+            args = []
+            for x in e.inputs:  # a plain loop: cheaper than a comprehension for 1-3 inputs
+                args.append(env[x] if type(x) is Var else x.val)
             if prim.vjp_full is not None:
                 needs = [type(x) is Var and x in dep for x in e.inputs]
                 if residuals and e in residuals:
@@ -173,7 +179,7 @@ def backward_pass(
                     rule = rules[i]
                     if rule is None:
                         continue
-                    ct = rule(g, ans, *args, **params)
+                    ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
                     if ct is None:
                         continue
                     # fit_cotangent's no-op case, inlined (the common one)
@@ -226,9 +232,7 @@ def _vjp_flat(
         out_tree_main, aux_tree, n_main = out_tree, None, out_tree.num_leaves
     # Eagerly, every value was computed while tracing: reuse them. Inside another transform
     # (tracer inputs or constants) re-emit the forward pass into the enclosing trace.
-    eager = not any(type(x) is Tracer for x in leaves) and not any(
-        type(c) is Tracer for c in ir.consts
-    )
+    eager = Tracer not in set(map(type, leaves)) and Tracer not in set(map(type, ir.consts))
     residuals: dict[Any, Any] = {}
     if eager:
         env = trace.env
@@ -256,7 +260,9 @@ def _vjp_flat(
                 f"structure {out_tree_main}; pass one cotangent per output leaf"
             )
         for c, a in zip(ct_leaves, out_avals):
-            if tuple(np.shape(c)) != a.shape:
+            if (c.shape if isinstance(c, (np.ndarray, np.generic)) else tuple(np.shape(c))) != (
+                a.shape
+            ):
                 raise LocatedValueError(
                     f"vjp: cotangent shape {tuple(np.shape(c))} does not match the output "
                     f"shape {a.shape}; the cotangent must have the output's shape"
@@ -300,6 +306,8 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 
 
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
+    if type(argnums) is int and 0 <= argnums < nargs:  # the common case, argnums=0
+        return (argnums,)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not nums:
         raise LocatedValueError(f"{name}: argnums must name at least one argument")
@@ -431,7 +439,7 @@ def _grad_impl(
                 f"{name} requires a real floating-point output, but the function returned "
                 f"dtype {aval.dtype}; compute the loss in floats"
             )
-        seed = np.ones((), aval.dtype)[()]
+        seed = aval.dtype.type(1)  # == np.ones((), dtype)[()]
         grads = vjp_fn(tree_unflatten(tree_flatten(out)[1], [seed]))
         g = grads[0] if single else grads
         if with_value:
