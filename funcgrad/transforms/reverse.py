@@ -20,7 +20,7 @@ from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
 from funcgrad.core.tracer import Tracer, bind, emit_phase, source_context
-from funcgrad.core.tracing import check_diff_leaf, ids, to_user, trace_to_ir
+from funcgrad.core.tracing import check_diff_leaf, gc_paused, ids, to_user, trace_to_ir
 from funcgrad.primitives.elementwise import add, convert_element_type, real
 from funcgrad.primitives.structural import broadcast_to, reduce_sum, reshape
 
@@ -412,6 +412,9 @@ def _grad_impl(
 
     @functools.wraps(fun)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return gc_paused(call, args, kwargs)
+
+    def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         nums = _argnums_tuple(argnums, len(args), name)
 
         def partial(*diff: Any) -> Any:
