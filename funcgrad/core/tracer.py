@@ -15,6 +15,7 @@ that is a leak and raises an error naming where the tracer was created.
 from __future__ import annotations
 
 import itertools
+from sys import _getframe
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,8 @@ from funcgrad.core.config import raise_if_nonfinite
 from funcgrad.core.errors import LocatedTypeError, TracerLeakError, format_src
 from funcgrad.core.ir import IR, Eqn, Literal, ShapedArray, Var
 from funcgrad.core.source import (
+    _OURS,
+    _lines,
     _tls,
     _trampolines,
     call_at,
@@ -227,8 +230,16 @@ class Trace:
                     elif v is None:
                         concrete = False
             vals.append(v)
-        # Frames above: this method and bind, both funcgrad's (only bind calls process).
-        src = user_src(3)
+        # user_src(), inlined (the hottest path); the frames above are this method and bind
+        # (its only caller), both funcgrad's
+        src = _tls.loc
+        if src is None:
+            f = _getframe(2)
+            while f is not None and f.f_code.co_filename.startswith(_OURS):
+                f = f.f_back
+            if f is not None:
+                hit = _lines.get((id(f.f_code), f.f_lasti))
+                src = hit[1] if hit is not None else user_src(2)
         if concrete:
             try:
                 t = _trampolines.get(src) if src is not None else None
