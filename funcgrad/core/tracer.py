@@ -151,7 +151,8 @@ class Trace:
         elif isinstance(x, ShapedArray):
             aval, val = ShapedArray(x.shape, x.dtype), None
         else:
-            aval, val = ShapedArray(np.shape(x), x.dtype), x
+            shape = x.shape if isinstance(x, (np.ndarray, np.generic)) else np.shape(x)
+            aval, val = ShapedArray(shape, x.dtype), x
         v = Var(aval, hint)
         if self.env is not None and val is not None:
             self.env[v] = val

@@ -254,7 +254,7 @@ def _vjp_flat(
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         ct_leaves, ct_tree = tree_flatten(cotangent)
-        if ct_tree != out_tree_main:
+        if ct_tree is not out_tree_main and ct_tree != out_tree_main:
             raise LocatedValueError(
                 f"vjp: the cotangent has structure {ct_tree} but the function's output has "
                 f"structure {out_tree_main}; pass one cotangent per output leaf"
