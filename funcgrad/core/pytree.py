@@ -340,6 +340,11 @@ def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
         leaves = list(leaves)
         if len(leaves) == 1:
             return leaves[0]
+    elif treedef.node_type is tuple and _FLAT_TUPLE_DEFS.get(treedef.num_leaves) is treedef:
+        flat = tuple(leaves)  # a flat tuple of leaves (e.g. a function's arguments)
+        if len(flat) == treedef.num_leaves:
+            return flat
+        leaves = flat
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
         raise LocatedValueError(

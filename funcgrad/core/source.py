@@ -7,6 +7,7 @@ while an IR interpreter re-emits an existing equation, that equation's original 
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -26,21 +27,47 @@ __all__ = [
 # the funcgrad package directory (this file is funcgrad/core/source.py): frames under it are ours
 PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _GENERATED = "<funcgrad-"  # file names of the code that jit generates
-_tls = threading.local()
+_OURS = (PKG_DIR, _GENERATED)
 
 
-def user_src() -> tuple[str, int] | None:
+class _State(threading.local):
+    # Class-level defaults: reading an attribute never set in this thread is then a plain
+    # lookup (``getattr(local, name, None)`` on a missing name raises and catches inside).
+    loc: tuple[str, int] | None = None
+    phase: str | None = None
+
+
+_tls = _State()
+
+# (id(code), instruction offset) -> (code, (file, line)): computing a frame's line number
+# decodes the code's line table from its start, so each call site is resolved once. The code
+# object is kept in the value, so its id cannot be reused while the entry exists.
+_lines: dict[tuple[int, int], tuple[Any, tuple[str, int]]] = {}
+_MAX_LINES = 1 << 14
+
+
+def user_src(_depth: int = 1) -> tuple[str, int] | None:
     """(file, line) of the innermost frame outside funcgrad; or the override set by an
-    interpreter that is re-emitting an existing equation (so the original line is kept)."""
-    loc = getattr(_tls, "loc", None)
+    interpreter that is re-emitting an existing equation (so the original line is kept).
+    ``_depth`` frames above this call are known to be funcgrad's and are skipped unchecked."""
+    loc = _tls.loc
     if loc is not None:
         return loc
-    f: Any = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith((PKG_DIR, _GENERATED)):
+    f: Any = sys._getframe(_depth)
+    while f is not None and f.f_code.co_filename.startswith(_OURS):
         f = f.f_back
     if f is None:
         return None
-    return (f.f_code.co_filename, f.f_lineno)
+    code = f.f_code
+    key = (id(code), f.f_lasti)
+    hit = _lines.get(key)
+    if hit is not None:
+        return hit[1]
+    src = (code.co_filename, f.f_lineno)
+    if len(_lines) >= _MAX_LINES:
+        _lines.clear()
+    _lines[key] = (code, src)
+    return src
 
 
 def format_src(src: tuple[str, int] | None) -> str:
@@ -57,12 +84,12 @@ class source_context:
     __slots__ = ("_saved",)
 
     def __enter__(self) -> source_context:
-        self._saved = getattr(_tls, "loc", None)
+        self._saved = _tls.loc
         return self
 
     @property
     def loc(self) -> tuple[str, int] | None:
-        return getattr(_tls, "loc", None)
+        return _tls.loc
 
     @loc.setter
     def loc(self, value: tuple[str, int] | None) -> None:
@@ -70,18 +97,29 @@ class source_context:
         if self._saved is None:
             _tls.loc = value
 
+    def setter(self) -> Any:
+        """A function ``set(loc)`` equivalent to ``ctx.loc = loc``, for interpreter loops
+        (one call per equation, no property dispatch)."""
+        if self._saved is None:
+            return functools.partial(setattr, _tls, "loc")
+        return _ignore
+
     def __exit__(self, *exc: Any) -> None:
         _tls.loc = self._saved
 
 
+def _ignore(_value: Any) -> None:
+    pass
+
+
 def current_loc() -> tuple[str, int] | None:
     """The line an interpreter is re-emitting (set by :class:`source_context`), else None."""
-    return getattr(_tls, "loc", None)
+    return _tls.loc
 
 
 def current_phase() -> str | None:
     """The phase set by the innermost :class:`emit_phase` (``"backward"``), else None."""
-    return getattr(_tls, "phase", None)
+    return _tls.phase
 
 
 class emit_phase:
@@ -95,7 +133,7 @@ class emit_phase:
         self._phase = phase
 
     def __enter__(self) -> emit_phase:
-        self._saved = getattr(_tls, "phase", None)
+        self._saved = _tls.phase
         _tls.phase = self._phase
         return self
 

@@ -15,6 +15,7 @@ that is a leak and raises an error naming where the tracer was created.
 from __future__ import annotations
 
 import itertools
+from sys import _getframe
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,11 @@ from funcgrad.core.config import raise_if_nonfinite
 from funcgrad.core.errors import LocatedTypeError, TracerLeakError, format_src
 from funcgrad.core.ir import IR, Eqn, Literal, ShapedArray, Var
 from funcgrad.core.source import (
+    _OURS,
+    _lines,
+    _tls,
+    _trampolines,
     call_at,
-    current_loc,
-    current_phase,
     emit_phase,
     source_context,
     user_src,
@@ -137,23 +140,29 @@ class Trace:
         self.env: dict[Var, Any] | None = {} if keep_values else None
 
     # -- inputs and constants -------------------------------------------------------------
-    def new_input(self, x: Any, hint: str | None = None) -> Tracer:
+    def new_input(
+        self, x: Any, hint: str | None = None, src: tuple[str, int] | None = None
+    ) -> Tracer:
         """A tracer for one input. ``x`` is a concrete array (its value is kept), a tracer of
-        an enclosing trace (its value, if any, is kept), or a ShapedArray (abstract)."""
+        an enclosing trace (its value, if any, is kept), or a ShapedArray (abstract).
+        ``src``: the user's line, when the caller has it (else it is looked up)."""
         if type(x) is Tracer:
             aval, val = x.irvar.aval, x.val
         elif isinstance(x, ShapedArray):
             aval, val = ShapedArray(x.shape, x.dtype), None
         else:
-            aval, val = ShapedArray(np.shape(x), x.dtype), x
+            shape = x.shape if isinstance(x, (np.ndarray, np.generic)) else np.shape(x)
+            aval, val = ShapedArray(shape, x.dtype), x
         v = Var(aval, hint)
         if self.env is not None and val is not None:
             self.env[v] = val
-        return Tracer(self, v, val, user_src())
+        return Tracer(self, v, val, src or user_src())
 
-    def abstract_input(self, aval: ShapedArray, hint: str | None = None) -> Tracer:
+    def abstract_input(
+        self, aval: ShapedArray, hint: str | None = None, src: tuple[str, int] | None = None
+    ) -> Tracer:
         var = Var(ShapedArray(aval.shape, aval.dtype, aval.weak), hint)
-        return Tracer(self, var, None, user_src())
+        return Tracer(self, var, None, src or user_src())
 
     def lift(self, x: Any) -> Var | Literal:
         """The IR operand for ``x``: own tracers by var, everything else as a constant."""
@@ -207,38 +216,67 @@ class Trace:
             if type(a) is Tracer and a._trace is self:
                 ins.append(a.irvar)
                 v = a.val
+                if v is None:
+                    concrete = False
             else:
-                ins.append(self.lift(a))
-                v = a.val if type(a) is Tracer else a
-                if type(v) is Array:
-                    v = v.view(np.ndarray)
-            if v is None:
-                concrete = False
+                weak = _WEAK_AVALS.get(type(a))
+                if weak is not None:  # a Python scalar: lift's first case, inlined
+                    ins.append(Literal(a, weak))
+                    v = a
+                else:
+                    ins.append(self.lift(a))
+                    v = a.val if type(a) is Tracer else a
+                    if type(v) is Array:
+                        v = v.view(np.ndarray)
+                    elif v is None:
+                        concrete = False
             vals.append(v)
-        src = user_src()
+        # user_src(), inlined (the hottest path); the frames above are this method and bind
+        # (its only caller), both funcgrad's
+        src = _tls.loc
+        if src is None:
+            f = _getframe(2)
+            while f is not None and f.f_code.co_filename.startswith(_OURS):
+                f = f.f_back
+            if f is not None:
+                hit = _lines.get((id(f.f_code), f.f_lasti))
+                src = hit[1] if hit is not None else user_src(2)
         if concrete:
             try:
-                out = call_at(src, prim.impl, vals, params)
+                t = _trampolines.get(src) if src is not None else None
+                if t is not None:  # call_at, inlined: warnings name the user's line
+                    out = t(prim.impl, vals, params)
+                else:
+                    out = call_at(src, prim.impl, vals, params)
             except Exception as e:
                 # Prefer the shape rule's message (it says what is wrong and what to do).
                 prim.abstract_eval([x.aval for x in ins], params, src)
                 raise type(e)(f"{format_src(src)}{prim.name}: {e}") from e
             if _cfg.check_finite:
                 _debug_check(prim, out, src)
-            if prim.multiple_results:
-                outs = list(out)
-                avals = [ShapedArray(np.shape(o), _dtype_of(o)) for o in outs]
-            else:
-                outs = [out]
+            if not prim.multiple_results:
+                # The common case, straight through: one result, its aval shared by shape
+                # and dtype (avals are never mutated).
                 try:
-                    avals = [ShapedArray(out.shape, out.dtype)]
+                    key = (out.shape, out.dtype)
                 except AttributeError:  # a Python scalar from an impl
-                    avals = [ShapedArray(np.shape(out), _dtype_of(out))]
+                    key = (np.shape(out), _dtype_of(out))
+                aval = _avals.get(key)
+                if aval is None:
+                    aval = _concrete_aval(key)
+                var = Var(aval)
+                self.eqns.append(Eqn(prim, ins, params, [var], src, _tls.phase))
+                env = self.env
+                if env is not None:
+                    env[var] = out
+                return Tracer(self, var, out, src)
+            outs = list(out)
+            avals = [ShapedArray(np.shape(o), _dtype_of(o)) for o in outs]
         else:
             outs = None
             avals = prim.abstract_eval([x.aval for x in ins], params, src)
         outvars = [Var(a) for a in avals]
-        self.eqns.append(Eqn(prim, ins, params, outvars, src, current_phase()))
+        self.eqns.append(Eqn(prim, ins, params, outvars, src, _tls.phase))
         if outs is None:
             tracers = [Tracer(self, v, None, src) for v in outvars]
         else:
@@ -254,6 +292,19 @@ class Trace:
         outvars = [self.lift(o) for o in outputs]
         self.alive = False
         return IR(self.constvars, self.consts, [t.irvar for t in inputs], self.eqns, outvars)
+
+
+# (shape, dtype) -> the ShapedArray of concrete values of that type, shared by the equations
+# that eager tracing records (bounded: cleared when full).
+_avals: dict[tuple[tuple[int, ...], np.dtype], ShapedArray] = {}
+
+
+def _concrete_aval(key: tuple[Any, Any]) -> ShapedArray:
+    aval = ShapedArray(key[0], key[1])
+    if len(_avals) >= 4096:
+        _avals.clear()
+    _avals[(aval.shape, aval.dtype)] = aval
+    return aval
 
 
 def _dtype_of(x: Any) -> np.dtype:
@@ -298,7 +349,7 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
     if trace is None:
         # Concrete values. Inside an interpreter (e.g. eager reverse mode running VJP rules)
         # the equation's user line is known for free: run there, so warnings name it.
-        loc = current_loc()
+        loc = _tls.loc
         if loc is None:
             out = prim.impl(*args, **params)
             # A result handed to the user: funcgrad's array class (``.at``, value semantics).
@@ -312,7 +363,11 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
             elif (t is tuple or t is list) and prim.multiple_results:
                 out = t(_user_leaf(o) for o in out)
         else:
-            out = call_at(loc, prim.impl, args, params)
+            tramp = _trampolines.get(loc)  # call_at, inlined
+            if tramp is not None:
+                out = tramp(prim.impl, args, params)
+            else:
+                out = call_at(loc, prim.impl, args, params)
         if _cfg.check_finite:
             _debug_check(prim, out, user_src())
         return out

@@ -460,17 +460,38 @@ def _bitop(logical: Any, bitwise: Any, x: Any, y: Any) -> Any:
     return bitwise(x, y)
 
 
+_PASS = frozenset({Tracer, float, int, bool, complex})  # what _operand returns unchanged
+
+
+def _arith(prim: Any) -> tuple[Any, Any]:
+    """``(op, rop)``: a binary operator and its reflected form for ``prim``; the other operand
+    passes through ``_operand`` (lists become arrays, strings are refused) unless traced."""
+
+    def op(s: Tracer, o: Any) -> Any:
+        return bind(prim, s, o if type(o) in _PASS else _operand(o))
+
+    def rop(s: Tracer, o: Any) -> Any:
+        return bind(prim, o if type(o) in _PASS else _operand(o), s)
+
+    op.__name__ = rop.__name__ = prim.name
+    return op, rop
+
+
+def _pow(s: Tracer, o: Any) -> Any:
+    if type(o) is int:  # x ** 2: the integer_pow primitive, as in fnp.power
+        return bind(_ew.integer_pow_p, s, y=o)
+    return power(s, o)
+
+
 def _install_tracer_methods() -> None:
     T = Tracer
-    T.__add__ = lambda s, o: add(s, o)
-    T.__radd__ = lambda s, o: add(o, s)
-    T.__sub__ = lambda s, o: subtract(s, o)
-    T.__rsub__ = lambda s, o: subtract(o, s)
-    T.__mul__ = lambda s, o: multiply(s, o)
-    T.__rmul__ = lambda s, o: multiply(o, s)
-    T.__truediv__ = lambda s, o: divide(s, o)
-    T.__rtruediv__ = lambda s, o: divide(o, s)
-    T.__pow__ = lambda s, o: power(s, o)
+    # Arithmetic operators bind directly (one frame less than calling fnp.add and friends,
+    # which they equal: tests/test_eager_fast_paths.py compares them).
+    T.__add__, T.__radd__ = _arith(_ew.add_p)
+    T.__sub__, T.__rsub__ = _arith(_ew.sub_p)
+    T.__mul__, T.__rmul__ = _arith(_ew.mul_p)
+    T.__truediv__, T.__rtruediv__ = _arith(_ew.div_p)
+    T.__pow__ = _pow
     T.__rpow__ = _rpow
     T.__matmul__ = lambda s, o: matmul(s, o)
     T.__rmatmul__ = lambda s, o: matmul(o, s)

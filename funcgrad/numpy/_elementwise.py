@@ -120,7 +120,7 @@ __all__ = [
 # --- elementwise -----------------------------------------------------------------------
 def _unary(prim: Any) -> Any:
     def f(x: Any) -> Any:
-        return bind(prim, _operand(x))
+        return bind(prim, x if type(x) is Tracer else _operand(x))
 
     f.__name__ = prim.name
     return f
@@ -128,7 +128,9 @@ def _unary(prim: Any) -> Any:
 
 def _binary(prim: Any, name: str) -> Any:
     def f(x: Any, y: Any) -> Any:
-        return bind(prim, _operand(x), _operand(y))
+        return bind(
+            prim, x if type(x) is Tracer else _operand(x), y if type(y) is Tracer else _operand(y)
+        )
 
     f.__name__ = name
     return f

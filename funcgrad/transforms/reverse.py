@@ -20,7 +20,7 @@ from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
 from funcgrad.core.tracer import Tracer, bind, emit_phase, source_context
-from funcgrad.core.tracing import check_diff_leaf, ids, to_user, trace_to_ir
+from funcgrad.core.tracing import check_diff_leaf, gc_paused, ids, to_user, trace_to_ir
 from funcgrad.primitives.elementwise import add, convert_element_type, real
 from funcgrad.primitives.structural import broadcast_to, reduce_sum, reshape
 
@@ -42,8 +42,12 @@ def _dtype(x: Any) -> np.dtype:
 def fit_cotangent(ct: Any, aval: ShapedArray) -> Any:
     """Un-broadcast (sum over broadcast axes) and cast ``ct`` to ``aval`` — the one place where
     reverse mode undoes numpy broadcasting, so no VJP rule has to."""
-    if type(ct) is np.ndarray and ct.shape == aval.shape and ct.dtype == aval.dtype:
-        return ct
+    if (
+        (isinstance(ct, (np.ndarray, np.generic)) or type(ct) is Tracer)
+        and ct.shape == aval.shape
+        and ct.dtype == aval.dtype
+    ):
+        return ct  # nothing to do (what the general path below returns in this case)
     shape = _shape(ct)
     target = aval.shape
     if shape != target:
@@ -76,11 +80,10 @@ def _depends(ir: IR, wrt: Sequence[Var]) -> set[Var]:
     """The variables that depend differentiably on ``wrt`` (one forward walk)."""
     dep: set[Var] = set(wrt)
     for e in ir.eqns:
-        if e.prim.differentiable:
-            for x in e.inputs:
-                if x in dep:
-                    dep.update(o for o in e.outputs if _inexact(o))
-                    break
+        if e.prim.differentiable and not dep.isdisjoint(e.inputs):
+            for o in e.outputs:
+                if o.aval.dtype.kind in "fc":  # _inexact, inlined
+                    dep.add(o)
     return dep
 
 
@@ -135,6 +138,8 @@ def backward_pass(
         if ct is not None and type(v) is Var and v in dep:
             accumulate(v, fit_cotangent(ct, v.aval))
     with source_context() as sc, emit_phase("backward"):
+        set_loc = sc.setter()
+        pop = ct_env.pop
         for e in reversed(ir.eqns):
             prim = e.prim
             if prim.multiple_results:
@@ -146,14 +151,17 @@ def backward_pass(
                 if record is not None:
                     record.update((o, c) for o, c in zip(e.outputs, cts) if c is not None)
             else:
-                g = ct_env.pop(e.outputs[0], None)
+                out = e.outputs[0]
+                g = pop(out, None)
                 if g is None:
                     continue
-                ans = env[e.outputs[0]]
+                ans = env[out]
                 if record is not None:
-                    record[e.outputs[0]] = g
-            sc.loc = e.src
-            args = [env[x] if type(x) is Var else x.val for x in e.inputs]
+                    record[out] = g
+            set_loc(e.src)
+            args = []
+            for x in e.inputs:  # a plain loop: cheaper than a comprehension for 1-3 inputs
+                args.append(env[x] if type(x) is Var else x.val)
             if prim.vjp_full is not None:
                 needs = [type(x) is Var and x in dep for x in e.inputs]
                 if residuals and e in residuals:
@@ -165,14 +173,26 @@ def backward_pass(
                         accumulate(x, fit_cotangent(ct, x.aval))
                 continue
             rules = prim.vjp
+            params = e.params
             for i, x in enumerate(e.inputs):
                 if type(x) is Var and x in dep:
                     rule = rules[i]
                     if rule is None:
                         continue
-                    ct = rule(g, ans, *args, **e.params)
-                    if ct is not None:
-                        accumulate(x, fit_cotangent(ct, x.aval))
+                    ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+                    if ct is None:
+                        continue
+                    # fit_cotangent's no-op case, inlined (the common one)
+                    aval = x.aval
+                    t = type(ct)
+                    if not (
+                        (t is np.ndarray or t is np.float64 or t is np.float32)
+                        and ct.shape == aval.shape
+                        and ct.dtype == aval.dtype
+                    ):
+                        ct = fit_cotangent(ct, aval)
+                    prev = ct_env.get(x)
+                    ct_env[x] = ct if prev is None else add(prev, ct)
     return [ct_env.get(v) for v in wrt]
 
 
@@ -212,9 +232,7 @@ def _vjp_flat(
         out_tree_main, aux_tree, n_main = out_tree, None, out_tree.num_leaves
     # Eagerly, every value was computed while tracing: reuse them. Inside another transform
     # (tracer inputs or constants) re-emit the forward pass into the enclosing trace.
-    eager = not any(type(x) is Tracer for x in leaves) and not any(
-        type(c) is Tracer for c in ir.consts
-    )
+    eager = Tracer not in set(map(type, leaves)) and Tracer not in set(map(type, ir.consts))
     residuals: dict[Any, Any] = {}
     if eager:
         env = trace.env
@@ -236,13 +254,15 @@ def _vjp_flat(
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         ct_leaves, ct_tree = tree_flatten(cotangent)
-        if ct_tree != out_tree_main:
+        if ct_tree is not out_tree_main and ct_tree != out_tree_main:
             raise LocatedValueError(
                 f"vjp: the cotangent has structure {ct_tree} but the function's output has "
                 f"structure {out_tree_main}; pass one cotangent per output leaf"
             )
         for c, a in zip(ct_leaves, out_avals):
-            if tuple(np.shape(c)) != a.shape:
+            if (c.shape if isinstance(c, (np.ndarray, np.generic)) else tuple(np.shape(c))) != (
+                a.shape
+            ):
                 raise LocatedValueError(
                     f"vjp: cotangent shape {tuple(np.shape(c))} does not match the output "
                     f"shape {a.shape}; the cotangent must have the output's shape"
@@ -286,6 +306,8 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 
 
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
+    if type(argnums) is int and 0 <= argnums < nargs:  # the common case, argnums=0
+        return (argnums,)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not nums:
         raise LocatedValueError(f"{name}: argnums must name at least one argument")
@@ -390,6 +412,9 @@ def _grad_impl(
 
     @functools.wraps(fun)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return gc_paused(call, args, kwargs)
+
+    def call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         nums = _argnums_tuple(argnums, len(args), name)
 
         def partial(*diff: Any) -> Any:
@@ -417,7 +442,7 @@ def _grad_impl(
                 f"{name} requires a real floating-point output, but the function returned "
                 f"dtype {aval.dtype}; compute the loss in floats"
             )
-        seed = np.ones((), aval.dtype)[()]
+        seed = aval.dtype.type(1)  # == np.ones((), dtype)[()]
         grads = vjp_fn(tree_unflatten(tree_flatten(out)[1], [seed]))
         g = grads[0] if single else grads
         if with_value:
