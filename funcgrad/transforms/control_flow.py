@@ -50,6 +50,7 @@ from funcgrad.primitives import structural as st
 from funcgrad.primitives.base import Primitive, batch_size, define
 from funcgrad.transforms.batching import batch_ir, move_batch_axis
 from funcgrad.transforms.codegen import compile_ir_cached
+from funcgrad.transforms.codegen_loops import emit_scan, emit_while
 from funcgrad.transforms.forward import jvp_ir
 from funcgrad.transforms.passes import dce
 from funcgrad.transforms.reverse import backward_pass
@@ -685,6 +686,7 @@ scan_p = define(
     vjp_fwd=_scan_vjp_fwd,
     vjp_bwd=_scan_vjp_bwd,
     batch=_scan_batch,
+    emit_block=emit_scan,
 )
 
 
@@ -877,4 +879,5 @@ while_p = define(
     jvp_full=_while_jvp,
     vjp_full=_while_vjp,
     batch=_while_batch,
+    emit_block=emit_while,
 )

@@ -1,0 +1,241 @@
+"""Loops in jit-generated code: the ``emit_block`` rules of ``scan`` and ``while``.
+
+Under ``jit`` a ``scan`` does not call a compiled body once per step: its body is written
+into the generated function as the body of one Python ``for`` loop. The carries are local
+variables, the stacked outputs (the ``ys``, and the residuals that reverse mode stores) are
+preallocated and filled with ``ys[t] = y``, and nothing runs per step but the body's own
+numpy calls::
+
+    d = np.array(_k1)                     # a carry the body updates in place: an owned copy
+    e = np.empty((100, 32, 64))           # stacked outputs
+    n = np.transpose(Wh, (1, 0))          # loop-invariant equations, hoisted (once)
+    for t in range(99, -1, -1):           # reverse=True
+        f_1 = xs[t]
+        ...
+        np.add(d, q, out=d)               # the carry's buffer is reused step after step
+        e[t] = o
+        d, g = r, s                       # the new carry
+
+``while`` becomes ``while p:`` with the condition's statements before the loop and at the end
+of its body. A loop nested in a body is inlined the same way, one indentation level deeper.
+
+Buffer planning across iterations: a carry is *owned* (its buffer may be overwritten in place
+by the body's last use of it) when every step produces it as a fresh buffer that nothing else
+refers to — a fixed point over the carries; the initial value is then copied once before the
+loop (or taken over when the enclosing code owns it and it is dead). Other carries are plain
+references and are copied, as the enclosing function's outputs are, before being returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from funcgrad.core.ir import IR, Eqn, ShapedArray, Var
+from funcgrad.transforms.codegen import Block, BlockContext
+from funcgrad.transforms.passes import dce
+
+__all__ = ["emit_scan", "emit_while", "owned_carries"]
+
+
+def owned_carries(body: IR, carry_pos: Sequence[int], candidates: Sequence[bool]) -> list[bool]:
+    """Which carries can be owned buffers across iterations. ``body``'s inputs at
+    ``carry_pos`` are the carries and its first ``len(carry_pos)`` outputs the new carries.
+
+    Start from ``candidates`` (arrays) and drop, until nothing changes, every carry whose new
+    value is not a fresh buffer that no other value views and no other carry repeats. This
+    mirrors (conservatively: loops nested in the body produce no owned values here) the
+    buffer planning of :func:`funcgrad.transforms.codegen._emit_eqns`."""
+    c = len(carry_pos)
+    viewed: set[Var] = set()
+    made: set[Var] = set()  # outputs of fresh primitives
+    for e in body.eqns:
+        if not e.prim.fresh or e.prim.emit_block is not None:
+            viewed.update(x for x in e.inputs if type(x) is Var)
+        elif e.prim.emit_block is None:
+            made.update(o for o in e.outputs if o.aval.ndim > 0)
+    own = [bool(m) and body.invars[p].aval.ndim > 0 for m, p in zip(candidates, carry_pos)]
+    outs = body.outvars[:c]
+    while True:
+        owned = made | {body.invars[p] for p, o in zip(carry_pos, own) if o}
+        seen: set[Var] = set()
+        new = []
+        for j, x in enumerate(outs):
+            ok = own[j] and type(x) is Var and x in owned and x not in viewed and x not in seen
+            if type(x) is Var:
+                seen.add(x)
+            new.append(ok)
+        if new == own:
+            return own
+        own = new
+
+
+def _setup_consts(ctx: BlockContext, exprs: Sequence[str], lines: list[str]) -> list[str]:
+    """Operands that are literals get a name before the loop (assigned once)."""
+    pad = ctx.pad(ctx.indent)
+    out = []
+    for x in exprs:
+        if x.isidentifier():
+            out.append(x)
+        else:
+            name = ctx.fresh("k")
+            lines.append(f"{pad}{name} = {x}")
+            out.append(name)
+    return out
+
+
+def _setup_carries(
+    ctx: BlockContext,
+    eqn: Eqn,
+    first: int,
+    names: Sequence[str],
+    init: Sequence[str],
+    avals: Sequence[ShapedArray],
+    own: Sequence[bool],
+    lines: list[str],
+) -> None:
+    """``carry = init`` before the loop: an owned copy for owned carries (or the operand's own
+    buffer when the enclosing code may give it away), exactly the carry's dtype for scalars."""
+    pad = ctx.pad(ctx.indent)
+    for j, (name, x, a, o) in enumerate(zip(names, init, avals, own)):
+        in_aval = eqn.inputs[first + j].aval
+        if o:
+            if ctx.can_take(first + j) and in_aval == a:
+                ctx.take(eqn, first + j)
+                rhs = x
+            else:
+                rhs = f"np.array({x}, dtype=np.{a.dtype.name})"
+        elif a.ndim == 0 and (in_aval.weak or in_aval.dtype != a.dtype):
+            rhs = f"np.{a.dtype.name}({x})"
+        else:
+            rhs = x
+        lines.append(f"{pad}{name} = {rhs}")
+
+
+def _assign_carries(pad: str, names: Sequence[str], new: Sequence[str], lines: list[str]) -> None:
+    pairs = [(n, v) for n, v in zip(names, new) if n != v]
+    if pairs:
+        lhs = ", ".join(n for n, _ in pairs)
+        rhs = ", ".join(v for _, v in pairs)
+        lines.append(f"{pad}{lhs} = {rhs}")
+
+
+def _split_invariant(body: IR, num_consts: int) -> tuple[IR, IR]:
+    """Split ``body`` into the equations that depend only on its first ``num_consts`` inputs
+    (loop-invariant: computed once, before the loop) and the rest. Returns ``(pre, loop)``:
+    ``pre`` maps the consts to the invariant values the loop reads; ``loop`` takes
+    ``(*body inputs, *those values)``."""
+    invariant = set(body.invars[:num_consts])
+    pre: list[Eqn] = []
+    rest: list[Eqn] = []
+    for e in body.eqns:
+        if (
+            e.prim.pure
+            and e.prim.emit_block is None
+            and all(type(x) is not Var or x in invariant for x in e.inputs)
+        ):
+            pre.append(e)
+            invariant.update(e.outputs)
+        else:
+            rest.append(e)
+    needed = {x for e in rest for x in e.inputs if type(x) is Var}
+    needed.update(x for x in body.outvars if type(x) is Var)
+    hoisted = [o for e in pre for o in e.outputs if o in needed]
+    pre_ir = IR([], [], list(body.invars[:num_consts]), pre, hoisted)
+    loop_ir = IR([], [], list(body.invars) + hoisted, rest, body.outvars)
+    return pre_ir, loop_ir
+
+
+def emit_scan(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Block:
+    """``scan`` as one ``for`` loop over its inlined body (see the module docstring)."""
+    p = eqn.params
+    body: IR = p["body"]
+    length: int = p["length"]
+    k: int = p["num_consts"]
+    c: int = p["num_carry"]
+    pad0, pad1 = ctx.pad(ctx.indent), ctx.pad(ctx.indent + 1)
+    lines: list[str] = []
+    ny = len(body.outvars) - c
+    used_y = list(ctx.used[c:])
+    # Stacked outputs nobody reads are neither stored nor (when dead in the body) computed.
+    body = dce(
+        IR(
+            [],
+            [],
+            body.invars,
+            body.eqns,
+            list(body.outvars[:c]) + [y for y, u in zip(body.outvars[c:], used_y) if u],
+        )
+    )
+    consts = _setup_consts(ctx, ins[:k], lines)
+    carry_names = outs[:c]
+    carry_avals = [v.aval for v in body.invars[k : k + c]]
+    if length > 1:
+        pre, body = _split_invariant(body, k)
+    else:
+        pre = IR([], [], list(body.invars[:k]), [], [])
+    own = owned_carries(body, range(k, k + c), [True] * c)
+    _setup_carries(ctx, eqn, k, carry_names, ins[k : k + c], carry_avals, own, lines)
+    y_names = [o for o, u in zip(outs[c:], used_y) if u]
+    y_avals = [a for a, u in zip(eqn.outputs[c:], used_y) if u]
+    for name, v in zip(y_names, y_avals):
+        lines.append(f"{pad0}{name} = np.empty({v.aval.shape!r}, dtype=np.{v.aval.dtype.name})")
+    hoisted = ctx.inline(pre, consts, ctx.indent)
+    lines += hoisted.lines
+    t = ctx.fresh("t")
+    steps = f"range({length - 1}, -1, -1)" if p["reverse"] else f"range({length})"
+    lines.append(f"{pad0}for {t} in {steps}:{ctx.comment}")
+    head = len(lines)
+    x_exprs = [f"{x}[{t}]" for x in ins[k + c :]]
+    ins_body = consts + carry_names + x_exprs + hoisted.outs
+    inl = ctx.inline(body, ins_body, ctx.indent + 1, own_in(k, own, body))
+    lines += inl.lines
+    for name, y in zip(y_names, inl.outs[c:]):
+        lines.append(f"{pad1}{name}[{t}] = {y}")
+    _assign_carries(pad1, carry_names, inl.outs[:c], lines)
+    if len(lines) == head:  # an empty body: nothing to do per step
+        lines.append(f"{pad1}pass")
+    dead = [n for n, u in zip(carry_names, ctx.used[:c]) if not u] + hoisted.outs
+    dead = [d for d in dict.fromkeys(dead) if d.isidentifier() and d not in consts]
+    if dead:
+        lines.append(f"{pad0}del {', '.join(dead)}")
+    return Block(lines, list(own) + [True] * ny)
+
+
+def own_in(first: int, own: Sequence[bool], body: IR) -> list[bool]:
+    """Per input of ``body``: owned when it is one of the owned carries starting at ``first``."""
+    mask = [False] * len(body.invars)
+    for j, o in enumerate(own):
+        mask[first + j] = o
+    return mask
+
+
+def emit_while(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Block:
+    """``while`` as ``while p:``: the condition's statements run before the loop and again
+    at the end of each pass, the body's statements inlined in between."""
+    p: dict[str, Any] = eqn.params
+    cond_ir: IR = p["cond_ir"]
+    body_ir: IR = p["body_ir"]
+    nc, nb = p["cond_nconsts"], p["body_nconsts"]
+    c = len(ins) - nc - nb
+    pad0, pad1 = ctx.pad(ctx.indent), ctx.pad(ctx.indent + 1)
+    lines: list[str] = []
+    cc = _setup_consts(ctx, ins[:nc], lines)
+    bc = _setup_consts(ctx, ins[nc : nc + nb], lines)
+    carry_avals = [v.aval for v in body_ir.invars[nb:]]
+    own = owned_carries(body_ir, range(nb, nb + c), [True] * c)
+    _setup_carries(ctx, eqn, nc + nb, outs, ins[nc + nb :], carry_avals, own, lines)
+    go = ctx.fresh("go")
+    first = ctx.inline(cond_ir, cc + outs, ctx.indent)
+    lines += first.lines
+    lines.append(f"{pad0}{go} = {first.outs[0]}")
+    lines.append(f"{pad0}while {go}:{ctx.comment}")
+    inl = ctx.inline(body_ir, bc + outs, ctx.indent + 1, own_in(nb, own, body_ir))
+    lines += inl.lines
+    _assign_carries(pad1, outs, inl.outs, lines)
+    again = ctx.inline(cond_ir, cc + outs, ctx.indent + 1)
+    lines += again.lines
+    lines.append(f"{pad1}{go} = {again.outs[0]}")
+    dead = [go] + [n for n, u in zip(outs, ctx.used) if not u]
+    lines.append(f"{pad0}del {', '.join(dead)}")
+    return Block(lines, list(own))
