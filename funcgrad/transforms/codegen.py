@@ -199,6 +199,7 @@ def generate(
     origin_const: set[Var] = set(ir.constvars)  # vars that may alias constants / read-only data
     body = _emit_eqns(gen, ir, 1, owned=set(), keep=keep, origin_const=origin_const)
     lines += body.lines
+    origin_const = body.origin_const
 
     seen_out: set[Var] = set()
     in_set = set(ir.invars)

@@ -56,15 +56,14 @@ def owned_carries(body: IR, carry_pos: Sequence[int], candidates: Sequence[bool]
             made.update(o for o in e.outputs if o.aval.ndim > 0)
     own = [bool(m) and body.invars[p].aval.ndim > 0 for m, p in zip(candidates, carry_pos)]
     outs = body.outvars[:c]
+    # A value that is the new value of two carries would be one buffer under two names.
+    once = {x for x in outs if type(x) is Var and outs.count(x) == 1}
     while True:
         owned = made | {body.invars[p] for p, o in zip(carry_pos, own) if o}
-        seen: set[Var] = set()
-        new = []
-        for j, x in enumerate(outs):
-            ok = own[j] and type(x) is Var and x in owned and x not in viewed and x not in seen
-            if type(x) is Var:
-                seen.add(x)
-            new.append(ok)
+        new = [
+            own[j] and type(x) is Var and x in owned and x not in viewed and x in once
+            for j, x in enumerate(outs)
+        ]
         if new == own:
             return own
         own = new

@@ -1,0 +1,413 @@
+"""jit writes loops into the generated source: a ``scan`` (and ``fori_loop`` with static
+bounds) becomes one Python ``for`` loop with its body inlined, ``while_loop`` a ``while``
+loop; reverse mode's transposed scan too, so ``jit(grad(rnn))`` is one function with two
+loops. Results are compared with the interpreter (no jit), hand-written numpy and central
+finite differences."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+from funcgrad.core.array import Array
+
+RNG = np.random.default_rng(0)
+H, T, B = 5, 7, 3
+WH = RNG.standard_normal((H, H)) * 0.5
+WX = RNG.standard_normal((H, H)) * 0.5
+XS = RNG.standard_normal((T, B, H))
+H0 = RNG.standard_normal((B, H)) * 0.1
+
+
+def rnn_loss(Wh: Any, Wx: Any, xs: Any) -> Any:
+    def step(h: Any, x: Any) -> Any:
+        h = fnp.tanh(h @ Wh + x @ Wx)
+        return h, fnp.sum(h)
+
+    h, s = lax.scan(step, H0, xs)
+    return fnp.sum(h * h) + 0.1 * fnp.sum(s)
+
+
+def rnn_grad_by_hand(Wh: Any, Wx: Any, xs: Any) -> tuple[Any, Any]:
+    hs = [H0]
+    for t in range(len(xs)):
+        hs.append(np.tanh(hs[-1] @ Wh + xs[t] @ Wx))
+    gh = 2 * hs[-1]
+    gWh, gWx = np.zeros_like(Wh), np.zeros_like(Wx)
+    for t in range(len(xs) - 1, -1, -1):
+        gz = (gh + 0.1) * (1 - hs[t + 1] ** 2)
+        gWh += hs[t].T @ gz
+        gWx += xs[t].T @ gz
+        gh = gz @ Wh.T
+    return gWh, gWx
+
+
+def loops(src: str) -> list[str]:
+    return re.findall(r"^( *)(for \w+ in range\(.*\)|while \w+):", src, re.M)
+
+
+def central_fd(f: Any, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        d = np.zeros_like(x)
+        d[i] = eps
+        g[i] = (f(x + d) - f(x - d)) / (2 * eps)
+    return g
+
+
+# ---------------------------------------------------------------------------------------------
+# the RNN: forward scan + transposed scan in one generated function
+# ---------------------------------------------------------------------------------------------
+def test_jit_grad_rnn_is_one_function_with_two_loops() -> None:
+    jg = fg.jit(fg.grad(rnn_loss, argnums=(0, 1)))
+    src = jg.lower(WH, WX, XS).source
+    assert src.count("def ") == 1
+    found = loops(src)
+    assert found == [
+        ("    ", f"for t in range({T})"),
+        ("    ", f"for t_1 in range({T - 1}, -1, -1)"),
+    ]
+    # No per-step call of a compiled body or the primitive's impl: only numpy in the loop.
+    g = jg.lower(WH, WX, XS)
+    assert not re.search(r"_scan_\d|body", src)
+    # Stacked residuals are preallocated and written per step.
+    assert re.search(r"= np\.empty\(\(7, 3, 5\), dtype=np\.float64\)", g.source)
+    assert re.search(r"^        \w+\[t\] = \w+$", g.source, re.M)
+    gWh, gWx = jg(WH, WX, XS)
+    want = rnn_grad_by_hand(WH, WX, XS)
+    np.testing.assert_allclose(gWh, want[0], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(gWx, want[1], rtol=1e-12, atol=1e-13)
+    eager = fg.grad(rnn_loss, argnums=(0, 1))(WH, WX, XS)
+    np.testing.assert_allclose(gWh, eager[0], rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(gWx, eager[1], rtol=1e-13, atol=1e-14)
+    fd = central_fd(lambda w: float(rnn_loss(w, WX, XS)), WH)
+    np.testing.assert_allclose(gWh, fd, rtol=1e-6, atol=1e-8)
+    assert type(gWh) is Array and type(gWx) is Array
+    # Called again (the carries' buffers are reused in place: nothing may leak between calls).
+    again = jg(WH, WX, XS)
+    np.testing.assert_array_equal(again[0], gWh)
+
+
+def test_loop_invariant_equations_are_hoisted_out_of_the_loop() -> None:
+    src = fg.jit(fg.grad(rnn_loss, argnums=(0, 1))).lower(WH, WX, XS).source
+    lines = src.splitlines()
+    transposes = [ln for ln in lines if "np.transpose(Wh, (1, 0))" in ln]
+    assert transposes and all(
+        ln.startswith("    ") and not ln.startswith("     ") for ln in transposes
+    )
+
+
+def test_value_and_grad_and_jvp_of_scan_under_jit() -> None:
+    vg = fg.jit(fg.value_and_grad(rnn_loss))
+    v, gr = vg(WH, WX, XS)
+    np.testing.assert_allclose(v, rnn_loss(WH, WX, XS), rtol=1e-13)
+    np.testing.assert_allclose(gr, rnn_grad_by_hand(WH, WX, XS)[0], rtol=1e-12, atol=1e-13)
+    t = RNG.standard_normal(WH.shape)
+    jv = fg.jit(lambda w, t: fg.jvp(lambda w: rnn_loss(w, WX, XS), (w,), (t,)))
+    src = jv.lower(WH, t).source
+    assert len(loops(src)) == 2  # the primal scan and the scan of primals and tangents
+    p, tan = jv(WH, t)
+    np.testing.assert_allclose(tan, np.sum(rnn_grad_by_hand(WH, WX, XS)[0] * t), rtol=1e-11)
+
+
+# ---------------------------------------------------------------------------------------------
+# edge cases
+# ---------------------------------------------------------------------------------------------
+def cumsum_step(c: Any, x: Any) -> Any:
+    c = c + x
+    return c, c * 2.0
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_reverse_and_unroll(reverse: bool) -> None:
+    xs = RNG.standard_normal((6, 2))
+    init = np.ones(2)
+    f = fg.jit(lambda init, xs: lax.scan(cumsum_step, init, xs, reverse=reverse, unroll=2))
+    src = f.lower(init, xs).source
+    assert loops(src) == [("    ", "for t in range(5, -1, -1)" if reverse else "for t in range(6)")]
+    c, ys = f(init, xs)
+    order = xs[::-1] if reverse else xs
+    run = init + np.cumsum(order, axis=0)
+    want_ys = 2 * (run[::-1] if reverse else run)
+    np.testing.assert_allclose(c, run[-1], rtol=1e-14)
+    np.testing.assert_allclose(ys, want_ys, rtol=1e-14)
+    eager = lax.scan(cumsum_step, init, xs, reverse=reverse)
+    np.testing.assert_allclose(ys, eager[1], rtol=1e-15)
+    g = fg.jit(
+        fg.grad(lambda xs: fnp.sum(lax.scan(cumsum_step, init, xs, reverse=reverse)[1] ** 2))
+    )
+    fd = central_fd(
+        lambda x: float(np.sum(lax.scan(cumsum_step, init, x, reverse=reverse)[1] ** 2)), xs
+    )
+    np.testing.assert_allclose(g(xs), fd, rtol=1e-6, atol=1e-7)
+
+
+def test_zero_length_scan_returns_fresh_arrays() -> None:
+    init = np.arange(3.0)
+    xs = np.zeros((0, 3))
+    f = fg.jit(lambda init, xs: lax.scan(cumsum_step, init, xs))
+    c, ys = f(init, xs)
+    assert type(c) is Array and type(ys) is Array
+    assert ys.shape == (0, 3)
+    np.testing.assert_array_equal(c, init)
+    assert not np.shares_memory(c, init)
+    c[0] = 99.0
+    assert init[0] == 0.0
+    # xs=None, length=0, a carry pytree.
+    g = fg.jit(lambda a, b: lax.scan(lambda cb, _: (cb, cb[0]), (a, b), None, length=0))
+    (a, b), ys = g(init, np.float32(2.0))
+    assert not np.shares_memory(a, init) and ys.shape == (0, 3)
+    assert b.dtype == np.float32 and b == 2.0
+    # A carry that is a view of the previous one (not a buffer of its own): the loop may
+    # hand back the caller's array, which jit then copies.
+    m = np.arange(4.0).reshape(2, 2)
+    for n in (0, 3):
+        tr = fg.jit(lambda m: lax.scan(lambda c, _: (c.T, None), m, None, length=n)[0])
+        out = tr(m)
+        np.testing.assert_array_equal(out, m if n == 0 else m.T)
+        assert type(out) is Array and not np.shares_memory(out, m)
+    # The gradient of a zero-length scan is the identity on the carry.
+    gr = fg.jit(fg.grad(lambda i: fnp.sum(lax.scan(cumsum_step, i, xs)[0] * 3.0)))(init)
+    np.testing.assert_array_equal(gr, np.full(3, 3.0))
+
+
+def test_carry_pytrees_dtypes_and_xs_none() -> None:
+    def step(c: Any, _: Any) -> Any:
+        n, st = c
+        new = {"w": st["w"] * 0.5 + 1.0, "v": (st["v"] + st["w"]).astype(np.float32)}
+        return (n + 1, new), {"n": n, "w": new["w"]}
+
+    init = (np.int32(0), {"w": np.arange(3.0), "v": np.zeros(3, np.float32)})
+    f = fg.jit(lambda init: lax.scan(step, init, None, length=4))
+    src = f.lower(init).source
+    assert loops(src) == [("    ", "for t in range(4)")]
+    (n, st), ys = f(init)
+    (n2, st2), ys2 = lax.scan(step, init, None, length=4)
+    assert n.dtype == np.int32 and n == 4
+    assert st["v"].dtype == np.float32 and ys["n"].dtype == np.int32
+    np.testing.assert_allclose(st["w"], st2["w"], rtol=1e-15)
+    np.testing.assert_allclose(st["v"], st2["v"], rtol=1e-6)
+    np.testing.assert_array_equal(ys["n"], [0, 1, 2, 3])
+    np.testing.assert_allclose(ys["w"], ys2["w"], rtol=1e-15)
+    w = np.arange(3.0)
+    for _ in range(4):
+        w = w * 0.5 + 1.0
+    np.testing.assert_allclose(st["w"], w, rtol=1e-15)
+
+
+def test_scan_with_consts_literals_and_weak_literal_carry() -> None:
+    K = np.linspace(0.5, 1.5, 4)
+
+    def f(x: Any, xs: Any) -> Any:
+        def step(c: Any, xi: Any) -> Any:
+            a, b = c
+            return (fnp.sin(a * K) + xi * x, 0.0), a * 2.0 + b
+
+        return lax.scan(step, (np.zeros(4), 1.0), xs)
+
+    x, xs = np.float64(0.3), RNG.standard_normal((5, 4))
+    (a, b), ys = fg.jit(f)(x, xs)
+    (a2, b2), ys2 = f(x, xs)
+    np.testing.assert_allclose(a, a2, rtol=1e-15)
+    np.testing.assert_allclose(ys, ys2, rtol=1e-15)
+    assert b == 0.0 and b.dtype == np.float64
+    want = np.zeros(4)
+    for xi in xs:
+        want = np.sin(want * K) + xi * x
+    np.testing.assert_allclose(a, want, rtol=1e-14)
+
+
+def test_carries_sharing_one_buffer_are_not_overwritten() -> None:
+    # Both carries get the same new value: under one name, an in-place write into one
+    # carry would change the other.
+    def step(c: Any, x: Any) -> Any:
+        a, b = c
+        s = a * 2.0  # a is dead after this: the ufunc could write into a's buffer
+        t = s + b + x
+        return (t, t), t
+
+    init = (np.ones(3), np.ones(3))
+    xs = RNG.standard_normal((4, 3))
+    f = fg.jit(lambda init, xs: lax.scan(step, init, xs))
+    (a, b), ys = f(init, xs)
+    wa, wb = np.ones(3), np.ones(3)
+    for x in xs:
+        wa = wb = wa * 2.0 + wb + x
+    np.testing.assert_allclose(a, wa, rtol=1e-14)
+    np.testing.assert_allclose(b, wb, rtol=1e-14)
+    assert not np.shares_memory(a, b)
+
+    # A swap of carries and a carry that is a view (transpose) of another.
+    def step2(c: Any, x: Any) -> Any:
+        a, b = c
+        return (b + x, (a * 1.5).T), a.sum()
+
+    init2 = (np.ones((2, 2)), np.eye(2))
+    xs2 = RNG.standard_normal((5, 2, 2))
+    got = fg.jit(lambda i, x: lax.scan(step2, i, x))(init2, xs2)
+    want = lax.scan(step2, init2, xs2)
+    for g_, w_ in zip(fg.tree_util.tree_leaves(got), fg.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(g_, w_, rtol=1e-14)
+
+
+def test_input_arrays_are_never_written() -> None:
+    init, xs = np.ones((2, 3)), RNG.standard_normal((4, 2, 3))
+    keep = init.copy(), xs.copy()
+
+    def step(c: Any, x: Any) -> Any:
+        c = c * 2.0 + x
+        return c, c
+
+    f = fg.jit(lambda i, x: lax.scan(step, i, x))
+    c, ys = f(init, xs)
+    f(init, xs)
+    np.testing.assert_array_equal(init, keep[0])
+    np.testing.assert_array_equal(xs, keep[1])
+    assert not np.shares_memory(c, init) and not np.shares_memory(ys, xs)
+
+
+def test_nested_scans_are_nested_loops() -> None:
+    W = RNG.standard_normal((3, 3)) * 0.4
+
+    def f(w: Any, xss: Any) -> Any:
+        def outer(c: Any, xs: Any) -> Any:
+            def inner(d: Any, x: Any) -> Any:
+                d = fnp.tanh(d @ w + x)
+                return d, d.sum()
+
+            d, s = lax.scan(inner, c, xs)
+            return d * 0.9, s
+
+        c, ss = lax.scan(outer, np.zeros(3), xss)
+        return fnp.sum(c**2) + fnp.sum(ss)
+
+    xss = RNG.standard_normal((3, 4, 3))
+    src = fg.jit(f).lower(W, xss).source
+    assert loops(src) == [("    ", "for t in range(3)"), ("        ", "for t_1 in range(4)")]
+    np.testing.assert_allclose(fg.jit(f)(W, xss), f(W, xss), rtol=1e-14)
+    jg = fg.jit(fg.grad(f))
+    # forward; backward: the outer transposed scan, in it the inner residual scan and the
+    # inner transposed scan
+    assert loops(jg.lower(W, xss).source) == [
+        ("    ", "for t in range(3)"),
+        ("        ", "for t_1 in range(4)"),
+        ("    ", "for t_2 in range(2, -1, -1)"),
+        ("        ", "for t_3 in range(4)"),
+        ("        ", "for t_4 in range(3, -1, -1)"),
+    ]
+    fd = central_fd(lambda w: float(f(w, xss)), W)
+    np.testing.assert_allclose(jg(W, xss), fd, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(jg(W, xss), fg.grad(f)(W, xss), rtol=1e-13, atol=1e-14)
+
+
+def test_scan_inside_vmap_inside_jit() -> None:
+    def f(w: Any, xs: Any) -> Any:
+        return lax.scan(lambda c, x: (fnp.sin(c * w + x), c), 0.0, xs)
+
+    ws = RNG.standard_normal(4)
+    xs = RNG.standard_normal((4, 6))
+    jf = fg.jit(fg.vmap(f))
+    assert len(loops(jf.lower(ws, xs).source)) == 1
+    c, ys = jf(ws, xs)
+    for i in range(4):
+        ci, yi = f(ws[i], xs[i])
+        np.testing.assert_allclose(c[i], ci, rtol=1e-14)
+        np.testing.assert_allclose(ys[i], yi, rtol=1e-14)
+    assert type(c) is Array and type(ys) is Array
+    # per-example gradients through the scan, under jit
+    pg = fg.jit(fg.vmap(fg.grad(lambda w, x: f(w, x)[0])))
+    for i in range(4):
+        fd = (f(ws[i] + 1e-6, xs[i])[0] - f(ws[i] - 1e-6, xs[i])[0]) / 2e-6
+        np.testing.assert_allclose(pg(ws, xs)[i], fd, rtol=1e-6)
+
+
+def test_cond_inside_a_scan_body() -> None:
+    def step(c: Any, x: Any) -> Any:
+        c = lax.cond(x > 0, lambda v: v * 2.0, lambda v: v - 1.0, c + x)
+        return c, c
+
+    xs = RNG.standard_normal(8)
+    got = fg.jit(lambda xs: lax.scan(step, 0.5, xs))(xs)
+    want = lax.scan(step, 0.5, xs)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# fori_loop and while_loop
+# ---------------------------------------------------------------------------------------------
+def test_fori_loop_static_bounds_is_a_for_loop() -> None:
+    def f(x: Any) -> Any:
+        return lax.fori_loop(1, 5, lambda i, v: v * x + i, fnp.ones_like(x))
+
+    x = np.array([0.5, 2.0])
+    jf = fg.jit(f)
+    assert loops(jf.lower(x).source) == [("    ", "for t in range(4)")]
+    v = np.ones(2)
+    for i in range(1, 5):
+        v = v * x + i
+    np.testing.assert_allclose(jf(x), v, rtol=1e-15)
+    fd = central_fd(lambda z: float(np.sum(f(z))), x)
+    np.testing.assert_allclose(fg.jit(fg.grad(lambda z: fnp.sum(f(z))))(x), fd, rtol=1e-7)
+    n = fg.jit(lambda: lax.fori_loop(0, 4, lambda i, acc: acc + i, 0))()
+    assert n == 6 and n.dtype == np.int64
+
+
+def test_while_loop_is_a_while_loop() -> None:
+    def f(x: Any) -> Any:
+        return lax.while_loop(lambda v: fnp.sum(v) < 100.0, lambda v: v * 3.0, x)
+
+    jf = fg.jit(f)
+    src = jf.lower(np.ones(2)).source
+    assert [w for _, w in loops(src)] == ["while go"]
+    for x in (np.ones(2), np.array([60.0, 50.0])):  # several passes, and none
+        v = x.copy()
+        while v.sum() < 100.0:
+            v = v * 3.0
+        got = jf(x)
+        np.testing.assert_array_equal(got, v)
+        assert type(got) is Array and not np.shares_memory(got, x)
+    # traced bounds: fori_loop becomes a while loop; forward mode differentiates it
+    g = fg.jit(lambda x, n: lax.fori_loop(0, n, lambda i, v: fnp.sin(v) + x, x))
+    assert [w for _, w in loops(g.lower(0.3, np.int64(3)).source)] == ["while go"]
+    v = 0.3
+    for _ in range(3):
+        v = np.sin(v) + 0.3
+    np.testing.assert_allclose(g(0.3, np.int64(3)), v, rtol=1e-15)
+    d = fg.jit(
+        fg.jacfwd(
+            lambda x: lax.fori_loop(
+                0, np.int64(3) + x.astype(int) * 0, lambda i, v: fnp.sin(v) + x, x
+            )
+        )
+    )
+    fd = (g(0.3 + 1e-6, np.int64(3)) - g(0.3 - 1e-6, np.int64(3))) / 2e-6
+    np.testing.assert_allclose(d(np.float64(0.3)), fd, rtol=1e-6)
+
+
+def test_while_under_vmap_with_batched_predicate() -> None:
+    def f(x: Any) -> Any:
+        return lax.while_loop(lambda v: v < 10.0, lambda v: v * 2.0 + 1.0, x)
+
+    xs = np.array([0.5, 3.0, 20.0, 9.0])
+    got = fg.jit(fg.vmap(f))(xs)
+    np.testing.assert_array_equal(got, [f(x) for x in xs])
+
+
+def test_debug_nans_inside_an_inlined_loop() -> None:
+    def f(xs: Any) -> Any:
+        return lax.scan(lambda c, x: (c + fnp.log(x), c), 0.0, xs)[0]
+
+    fg.config.update("debug_nans", True)
+    try:
+        jf = fg.jit(f)
+        np.testing.assert_allclose(jf(np.array([1.0, 2.0])), np.log(2.0))
+        with pytest.raises(FloatingPointError, match="log"):
+            jf(np.array([1.0, -2.0]))
+    finally:
+        fg.config.update("debug_nans", False)
