@@ -234,6 +234,16 @@ def _transpose_shape(x: ShapedArray, *, permutation: tuple[int, ...]) -> ShapedA
     return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype)
 
 
+def _emit_transpose(ins: list[str], params: dict[str, Any], avals: list[ShapedArray]) -> str:
+    # The ndarray method: ~0.1 us instead of np.transpose's ~0.8 us (it matters in loops).
+    perm = params["permutation"]
+    if avals[0].ndim == 0 or not ins[0].isidentifier():
+        return f"np.transpose({ins[0]}, {perm!r})"
+    if perm == tuple(range(len(perm) - 1, -1, -1)):
+        return f"{ins[0]}.T"
+    return f"{ins[0]}.transpose({perm!r})"
+
+
 transpose_p = define(
     "transpose",
     lambda x, *, permutation: np.transpose(x, permutation),
@@ -244,7 +254,7 @@ transpose_p = define(
         transpose(_front(args[0], dims[0]), (0,) + tuple(p + 1 for p in permutation)),
         0,
     ),
-    emit="np.transpose({0}, {permutation})",
+    emit=_emit_transpose,
     simplify=_simplify_transpose,
 )
 
