@@ -28,14 +28,19 @@ references and are copied, as the enclosing function's outputs are, before being
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+import numpy as np
+
 from funcgrad.core.ir import IR, Eqn, ShapedArray, Var
-from funcgrad.transforms.codegen import Block, BlockContext
+from funcgrad.transforms.codegen import Block, BlockContext, compile_ir, structure_key
 from funcgrad.transforms.passes import dce
 
-__all__ = ["emit_scan", "emit_while", "owned_carries"]
+__all__ = ["emit_scan", "emit_while", "owned_carries", "compiled_loop"]
 
 
 def owned_carries(body: IR, carry_pos: Sequence[int], candidates: Sequence[bool]) -> list[bool]:
@@ -238,3 +243,57 @@ def emit_while(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> 
     dead = [go] + [n for n, u in zip(outs, ctx.used) if not u]
     lines.append(f"{pad0}del {', '.join(dead)}")
     return Block(lines, list(own))
+
+
+# ---------------------------------------------------------------------------------------------
+# Eager loops: the same generated loop, compiled once per body structure and operand types
+# ---------------------------------------------------------------------------------------------
+LOOP_CACHE_SIZE = 256
+_by_structure: OrderedDict[Hashable, Callable[..., Any]] = OrderedDict()
+# first sub-IR -> {signature: (fn, weak refs to all the sub-IRs)}
+_by_ir: weakref.WeakKeyDictionary[IR, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def compiled_loop(
+    prim: Any, params: dict[str, Any], in_avals: Sequence[ShapedArray]
+) -> Callable[..., Any]:
+    """A compiled function running one equation ``prim[params]`` on operands of types
+    ``in_avals`` through the primitive's ``emit_block`` (the loop with its body inlined);
+    returns a tuple of outputs. Cached per sub-IR object and per sub-IR structure, so an eager
+    ``lax.scan`` retraced on every call (a training loop) compiles once."""
+    subs = [v for v in params.values() if isinstance(v, IR)]
+    rest = tuple((k, v) for k, v in sorted(params.items()) if not isinstance(v, IR))
+    sig = (prim, rest, tuple((a.shape, a.dtype, a.weak) for a in in_avals))
+    first = subs[0] if subs else None
+    per_ir = _by_ir.get(first) if first is not None else None
+    hit = per_ir.get(sig) if per_ir is not None else None
+    if hit is not None and all(r() is ir for r, ir in zip(hit[1], subs)):
+        return hit[0]
+    fn = None
+    keys = [structure_key(ir) for ir in subs]
+    skey = None if any(k is None for k in keys) else (tuple(keys), sig)
+    if skey is not None:
+        with _lock:
+            fn = _by_structure.get(skey)
+            if fn is not None:
+                _by_structure.move_to_end(skey)
+    if fn is None:
+        invars = [Var(a) for a in in_avals]
+        outvars = [Var(a) for a in prim.abstract_eval(list(in_avals), params)]
+        ir = IR([], [], invars, [Eqn(prim, list(invars), params, outvars)], list(outvars))
+        fn, _ = compile_ir(ir, f"{prim.name}_loop", internal=True)
+        if skey is not None:
+            with _lock:
+                _by_structure[skey] = fn
+                while len(_by_structure) > LOOP_CACHE_SIZE:
+                    _by_structure.popitem(last=False)
+    if first is not None:
+        with _lock:
+            _by_ir.setdefault(first, {})[sig] = (fn, [weakref.ref(ir) for ir in subs])
+    return fn
+
+
+def plain(x: Any) -> Any:
+    """Operands as the generated code expects them: ndarray subclasses as plain arrays."""
+    return x.view(np.ndarray) if isinstance(x, np.ndarray) and type(x) is not np.ndarray else x

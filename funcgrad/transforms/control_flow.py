@@ -50,7 +50,7 @@ from funcgrad.primitives import structural as st
 from funcgrad.primitives.base import Primitive, batch_size, define
 from funcgrad.transforms.batching import batch_ir, move_batch_axis
 from funcgrad.transforms.codegen import compile_ir_cached
-from funcgrad.transforms.codegen_loops import emit_scan, emit_while
+from funcgrad.transforms.codegen_loops import compiled_loop, emit_scan, emit_while, plain
 from funcgrad.transforms.forward import jvp_ir
 from funcgrad.transforms.passes import dce
 from funcgrad.transforms.reverse import backward_pass
@@ -397,22 +397,32 @@ cond_p = define(
 def _scan_impl(
     *args: Any, body: IR, length: int, reverse: bool, num_consts: int, num_carry: int
 ) -> list[Any]:
+    params = dict(
+        body=body, length=length, reverse=reverse, num_consts=num_consts, num_carry=num_carry
+    )
+    if length > 1:
+        # The loop as jit writes it (body inlined, carries as locals), compiled once per body
+        # structure and operand types.
+        fn = compiled_loop(scan_p, params, _avals(args))
+        outs = fn(*map(plain, args))
+        c = num_carry
+        return [_cast(v, a) for v, a in zip(outs[:c], body.out_avals[:c])] + list(outs[c:])
     k, c = num_consts, num_carry
     consts = args[:k]
     carry = list(args[k : k + c])
     xs = args[k + c :]
     y_avals = body.out_avals[c:]
     ys = [np.empty((length,) + a.shape, a.dtype) for a in y_avals]
-    steps = range(length - 1, -1, -1) if reverse else range(length)
-    # The body runs `length` times: compile it once up front (cached per IR).
-    fn = compile_ir_cached(body) if length > 1 else (lambda *a: eval_ir(body, *a))
-    pairs = list(zip(ys, range(c, c + len(ys))))
-    for t in steps:
-        outs = fn(*consts, *carry, *[x[t] for x in xs])
+    for t in range(length):  # zero or one step: interpreted
+        outs = eval_ir(body, *consts, *carry, *[x[t] for x in xs])
         carry = outs[:c]
-        for buf, j in pairs:
-            buf[t] = outs[j]
+        for buf, y in zip(ys, outs[c:]):
+            buf[t] = y
     return [_cast(v, a) for v, a in zip(carry, body.out_avals[:c])] + ys
+
+
+def _avals(args: Sequence[Any]) -> list[ShapedArray]:
+    return [aval_of(a) for a in args]
 
 
 def _scan_shape(
@@ -696,12 +706,12 @@ scan_p = define(
 def _while_impl(
     *args: Any, cond_ir: IR, body_ir: IR, cond_nconsts: int, body_nconsts: int
 ) -> list[Any]:
-    nc, nb = cond_nconsts, body_nconsts
-    cc, bc = args[:nc], args[nc : nc + nb]
-    carry = list(args[nc + nb :])
-    run = _run
-    while bool(run(cond_ir, *cc, *carry)[0]):
-        carry = run(body_ir, *bc, *carry)
+    params = dict(
+        cond_ir=cond_ir, body_ir=body_ir, cond_nconsts=cond_nconsts, body_nconsts=body_nconsts
+    )
+    # The loop as jit writes it (``while p:`` with both sub-IRs inlined), compiled once.
+    fn = compiled_loop(while_p, params, _avals(args))
+    carry = fn(*map(plain, args))
     return [_cast(v, a) for v, a in zip(carry, body_ir.out_avals)]
 
 
