@@ -411,3 +411,42 @@ def test_debug_nans_inside_an_inlined_loop() -> None:
             jf(np.array([1.0, -2.0]))
     finally:
         fg.config.update("debug_nans", False)
+
+
+def test_while_inside_scan_and_scan_inside_while() -> None:
+    def f(x: Any, ns: Any) -> Any:
+        def step(c: Any, n: Any) -> Any:
+            c = lax.fori_loop(0, n, lambda i, v: v * 0.5 + x, c)  # traced bound: a while
+            return c, c
+
+        return lax.scan(step, x, ns)
+
+    x, ns = np.float64(1.5), np.array([2, 0, 3])
+    jf = fg.jit(f)
+    assert [w for _, w in loops(jf.lower(x, ns).source)] == ["for t in range(3)", "while go"]
+    c, ys = jf(x, ns)
+    want, v = [], 1.5
+    for n in ns:
+        for _ in range(n):
+            v = v * 0.5 + 1.5
+        want.append(v)
+    np.testing.assert_allclose(ys, want, rtol=1e-15)
+    np.testing.assert_allclose(f(x, ns)[1], want, rtol=1e-15)  # eager: the same loop
+
+    def g(x: Any) -> Any:
+        def body(c: Any) -> Any:
+            k, v = c
+            v, _ = lax.scan(lambda a, _: (a * 1.1, None), v, None, length=3)
+            return k + 1, v
+
+        return lax.while_loop(lambda c: c[1].sum() < 50.0, body, (0, x))
+
+    xg = np.ones(2)
+    jg = fg.jit(g)
+    assert [w for _, w in loops(jg.lower(xg).source)] == ["while go", "for t in range(3)"]
+    k, v = jg(xg)
+    wk, wv = 0, xg.copy()
+    while wv.sum() < 50.0:
+        wk, wv = wk + 1, wv * 1.1**3
+    assert k == wk
+    np.testing.assert_allclose(v, wv, rtol=1e-14)

@@ -251,7 +251,6 @@ class _Gen:
         self.names = names
         self.check_nans = check_nans
         self.subs: list[tuple[str, str, str, IR]] = []  # called sub-IRs, shown after
-        self.depth = 0  # > 0 while emitting an inlined sub-IR
 
     def global_name(self, base: str, value: Any) -> str:
         """Register ``value`` as a global of the generated function under a fresh name."""
@@ -495,11 +494,7 @@ class BlockContext:
             else:
                 lines.append(f"{pad}{names.bind(v, None)} = {x}")
         own = {v for v, o in zip(ir.invars, owned or [False] * len(ir.invars)) if o}
-        gen.depth += 1
-        try:
-            em = _emit_eqns(gen, ir, indent, owned=own, keep=set(ir.invars), origin_const=set())
-        finally:
-            gen.depth -= 1
+        em = _emit_eqns(gen, ir, indent, owned=own, keep=set(ir.invars), origin_const=set())
         lines += em.lines
         outs: list[str] = []
         fresh: list[bool] = []

@@ -30,6 +30,10 @@ reverse mode evaluates the forward itself (under ``jit``, or nested in another t
 that residual scan *is* the forward pass (``vjp_fwd``); after an eager forward it runs once
 more. Wrap the body in ``checkpoint`` to trade that memory for recomputation.
 ``while`` has no reverse-mode rule (its trip count is not known in advance), as in JAX.
+
+Running: ``scan`` and ``while`` declare ``emit_block`` (:mod:`funcgrad.transforms.codegen_loops`):
+jit writes them as Python loops with the body inlined into the generated function, and their
+eager ``impl`` runs the same generated loop, compiled once per body structure.
 """
 
 from __future__ import annotations
