@@ -488,10 +488,12 @@ class BlockContext:
         names = gen.names
         pad = "    " * indent
         lines: list[str] = []
+        read = {x for e in ir.eqns for x in e.inputs if type(x) is Var}
+        read.update(x for x in ir.outvars if type(x) is Var)
         for v, x in zip(ir.invars, in_exprs):
             if x.isidentifier():
                 names.names[v] = x
-            else:
+            elif v in read:  # (an input nothing reads is not evaluated)
                 lines.append(f"{pad}{names.bind(v, None)} = {x}")
         own = {v for v, o in zip(ir.invars, owned or [False] * len(ir.invars)) if o}
         em = _emit_eqns(gen, ir, indent, owned=own, keep=set(ir.invars), origin_const=set())

@@ -37,6 +37,9 @@ from typing import Any
 import numpy as np
 
 from funcgrad.core.ir import IR, Eqn, ShapedArray, Var
+from funcgrad.core.pytree import tree_structure
+from funcgrad.core.tracing import closure_convert, trace_to_ir
+from funcgrad.transforms.batching import batch_ir, move_batch_axis
 from funcgrad.transforms.codegen import Block, BlockContext, compile_ir, structure_key
 from funcgrad.transforms.passes import dce
 
@@ -150,6 +153,78 @@ def _split_invariant(body: IR, num_consts: int) -> tuple[IR, IR]:
     return pre_ir, loop_ir
 
 
+# Per-step equations that read only the xs (and loop invariants) are computed for all steps
+# at once before the loop, as long as their stacked results stay below this many elements.
+MAX_MAPPED_ELEMENTS = 1 << 21
+
+
+def _split_mapped(
+    loop: IR, k: int, c: int, nx: int, length: int
+) -> tuple[IR, list[Var], IR] | None:
+    """Split off the equations of ``loop`` (inputs ``consts, carries, xs, invariants``) that
+    depend on the xs but not on the carries: they are a map over the scanned axis, and run
+    batched before the loop (one numpy call for all steps instead of one per step).
+    Returns ``(mapped, stacked_vars, rest)``: ``mapped`` takes ``(consts, xs, invariants)``
+    per step and returns ``stacked_vars``; ``rest`` takes ``(*loop inputs, *stacked_vars)``.
+    None when there is nothing to map (or the stacked values would be too big)."""
+    ins = loop.invars
+    base = set(ins[:k]) | set(ins[k + c + nx :])
+    per_step = set(ins[k + c : k + c + nx])
+    mapped: list[Eqn] = []
+    rest: list[Eqn] = []
+    for e in loop.eqns:
+        if (
+            e.prim.pure
+            and e.prim.emit_block is None
+            and e.prim.batch is not None
+            and not any(isinstance(v, IR) for v in e.params.values())
+            and all(type(x) is not Var or x in per_step or x in base for x in e.inputs)
+        ):
+            mapped.append(e)
+            per_step.update(e.outputs)
+        else:
+            rest.append(e)
+    if not mapped:
+        return None
+    size = sum(o.aval.size for e in mapped for o in e.outputs) * length
+    if size > MAX_MAPPED_ELEMENTS:
+        return None
+    needed = {x for e in rest for x in e.inputs if type(x) is Var}
+    needed.update(x for x in loop.outvars if type(x) is Var)
+    stacked = [o for e in mapped for o in e.outputs if o in needed]
+    if not stacked:
+        return None
+    m_ins = list(ins[:k]) + list(ins[k + c : k + c + nx]) + list(ins[k + c + nx :])
+    return (
+        IR([], [], m_ins, mapped, stacked),
+        stacked,
+        IR([], [], list(ins) + stacked, rest, loop.outvars),
+    )
+
+
+def _unsplit(rest: IR, mapped: IR) -> IR:
+    """Undo :func:`_split_mapped`: the mapped equations back in front of the loop body (they
+    only read inputs that precede them)."""
+    n = len(rest.invars) - len(mapped.outvars)
+    return IR([], [], rest.invars[:n], list(mapped.eqns) + list(rest.eqns), rest.outvars)
+
+
+def _batched(ir: IR, in_b: Sequence[bool], size: int) -> tuple[IR, list[Any]]:
+    """``ir`` over a leading axis of ``size`` on the inputs marked in ``in_b`` (every output
+    batched on axis 0); returns a closed IR and the values of its leading const inputs."""
+    avals = [ShapedArray((size,) + a.shape, a.dtype) if b else a for a, b in zip(ir.in_avals, in_b)]
+
+    def f(*args: Any) -> list[Any]:
+        outs, dims = batch_ir(ir, list(args), [0 if b else None for b in in_b])
+        return [move_batch_axis(o, d, 0, size) for o, d in zip(outs, dims)]
+
+    traced, _, _ = trace_to_ir(
+        f, avals, tree_structure((0,) * len(avals)), "scan map", abstract=True
+    )
+    closed, consts = closure_convert(traced)
+    return dce(closed), consts
+
+
 def emit_scan(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Block:
     """``scan`` as one ``for`` loop over its inlined body (see the module docstring)."""
     p = eqn.params
@@ -174,8 +249,20 @@ def emit_scan(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
     consts = _setup_consts(ctx, ins[:k], lines)
     carry_names = outs[:c]
     carry_avals = [v.aval for v in body.invars[k : k + c]]
+    mapped = None
     if length > 1:
         pre, body = _split_invariant(body, k)
+        nx = len(ins) - k - c
+        split = _split_mapped(body, k, c, nx, length)
+        if split is not None:
+            m_ir, _, body = split
+            in_b = [False] * k + [True] * nx + [False] * (len(m_ir.invars) - k - nx)
+            try:
+                mapped = _batched(m_ir, in_b, length)
+            except (NotImplementedError, TypeError, ValueError):  # pragma: no cover
+                mapped = None  # a batching rule refused: keep those equations in the loop
+            if mapped is None:
+                body = _unsplit(body, m_ir)
     else:
         pre = IR([], [], list(body.invars[:k]), [], [])
     own = owned_carries(body, range(k, k + c), [True] * c)
@@ -186,12 +273,25 @@ def emit_scan(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
         lines.append(f"{pad0}{name} = np.empty({v.aval.shape!r}, dtype=np.{v.aval.dtype.name})")
     hoisted = ctx.inline(pre, consts, ctx.indent)
     lines += hoisted.lines
+    stacked: list[str] = []
+    if mapped is not None:
+        m_ir, m_consts = mapped
+        m_names = [ctx.global_name("_map", v) for v in m_consts]
+        m_in = m_names + consts + list(ins[k + c :]) + hoisted.outs
+        m = ctx.inline(m_ir, m_in, ctx.indent)
+        lines += m.lines
+        for x in m.outs:
+            if not x.isidentifier() or x in m_in:  # a literal, or an input passed through
+                name = ctx.fresh("m")
+                lines.append(f"{pad0}{name} = {x}")
+                x = name
+            stacked.append(x)
     t = ctx.fresh("t")
     steps = f"range({length - 1}, -1, -1)" if p["reverse"] else f"range({length})"
     lines.append(f"{pad0}for {t} in {steps}:{ctx.comment}")
     head = len(lines)
     x_exprs = [f"{x}[{t}]" for x in ins[k + c :]]
-    ins_body = consts + carry_names + x_exprs + hoisted.outs
+    ins_body = consts + carry_names + x_exprs + hoisted.outs + [f"{a}[{t}]" for a in stacked]
     inl = ctx.inline(body, ins_body, ctx.indent + 1, own_in(k, own, body))
     lines += inl.lines
     for name, y in zip(y_names, inl.outs[c:]):
@@ -199,7 +299,7 @@ def emit_scan(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
     _assign_carries(pad1, carry_names, inl.outs[:c], lines)
     if len(lines) == head:  # an empty body: nothing to do per step
         lines.append(f"{pad1}pass")
-    dead = [n for n, u in zip(carry_names, ctx.used[:c]) if not u] + hoisted.outs
+    dead = [n for n, u in zip(carry_names, ctx.used[:c]) if not u] + hoisted.outs + stacked
     dead = [d for d in dict.fromkeys(dead) if d.isidentifier() and d not in consts]
     if dead:
         lines.append(f"{pad0}del {', '.join(dead)}")
