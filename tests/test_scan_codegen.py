@@ -450,3 +450,39 @@ def test_while_inside_scan_and_scan_inside_while() -> None:
         wk, wv = wk + 1, wv * 1.1**3
     assert k == wk
     np.testing.assert_allclose(v, wv, rtol=1e-14)
+
+
+def test_per_step_work_on_xs_runs_batched_before_the_loop(monkeypatch: Any) -> None:
+    jf = fg.jit(rnn_loss)
+    src = jf.lower(WH, WX, XS).source
+    before_loop = src.split("for t in")[0]
+    assert re.search(r"\(xs @ \w+\)", before_loop)  # x @ Wx for all steps in one matmul
+    np.testing.assert_allclose(jf(WH, WX, XS), rnn_loss(WH, WX, XS), rtol=1e-13)
+
+    # indexing a constant with the loop counter: a batched gather, then one row per step
+    R = RNG.standard_normal((6, 3))
+
+    def f(v: Any) -> Any:
+        return lax.fori_loop(0, 6, lambda i, v: fnp.sin(v) + fnp.take(R, i, axis=0) * i, v)
+
+    v0 = np.ones(3)
+    want = v0.copy()
+    for i in range(6):
+        want = np.sin(want) + R[i] * i
+    np.testing.assert_allclose(fg.jit(f)(v0), want, rtol=1e-14)
+    np.testing.assert_allclose(f(v0), want, rtol=1e-14)
+    fd = central_fd(lambda z: float(np.sum(f(z))), v0)
+    np.testing.assert_allclose(
+        fg.jit(fg.grad(lambda z: fnp.sum(f(z))))(v0), fd, rtol=1e-6, atol=1e-8
+    )
+
+    # too big to stack: the equations stay in the loop
+    import funcgrad.transforms.codegen_loops as cl
+
+    monkeypatch.setattr(cl, "MAX_MAPPED_ELEMENTS", 0)
+    jf2 = fg.jit(rnn_loss)
+    src2 = jf2.lower(WH, WX, XS).source
+    assert not re.search(r"\(xs @ \w+\)", src2) and re.search(
+        r"^        \w+ = \(\w+ @ Wx\)", src2, re.M
+    )
+    np.testing.assert_allclose(jf2(WH, WX, XS), rnn_loss(WH, WX, XS), rtol=1e-13)
