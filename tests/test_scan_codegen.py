@@ -486,3 +486,16 @@ def test_per_step_work_on_xs_runs_batched_before_the_loop(monkeypatch: Any) -> N
         r"^        \w+ = \(\w+ @ Wx\)", src2, re.M
     )
     np.testing.assert_allclose(jf2(WH, WX, XS), rnn_loss(WH, WX, XS), rtol=1e-13)
+
+
+def test_eager_loops_run_generated_code_and_debug_nans_names_the_body_line() -> None:
+    def f(xs: Any) -> Any:
+        return lax.scan(lambda c, x: (c * fnp.sqrt(x), c), 1.0, xs)[0]
+
+    np.testing.assert_allclose(f(np.array([4.0, 9.0])), 6.0)
+    fg.config.update("debug_nans", True)
+    try:
+        with pytest.raises(FloatingPointError, match=r"sqrt.*test_scan_codegen\.py:\d+"):
+            f(np.array([4.0, -9.0]))
+    finally:
+        fg.config.update("debug_nans", False)

@@ -4,17 +4,28 @@ Under ``jit`` a ``scan`` does not call a compiled body once per step: its body i
 into the generated function as the body of one Python ``for`` loop. The carries are local
 variables, the stacked outputs (the ``ys``, and the residuals that reverse mode stores) are
 preallocated and filled with ``ys[t] = y``, and nothing runs per step but the body's own
-numpy calls::
+numpy calls. The backward scan of ``jit(grad(rnn_loss))`` (``benchmarks/scan_rnn.py``)::
 
-    d = np.array(_k1)                     # a carry the body updates in place: an owned copy
-    e = np.empty((100, 32, 64))           # stacked outputs
-    n = np.transpose(Wh, (1, 0))          # loop-invariant equations, hoisted (once)
-    for t in range(99, -1, -1):           # reverse=True
-        f_1 = xs[t]
+    l = np.array(_k1, dtype=np.float64)   # carries the body updates in place: owned copies
+    m = np.array(_k2, dtype=np.float64)
+    n = k                                 # ... or a dead buffer of the enclosing code, taken
+    o = Wh.T                              # loop-invariant equations, hoisted (once)
+    p = (c * c)                           # equations on the xs alone, for all steps at once
+    q = np.subtract(1.0, p, out=p); del p
+    for t_1 in range(99, -1, -1):         # reverse=True
+        x = q[t_1]
+        aa = np.multiply(n, x, out=n)
         ...
-        np.add(d, q, out=d)               # the carry's buffer is reused step after step
-        e[t] = o
-        d, g = r, s                       # the new carry
+        ae = np.add(l, ad, out=l); del ad # the carry's buffer is reused step after step
+        l, m, n = ae, af, ac              # the new carries
+
+Stacked outputs (the ``ys``, and the residuals that reverse mode's forward scan stores) are
+allocated with ``np.empty`` before the loop and filled with ``ys[t] = y``.
+
+Before the loop, two kinds of equations leave the body: those that read only loop invariants
+(computed once) and those that read only the xs and invariants, which are a map over the
+scanned axis and run batched (traced through ``vmap``'s rules) for all steps at once, up to
+``MAX_MAPPED_ELEMENTS`` stacked elements.
 
 ``while`` becomes ``while p:`` with the condition's statements before the loop and at the end
 of its body. A loop nested in a body is inlined the same way, one indentation level deeper.
@@ -36,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad.core.config import config as _cfg
 from funcgrad.core.ir import IR, Eqn, ShapedArray, Var
 from funcgrad.core.pytree import tree_structure
 from funcgrad.core.tracing import closure_convert, trace_to_ir
@@ -364,7 +376,8 @@ def compiled_loop(
     ``lax.scan`` retraced on every call (a training loop) compiles once."""
     subs = [v for v in params.values() if isinstance(v, IR)]
     rest = tuple((k, v) for k, v in sorted(params.items()) if not isinstance(v, IR))
-    sig = (prim, rest, tuple((a.shape, a.dtype, a.weak) for a in in_avals))
+    check = _cfg.debug_nans or _cfg.debug_infs  # the loop checks each step's values then
+    sig = (prim, rest, tuple((a.shape, a.dtype, a.weak) for a in in_avals), check)
     first = subs[0] if subs else None
     per_ir = _by_ir.get(first) if first is not None else None
     hit = per_ir.get(sig) if per_ir is not None else None
@@ -382,7 +395,7 @@ def compiled_loop(
         invars = [Var(a) for a in in_avals]
         outvars = [Var(a) for a in prim.abstract_eval(list(in_avals), params)]
         ir = IR([], [], invars, [Eqn(prim, list(invars), params, outvars)], list(outvars))
-        fn, _ = compile_ir(ir, f"{prim.name}_loop", internal=True)
+        fn, _ = compile_ir(ir, f"{prim.name}_loop", check_nans=check, internal=True)
         if skey is not None:
             with _lock:
                 _by_structure[skey] = fn
