@@ -499,3 +499,69 @@ def test_eager_loops_run_generated_code_and_debug_nans_names_the_body_line() -> 
             f(np.array([4.0, -9.0]))
     finally:
         fg.config.update("debug_nans", False)
+
+
+# ---------------------------------------------------------------------------------------------
+# scratch buffers: big stacked values that never leave the function are recycled across calls
+# ---------------------------------------------------------------------------------------------
+def big_scan(x: Any) -> Any:
+    def step(c: Any, _: Any) -> Any:
+        c = fnp.sin(c) + 0.5
+        return c, c
+
+    _, ys = lax.scan(step, x, None, length=100)  # 100 x 100 float64: 80 kB
+    return ys.T, fnp.sum(ys)
+
+
+def test_scratch_buffers_are_recycled_but_never_returned() -> None:
+    jf = fg.jit(big_scan)
+    src = jf.lower(np.zeros(100)).source
+    assert "_scratch((100, 100), np.float64, held)" in src
+    assert "_scratch_release(held)" in src
+    want = big_scan(np.zeros(100))
+    first = jf(np.zeros(100))
+    keep = np.array(first[0])
+    second = jf(np.ones(100))  # reuses the buffer the first call stacked into
+    np.testing.assert_array_equal(first[0], keep)  # the returned view was a copy
+    assert not np.shares_memory(first[0], second[0])
+    np.testing.assert_allclose(first[0], want[0], rtol=1e-15)
+    np.testing.assert_allclose(second[1], big_scan(np.ones(100))[1], rtol=1e-14)
+    # returned as it is: a fresh array, not a scratch buffer
+    src2 = fg.jit(lambda x: lax.scan(lambda c, _: (c + 1.0, c), x, None, length=100)).lower(
+        np.zeros(100)
+    )
+    assert "_scratch" not in src2.source and "np.empty((100, 100)" in src2.source
+
+
+def test_scratch_buffers_are_per_thread() -> None:
+    import threading
+
+    jf = fg.jit(big_scan)
+    inputs = [np.full(100, 0.1 * i) for i in range(4)]
+    wants = [big_scan(x)[1] for x in inputs]
+    errors: list[Any] = []
+
+    def work(i: int) -> None:
+        for _ in range(30):
+            got = jf(inputs[i])[1]
+            if not np.allclose(got, wants[i], rtol=1e-13):
+                errors.append((i, got, wants[i]))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_no_scratch_buffers_when_a_callback_could_keep_one() -> None:
+    seen: list[Any] = []
+
+    def f(x: Any) -> Any:
+        _, ys = lax.scan(lambda c, _: (c * 1.01, c), x, None, length=100)
+        fg.debug.callback(seen.append, ys)
+        return fnp.sum(ys)
+
+    src = fg.jit(f).lower(np.ones(100)).source
+    assert "_scratch" not in src

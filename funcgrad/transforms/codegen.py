@@ -61,6 +61,48 @@ def _scalar(x: Any) -> Any:
     return x[()] if isinstance(x, np.ndarray) else x
 
 
+# Scratch buffers: big arrays that the generated code allocates itself (a scan's stacked
+# residuals) and that never leave it are kept, per thread, for the next call. A fresh
+# np.empty of a few MB is memory the C library maps from the OS again on each call (glibc
+# returns it when freed), and the page faults of touching it cost as much as the loop's
+# arithmetic. Values derived from a scratch buffer are copied before being returned.
+SCRATCH_MIN_BYTES = 1 << 16
+SCRATCH_MAX_BYTES = 1 << 28  # kept per thread, at most
+_scratch_local = threading.local()
+
+
+def _scratch(shape: tuple[int, ...], dtype: Any, held: list[Any]) -> np.ndarray:
+    """An uninitialized array, recycled from an earlier call of this thread when one of
+    this shape and dtype is free; ``held`` collects it until the generated function
+    returns."""
+    dtype = np.dtype(dtype)
+    pool = getattr(_scratch_local, "pool", None)
+    free = pool.get((shape, dtype)) if pool else None
+    if free:
+        buf = free.pop()
+        _scratch_local.nbytes -= buf.nbytes
+    else:
+        buf = np.empty(shape, dtype)
+    held.append(buf)
+    return buf
+
+
+def _scratch_release(held: list[Any]) -> None:
+    """Give the buffers taken by :func:`_scratch` back to this thread's pool (bounded)."""
+    pool = getattr(_scratch_local, "pool", None)
+    if pool is None:
+        pool = _scratch_local.pool = {}
+        _scratch_local.nbytes = 0
+    for buf in held:
+        if _scratch_local.nbytes + buf.nbytes > SCRATCH_MAX_BYTES:
+            break
+        free = pool.setdefault((buf.shape, buf.dtype), [])
+        if len(free) < 4:
+            free.append(buf)
+            _scratch_local.nbytes += buf.nbytes
+    held.clear()
+
+
 _BASE_GLOBALS = {
     "np": np,
     "math": math,
@@ -68,6 +110,8 @@ _BASE_GLOBALS = {
     "_own": _own,
     "_scalar": _scalar,
     "_Array": Array,
+    "_scratch": _scratch,
+    "_scratch_release": _scratch_release,
 }
 
 
@@ -193,11 +237,14 @@ def generate(
         if kind is not None:
             lines.append(f"    {p} = np.{v.aval.dtype.name}({p})")
 
-    gen = _Gen(g, names, check_nans)
+    # (no scratch buffers when user callbacks could keep a reference to one)
+    gen = _Gen(g, names, check_nans, scratch=not internal and _all_pure(ir))
     # Never deleted: constants (globals) and inputs (the caller holds them anyway).
     keep: set[Var] = set(ir.constvars) | set(ir.invars)
     origin_const: set[Var] = set(ir.constvars)  # vars that may alias constants / read-only data
     body = _emit_eqns(gen, ir, 1, owned=set(), keep=keep, origin_const=origin_const)
+    if gen.held is not None:
+        lines.append(f"    {gen.held} = []")
     lines += body.lines
     origin_const = body.origin_const
 
@@ -227,6 +274,14 @@ def generate(
         if out_tree is not None:
             g["_unflatten"] = functools.partial(tree_unflatten, out_tree)
             built = f"_unflatten({built})"
+    if gen.held is not None:
+        if gen.used_scratch:
+            result_name = names.fresh("result")
+            lines.append(f"    {result_name} = {built}")
+            lines.append(f"    _scratch_release({gen.held})")
+            built = result_name
+        else:
+            lines.remove(f"    {gen.held} = []")
     lines.append(f"    return {built}")
     for fname, pname, key, sub in gen.subs:
         # Shown for the reader only (comments): what the call runs, generated the same way.
@@ -246,10 +301,15 @@ class _Gen:
     names (one namespace, so inlined sub-IRs never clash with the enclosing code), the
     sub-IRs shown as comments after the function."""
 
-    def __init__(self, g: dict[str, Any], names: _Names, check_nans: bool) -> None:
+    def __init__(
+        self, g: dict[str, Any], names: _Names, check_nans: bool, scratch: bool = False
+    ) -> None:
         self.g = g
         self.names = names
         self.check_nans = check_nans
+        # the local list of scratch buffers taken (None: this function takes none)
+        self.held = names.fresh("held") if scratch else None
+        self.used_scratch = False
         self.subs: list[tuple[str, str, str, IR]] = []  # called sub-IRs, shown after
 
     def global_name(self, base: str, value: Any) -> str:
@@ -325,7 +385,10 @@ def _emit_eqns(
                 for x in e.inputs
             ]
             used = [o in last_use or o in out_set for o in e.outputs]
-            ctx = BlockContext(gen, indent, takeable, used, comment)
+            # Scratch buffers: only at the top level of a function, for values it never
+            # returns as they are.
+            scratch = [gen.held is not None and indent == 1 and o not in out_set for o in e.outputs]
+            ctx = BlockContext(gen, indent, takeable, used, comment, scratch)
             block = prim.emit_block(ctx, e, ins, outs)
             lines += block.lines
             # Outputs that are not new buffers may alias any input of the block.
@@ -335,6 +398,8 @@ def _emit_eqns(
                     owned.add(o)
                 elif not fresh:
                     origin_const.add(o)
+            # Whatever refers to a scratch buffer is copied before being returned.
+            origin_const.update(o for o, name in zip(e.outputs, outs) if name in ctx.scratched)
             for x, took in zip(e.inputs, takeable):
                 if took and x in ctx.taken:
                     owned.discard(x)
@@ -440,11 +505,19 @@ class BlockContext:
     body is inlined the same way)."""
 
     def __init__(
-        self, gen: _Gen, indent: int, takeable: list[bool], used: list[bool], comment: str
+        self,
+        gen: _Gen,
+        indent: int,
+        takeable: list[bool],
+        used: list[bool],
+        comment: str,
+        scratch: list[bool] | None = None,
     ) -> None:
         self._gen = gen
         self.indent = indent  # the level of the equation's statements
         self.comment = comment  # "  # file.py:12" (the user's line), or ""
+        self._scratch = scratch or [False] * len(used)
+        self.scratched: set[str] = set()  # output names allocated by alloc() as scratch
         self._takeable = takeable
         self.used = used  # per output: read later (or returned)
         self.taken: set[Var] = set()  # inputs whose buffers the block took over
@@ -462,6 +535,18 @@ class BlockContext:
     def literal(self, value: Any, aval: ShapedArray) -> str:
         """Source of a scalar constant of exactly ``aval``'s dtype."""
         return _literal_src(np.asarray(value, dtype=aval.dtype)[()])
+
+    def alloc(self, j: int, name: str, aval: ShapedArray) -> str:
+        """The statement allocating output ``j`` (named ``name``) uninitialized: a scratch
+        buffer recycled across calls when the generated function never returns it as it is
+        (big arrays only), else ``np.empty``."""
+        dtype = f"np.{aval.dtype.name}"
+        nbytes = aval.size * aval.dtype.itemsize
+        if self._scratch[j] and nbytes >= SCRATCH_MIN_BYTES:
+            self._gen.used_scratch = True
+            self.scratched.add(name)
+            return f"{name} = _scratch({aval.shape!r}, {dtype}, {self._gen.held})"
+        return f"{name} = np.empty({aval.shape!r}, dtype={dtype})"
 
     def can_take(self, j: int) -> bool:
         """Whether input ``j``'s buffer is owned by the generated code, dead after this
@@ -512,6 +597,18 @@ class BlockContext:
                 outs.append(self.literal(x.val, x.aval))
                 fresh.append(False)
         return Inlined(lines, outs, fresh)
+
+
+def _all_pure(ir: IR) -> bool:
+    """No effectful primitive (a callback) in ``ir`` or any sub-IR of its equations."""
+    stack = [ir]
+    while stack:
+        cur = stack.pop()
+        for e in cur.eqns:
+            if not e.prim.pure:
+                return False
+            stack.extend(v for v in e.params.values() if isinstance(v, IR))
+    return True
 
 
 def _preview(c: Any) -> str:

@@ -166,7 +166,10 @@ def _split_invariant(body: IR, num_consts: int) -> tuple[IR, IR]:
 
 
 # Per-step equations that read only the xs (and loop invariants) are computed for all steps
-# at once before the loop, as long as their stacked results stay below this many elements.
+# at once before the loop when that saves numpy calls that cost more than the work they do:
+# when their results are small per step (at most MAX_MAPPED_STEP_ELEMENTS together; bigger
+# stacked temporaries cost cache misses and fresh memory) and MAX_MAPPED_ELEMENTS in all.
+MAX_MAPPED_STEP_ELEMENTS = 1024
 MAX_MAPPED_ELEMENTS = 1 << 21
 
 
@@ -198,8 +201,8 @@ def _split_mapped(
             rest.append(e)
     if not mapped:
         return None
-    size = sum(o.aval.size for e in mapped for o in e.outputs) * length
-    if size > MAX_MAPPED_ELEMENTS:
+    step = sum(o.aval.size for e in mapped for o in e.outputs)
+    if step > MAX_MAPPED_STEP_ELEMENTS or step * length > MAX_MAPPED_ELEMENTS:
         return None
     needed = {x for e in rest for x in e.inputs if type(x) is Var}
     needed.update(x for x in loop.outvars if type(x) is Var)
@@ -280,9 +283,9 @@ def emit_scan(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
     own = owned_carries(body, range(k, k + c), [True] * c)
     _setup_carries(ctx, eqn, k, carry_names, ins[k : k + c], carry_avals, own, lines)
     y_names = [o for o, u in zip(outs[c:], used_y) if u]
-    y_avals = [a for a, u in zip(eqn.outputs[c:], used_y) if u]
-    for name, v in zip(y_names, y_avals):
-        lines.append(f"{pad0}{name} = np.empty({v.aval.shape!r}, dtype=np.{v.aval.dtype.name})")
+    for j, (name, v, u) in enumerate(zip(outs[c:], eqn.outputs[c:], used_y)):
+        if u:
+            lines.append(pad0 + ctx.alloc(c + j, name, v.aval))
     hoisted = ctx.inline(pre, consts, ctx.indent)
     lines += hoisted.lines
     stacked: list[str] = []
