@@ -565,3 +565,23 @@ def test_no_scratch_buffers_when_a_callback_could_keep_one() -> None:
 
     src = fg.jit(f).lower(np.ones(100)).source
     assert "_scratch" not in src
+
+
+def test_a_scratch_buffer_never_becomes_a_result_through_in_place_updates() -> None:
+    def f(x: Any) -> Any:
+        _, ys = lax.scan(lambda c, _: (c * 0.5 + 1.0, c), x, None, length=100)
+        zs = ys * 2.0  # could write into ys's buffer
+        c2, _ = lax.scan(lambda c, r: (c + r, None), ys, np.ones((3, 100)))  # could take ys
+        return zs, c2
+
+    jf = fg.jit(f)
+    src = jf.lower(np.zeros(100)).source
+    assert "_scratch(" in src
+    first = jf(np.zeros(100))
+    keep = [np.array(a) for a in first]
+    jf(np.full(100, 3.0))
+    for a, k in zip(first, keep):
+        np.testing.assert_array_equal(a, k)
+    want = f(np.zeros(100))
+    np.testing.assert_allclose(first[0], want[0], rtol=1e-15)
+    np.testing.assert_allclose(first[1], want[1], rtol=1e-15)

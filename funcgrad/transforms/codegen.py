@@ -6,6 +6,12 @@ names, each line notes the user's source line, and each primitive writes itself 
 Buffer planning: when an elementwise ufunc's operand is a fresh intermediate (owned by the
 generated function, never aliased by a view), has the output's shape and dtype, and is dead
 after this equation, the ufunc writes into it (``np.add(a, b, out=a)``) instead of allocating.
+
+Primitives with an ``emit_block`` rule (``scan``, ``while``: see
+:mod:`funcgrad.transforms.codegen_loops`) write their own statements — a loop whose body is
+the sub-IR inlined by :meth:`BlockContext.inline` — through the same planning
+(:func:`_emit_eqns`, at any indentation). Big stacked arrays they allocate and the function
+never returns are per-thread scratch buffers (:func:`_scratch`), recycled across calls.
 """
 
 from __future__ import annotations
@@ -67,7 +73,7 @@ def _scalar(x: Any) -> Any:
 # returns it when freed), and the page faults of touching it cost as much as the loop's
 # arithmetic. Values derived from a scratch buffer are copied before being returned.
 SCRATCH_MIN_BYTES = 1 << 16
-SCRATCH_MAX_BYTES = 1 << 28  # kept per thread, at most
+SCRATCH_MAX_BYTES = 1 << 26  # kept per thread, at most (64 MB)
 _scratch_local = threading.local()
 
 
@@ -398,8 +404,12 @@ def _emit_eqns(
                     owned.add(o)
                 elif not fresh:
                     origin_const.add(o)
-            # Whatever refers to a scratch buffer is copied before being returned.
-            origin_const.update(o for o, name in zip(e.outputs, outs) if name in ctx.scratched)
+            # Whatever refers to a scratch buffer is copied before being returned, and nothing
+            # writes into one in place (the result would not be the caller's own).
+            for o, name in zip(e.outputs, outs):
+                if name in ctx.scratched:
+                    origin_const.add(o)
+                    owned.discard(o)
             for x, took in zip(e.inputs, takeable):
                 if took and x in ctx.taken:
                     owned.discard(x)
