@@ -585,3 +585,80 @@ def test_a_scratch_buffer_never_becomes_a_result_through_in_place_updates() -> N
     want = f(np.zeros(100))
     np.testing.assert_allclose(first[0], want[0], rtol=1e-15)
     np.testing.assert_allclose(first[1], want[1], rtol=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# random loop bodies against a plain Python loop (buffer planning across iterations: carries
+# swapped, repeated, passed through, viewed, updated in place)
+# ---------------------------------------------------------------------------------------------
+_OPS = {
+    "mul": (lambda m, a, b: a * b),
+    "add": (lambda m, a, b: a + b * 0.5),
+    "sin": (lambda m, a, b: m.sin(a)),
+    "pass": (lambda m, a, b: a),
+    "rev": (lambda m, a, b: a[::-1]),
+    "tanh_sub": (lambda m, a, b: m.tanh(a - b)),
+}
+
+
+def _random_program(rng: Any, n_carry: int) -> list[tuple[str, int, int]]:
+    names = list(_OPS)
+    # operands index into [*carries, x, K]
+    return [
+        (
+            names[rng.integers(len(names))],
+            int(rng.integers(n_carry + 2)),
+            int(rng.integers(n_carry + 2)),
+        )
+        for _ in range(n_carry + 2)  # new carries, then two ys
+    ]
+
+
+def _run_program(m: Any, prog: Any, n_carry: int, carry: Any, x: Any, K: Any) -> Any:
+    vals = list(carry) + [x, K]
+    outs = [_OPS[op](m, vals[i], vals[j]) for op, i, j in prog]
+    return tuple(outs[:n_carry]), (outs[n_carry], outs[n_carry + 1] * 1.0)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_loop_bodies_match_a_python_loop(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_carry = int(rng.integers(1, 4))
+    length = int(rng.integers(0, 5))
+    reverse = bool(rng.integers(2))
+    prog = _random_program(rng, n_carry)
+    K = rng.standard_normal(3)
+    init = tuple(rng.standard_normal(3) for _ in range(n_carry))
+    xs = rng.standard_normal((length, 3))
+
+    def f(init: Any, xs: Any) -> Any:
+        return lax.scan(
+            lambda c, x: _run_program(fnp, prog, n_carry, c, x, K), init, xs, reverse=reverse
+        )
+
+    carry, ys = list(init), [None] * length
+    for t in range(length - 1, -1, -1) if reverse else range(length):
+        carry, ys[t] = _run_program(np, prog, n_carry, carry, xs[t], K)
+    keep = [a.copy() for a in init], xs.copy()
+    jf = fg.jit(f)
+    for _ in range(2):  # twice: nothing may leak from one call into the next
+        c_got, ys_got = jf(init, xs)
+        for a, b in zip(c_got, carry):
+            np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
+            assert not any(np.shares_memory(a, i) for i in init)
+        for j in range(2):
+            want = np.array([y[j] for y in ys]).reshape(length, 3)
+            np.testing.assert_allclose(ys_got[j], want, rtol=1e-14, atol=1e-15)
+    np.testing.assert_array_equal(init[0], keep[0][0])
+    np.testing.assert_array_equal(xs, keep[1])
+    if length:  # reverse mode through the same loops, against finite differences
+
+        def np_loss(i0: Any) -> float:
+            c, out = [i0, *init[1:]], 0.0
+            for t in range(length - 1, -1, -1) if reverse else range(length):
+                c, (y0, _) = _run_program(np, prog, n_carry, c, xs[t], K)
+                out += float(np.sum(y0**2))
+            return out
+
+        g = fg.jit(fg.grad(lambda i0: fnp.sum(f((i0,) + init[1:], xs)[1][0] ** 2)))
+        np.testing.assert_allclose(g(init[0]), central_fd(np_loss, init[0]), rtol=1e-6, atol=1e-7)
