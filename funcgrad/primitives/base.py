@@ -17,6 +17,9 @@ Each entry of the primitive table (the modules next to this one) gives:
 * ``fresh`` / ``readonly_view`` — memory facts for jit's buffer planning;
 * ``vjp_fwd`` / ``vjp_bwd`` — reverse mode with residuals saved by the forward pass;
 * ``codegen_impl`` — what jit-generated code calls instead of ``impl`` (a compiled sub-IR);
+* ``emit_block`` — ``rule(ctx, eqn, ins, outs) -> Block``: statements that jit's code
+  generator writes in place of a call (control flow: a ``for``/``while`` loop with the body's
+  sub-IR inlined through ``ctx``; see :mod:`funcgrad.transforms.codegen_loops`);
 * ``vjp_full`` / ``jvp_full`` — whole-primitive rules for primitives that carry
   sub-IRs or have several results (control flow, ``custom_vjp``).
 
@@ -63,6 +66,7 @@ class Primitive:
         "vjp_fwd",
         "vjp_bwd",
         "codegen_impl",
+        "emit_block",
         "__dict__",
     )
 
@@ -87,6 +91,7 @@ class Primitive:
         vjp_fwd: Callable[..., Any] | None = None,
         vjp_bwd: Callable[..., Any] | None = None,
         codegen_impl: Callable[..., Any] | None = None,
+        emit_block: Callable[..., Any] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
@@ -115,6 +120,9 @@ class Primitive:
         self.vjp_bwd = vjp_bwd
         # codegen_impl(**params) -> callable that jit-generated code calls (else impl).
         self.codegen_impl = codegen_impl
+        # emit_block(ctx, eqn, ins, outs) -> codegen.Block: statements (e.g. a loop with the
+        # body inlined) that jit-generated code runs instead of a call; takes precedence.
+        self.emit_block = emit_block
 
     def __repr__(self) -> str:
         return self.name

@@ -30,6 +30,10 @@ reverse mode evaluates the forward itself (under ``jit``, or nested in another t
 that residual scan *is* the forward pass (``vjp_fwd``); after an eager forward it runs once
 more. Wrap the body in ``checkpoint`` to trade that memory for recomputation.
 ``while`` has no reverse-mode rule (its trip count is not known in advance), as in JAX.
+
+Running: ``scan`` and ``while`` declare ``emit_block`` (:mod:`funcgrad.transforms.codegen_loops`):
+jit writes them as Python loops with the body inlined into the generated function, and their
+eager ``impl`` runs the same generated loop, compiled once per body structure.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from funcgrad.primitives import structural as st
 from funcgrad.primitives.base import Primitive, batch_size, define
 from funcgrad.transforms.batching import batch_ir, move_batch_axis
 from funcgrad.transforms.codegen import compile_ir_cached
+from funcgrad.transforms.codegen_loops import compiled_loop, emit_scan, emit_while, plain
 from funcgrad.transforms.forward import jvp_ir
 from funcgrad.transforms.passes import dce
 from funcgrad.transforms.reverse import backward_pass
@@ -396,22 +401,32 @@ cond_p = define(
 def _scan_impl(
     *args: Any, body: IR, length: int, reverse: bool, num_consts: int, num_carry: int
 ) -> list[Any]:
+    params = dict(
+        body=body, length=length, reverse=reverse, num_consts=num_consts, num_carry=num_carry
+    )
+    if length > 1:
+        # The loop as jit writes it (body inlined, carries as locals), compiled once per body
+        # structure and operand types.
+        fn = compiled_loop(scan_p, params, _avals(args))
+        outs = fn(*map(plain, args))
+        c = num_carry
+        return [_cast(v, a) for v, a in zip(outs[:c], body.out_avals[:c])] + list(outs[c:])
     k, c = num_consts, num_carry
     consts = args[:k]
     carry = list(args[k : k + c])
     xs = args[k + c :]
     y_avals = body.out_avals[c:]
     ys = [np.empty((length,) + a.shape, a.dtype) for a in y_avals]
-    steps = range(length - 1, -1, -1) if reverse else range(length)
-    # The body runs `length` times: compile it once up front (cached per IR).
-    fn = compile_ir_cached(body) if length > 1 else (lambda *a: eval_ir(body, *a))
-    pairs = list(zip(ys, range(c, c + len(ys))))
-    for t in steps:
-        outs = fn(*consts, *carry, *[x[t] for x in xs])
+    for t in range(length):  # zero or one step: interpreted
+        outs = eval_ir(body, *consts, *carry, *[x[t] for x in xs])
         carry = outs[:c]
-        for buf, j in pairs:
-            buf[t] = outs[j]
+        for buf, y in zip(ys, outs[c:]):
+            buf[t] = y
     return [_cast(v, a) for v, a in zip(carry, body.out_avals[:c])] + ys
+
+
+def _avals(args: Sequence[Any]) -> list[ShapedArray]:
+    return [aval_of(a) for a in args]
 
 
 def _scan_shape(
@@ -685,6 +700,7 @@ scan_p = define(
     vjp_fwd=_scan_vjp_fwd,
     vjp_bwd=_scan_vjp_bwd,
     batch=_scan_batch,
+    emit_block=emit_scan,
 )
 
 
@@ -694,12 +710,12 @@ scan_p = define(
 def _while_impl(
     *args: Any, cond_ir: IR, body_ir: IR, cond_nconsts: int, body_nconsts: int
 ) -> list[Any]:
-    nc, nb = cond_nconsts, body_nconsts
-    cc, bc = args[:nc], args[nc : nc + nb]
-    carry = list(args[nc + nb :])
-    run = _run
-    while bool(run(cond_ir, *cc, *carry)[0]):
-        carry = run(body_ir, *bc, *carry)
+    params = dict(
+        cond_ir=cond_ir, body_ir=body_ir, cond_nconsts=cond_nconsts, body_nconsts=body_nconsts
+    )
+    # The loop as jit writes it (``while p:`` with both sub-IRs inlined), compiled once.
+    fn = compiled_loop(while_p, params, _avals(args))
+    carry = fn(*map(plain, args))
     return [_cast(v, a) for v, a in zip(carry, body_ir.out_avals)]
 
 
@@ -877,4 +893,5 @@ while_p = define(
     jvp_full=_while_jvp,
     vjp_full=_while_vjp,
     batch=_while_batch,
+    emit_block=emit_while,
 )

@@ -1,0 +1,163 @@
+"""tanh RNN through ``lax.scan``: ``jit(grad)`` against a hand-written numpy forward + backward
+and JAX's ``jit(grad)``, single-threaded BLAS, medians of interleaved batches.
+
+Run:  python benchmarks/scan_rnn.py [--repeats 21] [--hidden 64] [--steps 100] [--batch 32]
+With JAX: PYTHONPATH=<worktree> /work/venvs/ref/bin/python benchmarks/scan_rnn.py
+
+The loss is ``sum(h_T ** 2)`` of ``h_t = tanh(h_{t-1} @ Wh + x_t @ Wx)``; the gradient is taken
+with respect to ``Wh`` and ``Wx``. Under ``jit`` both scans (the forward, which stores the
+residuals, and the transposed backward scan) are inlined into one generated function as two
+Python ``for`` loops (see ``--show-source``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS"):
+    if _var == "XLA_FLAGS":
+        os.environ.setdefault(
+            _var, "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        )
+    else:
+        os.environ.setdefault(_var, "1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+
+import funcgrad as fg  # noqa: E402
+import funcgrad.numpy as fnp  # noqa: E402
+from funcgrad import lax  # noqa: E402
+
+try:
+    import jax  # type: ignore[import-not-found]
+    import jax.numpy as jnp  # type: ignore[import-not-found]
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:  # optional peer
+    jax = None
+
+
+def _calls_per_batch(fn, min_time: float) -> int:
+    fn()  # warm up (compiles, caches)
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if time.perf_counter() - t0 > min_time or n > 1 << 20:
+            return n
+        n *= 2
+
+
+def measure(fns: dict, *, min_time: float = 0.05, repeats: int = 21) -> dict:
+    """Median seconds per call of each function; batches of the implementations are
+    interleaved so background load affects them alike."""
+    counts = {k: _calls_per_batch(f, min_time) for k, f in fns.items()}
+    samples: dict = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            n = counts[k]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            samples[k].append((time.perf_counter() - t0) / n)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def make_problem(H: int, T: int, B: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    Wh = rng.standard_normal((H, H)) * 0.1
+    Wx = rng.standard_normal((H, H)) * 0.1
+    xs = rng.standard_normal((T, B, H))
+    h0 = np.zeros((B, H))
+    return Wh, Wx, xs, h0
+
+
+def funcgrad_loss(h0):
+    def loss(Wh, Wx, xs):
+        def step(h, x):
+            h = fnp.tanh(h @ Wh + x @ Wx)
+            return h, None
+
+        h, _ = lax.scan(step, h0, xs)
+        return fnp.sum(h * h)
+
+    return loss
+
+
+def by_hand(Wh, Wx, xs, h0):
+    """Hand-written numpy forward + backward (the practical limit of numpy calls)."""
+    T = xs.shape[0]
+    hs = [h0]
+    h = h0
+    for t in range(T):
+        h = np.tanh(h @ Wh + xs[t] @ Wx)
+        hs.append(h)
+    gh = 2 * h
+    gWh = np.zeros_like(Wh)
+    gWx = np.zeros_like(Wx)
+    WhT = Wh.T
+    for t in range(T - 1, -1, -1):
+        gz = gh * (1 - hs[t + 1] ** 2)
+        gWh += hs[t].T @ gz
+        gWx += xs[t].T @ gz
+        gh = gz @ WhT
+    return gWh, gWx
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=21)
+    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--show-source", action="store_true")
+    a = ap.parse_args()
+    H, T, B = a.hidden, a.steps, a.batch
+    Wh, Wx, xs, h0 = make_problem(H, T, B)
+    g = fg.jit(fg.grad(funcgrad_loss(h0), argnums=(0, 1)))
+    got = g(Wh, Wx, xs)
+    want = by_hand(Wh, Wx, xs, h0)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-9, atol=1e-12)
+    if a.show_source:
+        print(g.lower(Wh, Wx, xs).source)
+    print(f"tanh RNN via lax.scan: hidden {H}, {T} steps, batch {B}, grad wrt (Wh, Wx), f64")
+    ge = fg.grad(funcgrad_loss(h0), argnums=(0, 1))
+    np.testing.assert_allclose(ge(Wh, Wx, xs)[0], want[0], rtol=1e-9, atol=1e-12)
+    fns = {
+        "hand-written numpy": lambda: by_hand(Wh, Wx, xs, h0),
+        "funcgrad jit(grad)": lambda: g(Wh, Wx, xs),
+        "funcgrad grad (eager)": lambda: ge(Wh, Wx, xs),
+    }
+    if jax is not None:
+
+        def jloss(Wh, Wx, xs):
+            def step(h, x):
+                h = jnp.tanh(h @ Wh + x @ Wx)
+                return h, None
+
+            h, _ = jax.lax.scan(step, jnp.asarray(h0), xs)
+            return jnp.sum(h * h)
+
+        gj = jax.jit(jax.grad(jloss, argnums=(0, 1)))
+        jWh, jWx, jxs = (jnp.asarray(v) for v in (Wh, Wx, xs))
+        jr = gj(jWh, jWx, jxs)
+        np.testing.assert_allclose(np.asarray(jr[0]), want[0], rtol=1e-9, atol=1e-12)
+        fns["JAX jit(grad)"] = lambda: jax.block_until_ready(gj(jWh, jWx, jxs))
+    else:
+        print("  (JAX not importable: skipped)")
+    times = measure(fns, repeats=a.repeats)
+    base = times["hand-written numpy"]
+    for k, t in times.items():
+        print(f"  {k:<24} {t * 1e3:9.3f} ms  {t / base:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
