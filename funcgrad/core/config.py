@@ -9,6 +9,10 @@
   argument's shape, dtype, weak type or static value changed) and the time it took.
 * ``jit_cache_size`` — how many compiled signatures each ``jit`` function keeps (least
   recently used ones are dropped; default 1024).
+* ``jit_backend`` — how ``jit`` runs fused runs of elementwise operations: ``"numpy"``
+  (ufuncs writing into planned buffers), ``"numexpr"``, ``"numba"`` (compiled loops, cached
+  on disk; ~0.1–1 s to compile a kernel) or ``"auto"`` (default: numexpr for arrays of
+  ≥ 32768 elements when installed, else numpy). A missing package falls back to numpy.
 
 Options under JAX's names are accepted so that ported programs run unchanged:
 
@@ -35,14 +39,23 @@ __all__ = ["config", "update", "raise_if_nonfinite"]
 
 
 class _Config:
-    __slots__ = ("debug_nans", "debug_infs", "log_compiles", "jit_cache_size", "check_finite")
+    __slots__ = (
+        "debug_nans",
+        "debug_infs",
+        "log_compiles",
+        "jit_cache_size",
+        "jit_backend",
+        "check_finite",
+    )
     # option name -> (type, default)
     _OPTIONS: dict[str, tuple[type, Any]] = {
         "debug_nans": (bool, False),
         "debug_infs": (bool, False),
         "log_compiles": (bool, False),
         "jit_cache_size": (int, 1024),
+        "jit_backend": (str, "auto"),
     }
+    _CHOICES = {"jit_backend": ("auto", "numpy", "numexpr", "numba")}
     _JAX_ALIASES = {
         "jax_debug_nans": "debug_nans",
         "jax_debug_infs": "debug_infs",
@@ -56,6 +69,7 @@ class _Config:
         self.log_compiles = False
         # compiled signatures kept per jit function (least recently used ones are dropped)
         self.jit_cache_size = 1024
+        self.jit_backend = "auto"  # fused elementwise groups: auto / numpy / numexpr / numba
         # derived: True when any output check is on; read by the tracer on every bind
         self.check_finite = False
 
@@ -91,6 +105,10 @@ class _Config:
                 raise LocatedTypeError(f"config option {name} takes a positive int, got {value!r}")
         elif not isinstance(value, kind):
             raise LocatedTypeError(f"config option {name} takes a {kind.__name__}, got {value!r}")
+        if name in self._CHOICES and value not in self._CHOICES[name]:
+            raise LocatedValueError(
+                f"config option {name} is one of {self._CHOICES[name]}, got {value!r}"
+            )
         setattr(self, name, value)
         self.check_finite = self.debug_nans or self.debug_infs
 

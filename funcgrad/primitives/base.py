@@ -17,6 +17,11 @@ Each entry of the primitive table (the modules next to this one) gives:
 * ``fresh`` / ``readonly_view`` — memory facts for jit's buffer planning;
 * ``vjp_fwd`` / ``vjp_bwd`` — reverse mode with residuals saved by the forward pass;
 * ``codegen_impl`` — what jit-generated code calls instead of ``impl`` (a compiled sub-IR);
+* ``fuse`` — the primitive as a scalar expression (``"sin({0})"``, ``"({0} + {1})"``) in
+  numexpr's vocabulary, which jit's fused kernels (numexpr, numba) are written in; ``None``:
+  never fused. ``emit_out`` — the numpy call writing the result into a buffer
+  (``"np.sin({0}, out={out})"``; derived from ``ufunc`` when not given), used by fused
+  groups on the numpy back end;
 * ``vjp_full`` / ``jvp_full`` — whole-primitive rules for primitives that carry
   sub-IRs or have several results (control flow, ``custom_vjp``).
 
@@ -63,6 +68,8 @@ class Primitive:
         "vjp_fwd",
         "vjp_bwd",
         "codegen_impl",
+        "fuse",
+        "emit_out",
         "__dict__",
     )
 
@@ -87,6 +94,8 @@ class Primitive:
         vjp_fwd: Callable[..., Any] | None = None,
         vjp_bwd: Callable[..., Any] | None = None,
         codegen_impl: Callable[..., Any] | None = None,
+        fuse: str | Callable[..., str] | None = None,
+        emit_out: str | Callable[..., str] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
@@ -115,6 +124,14 @@ class Primitive:
         self.vjp_bwd = vjp_bwd
         # codegen_impl(**params) -> callable that jit-generated code calls (else impl).
         self.codegen_impl = codegen_impl
+        # fuse: scalar expression template (numexpr's names: sin, where, &, ...) or
+        # fuse(ins, params) -> str; the primitive may then join a fused elementwise group.
+        self.fuse = fuse
+        # emit_out: "np.add({0}, {1}, out={out})" or emit_out(ins, params, out) -> str.
+        if emit_out is None and ufunc is not None and not multiple_results:
+            args = ", ".join(f"{{{i}}}" for i in range(ufunc.nin))
+            emit_out = f"np.{ufunc.__name__}({args}, out={{out}})"
+        self.emit_out = emit_out
 
     def __repr__(self) -> str:
         return self.name

@@ -26,8 +26,11 @@ import numpy as np
 
 from funcgrad.core.array import Array
 from funcgrad.core.config import raise_if_nonfinite
-from funcgrad.core.ir import IR, Var, _letters
+from funcgrad.core.ir import IR, Eqn, Var, _letters
 from funcgrad.core.pytree import PyTreeDef, tree_unflatten
+from funcgrad.transforms import kernels
+from funcgrad.transforms.fusion import Group, plan
+from funcgrad.transforms.kernels import available
 from funcgrad.transforms.passes import operand_key, params_key
 
 __all__ = ["generate", "compile_ir", "compile_ir_cached", "Compiled"]
@@ -149,6 +152,7 @@ def generate(
     input_kinds: list[type] | None = None,
     check_nans: bool = False,
     internal: bool = False,
+    backend: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Return (source, globals) of a function computing ``ir``.
 
@@ -157,9 +161,14 @@ def generate(
 
     ``input_kinds[i]`` is the Python type of a scalar input (float/int/bool) to be converted
     to numpy on entry. With ``out_tree`` the function returns that pytree, else a tuple.
+
+    ``backend`` (``"auto"``, ``"numpy"``, ``"numexpr"``, ``"numba"``; ``None``: no fusion)
+    fuses runs of elementwise equations (:mod:`funcgrad.transforms.fusion`) into one kernel
+    each; the source names the back end each group ran on.
     """
     g: dict[str, Any] = dict(_BASE_GLOBALS)
     names = _Names()
+    ind = "    "
     params = [names.bind(v, v.hint) for v in ir.invars]
     for i, (v, c) in enumerate(zip(ir.constvars, ir.consts)):
         cname = f"_k{i}"
@@ -167,38 +176,30 @@ def generate(
         g[cname] = c
     lines = [f"def {name}({', '.join(params)}):"]
     if ir.constvars:
-        lines.append("    # constants:")
+        lines.append(f"{ind}# constants:")
         lines += [
-            f"    #   {names[v]}: {v.aval} = {_preview(c)}" for v, c in zip(ir.constvars, ir.consts)
+            f"{ind}#   {names[v]}: {v.aval} = {_preview(c)}"
+            for v, c in zip(ir.constvars, ir.consts)
         ]
     subs: list[tuple[str, str, str, IR]] = []  # sub-IRs (scan/cond bodies) shown after the function
     for p, v, kind in zip(params, ir.invars, input_kinds or [None] * len(params)):
         if kind is not None:
-            lines.append(f"    {p} = np.{v.aval.dtype.name}({p})")
+            lines.append(f"{ind}{p} = np.{v.aval.dtype.name}({p})")
 
     # Buffer planning facts: last use of each var, and which vars own fresh memory that no
     # view refers to.
-    last_use: dict[Var, int] = {}
-    for i, e in enumerate(ir.eqns):
-        for x in e.inputs:
-            if type(x) is Var:
-                last_use[x] = i
-    out_set = {x for x in ir.outvars if type(x) is Var}
-    viewed: set[Var] = set()
-    for e in ir.eqns:
-        if not e.prim.fresh:
-            viewed.update(x for x in e.inputs if type(x) is Var)
-    owned: set[Var] = set()
-    # Never deleted: constants (globals) and inputs (the caller holds them anyway).
-    keep: set[Var] = set(ir.constvars) | set(ir.invars)
+    st = _Plan(ir, names, g, lines)
+    last_use, out_set, owned, keep = st.last_use, st.out_set, st.owned, st.keep
     origin_const: set[Var] = set(ir.constvars)  # vars that may alias constants / read-only data
 
     def operand(x: Any) -> str:
         return names[x] if type(x) is Var else _literal_src(x.val)
 
-    for i, e in enumerate(ir.eqns):
+    def emit_eqn(i: int, e: Eqn, group: Group | None) -> None:
         prim = e.prim
         ins = [operand(x) for x in e.inputs]
+        if group is not None:
+            ins = [_literal_array(st, x, group) or s for x, s in zip(e.inputs, ins)]
         outs = [names.bind(o, None) for o in e.outputs]
         emit = prim.emit
         if callable(emit):
@@ -216,7 +217,7 @@ def generate(
             else:
                 g[fname] = functools.partial(prim.impl, **e.params) if e.params else prim.impl
             expr = f"{fname}({', '.join(ins)})"
-            subs += [(fname, prim.name, k, v) for k, v in e.params.items() if isinstance(v, IR)]
+            subs.extend((fname, prim.name, k, v) for k, v in e.params.items() if isinstance(v, IR))
         # Only weakly typed Python scalars in: evaluate with numpy's scalar semantics (inf on
         # division by zero, numpy dtype out), not Python arithmetic.
         if not prim.multiple_results and e.inputs and all(x.aval.weak for x in e.inputs):
@@ -224,21 +225,12 @@ def generate(
                 expr = f"np.{prim.ufunc.__name__}({', '.join(ins)})"
             else:
                 expr = f"np.{e.outputs[0].aval.dtype.name}({expr})"
-        # Buffer reuse for ufuncs.
-        if prim.ufunc is not None and not prim.multiple_results and e.outputs[0].aval.ndim > 0:
-            out_aval = e.outputs[0].aval
-            for x in e.inputs:
-                if (
-                    type(x) is Var
-                    and x in owned
-                    and x not in viewed
-                    and x not in out_set
-                    and last_use.get(x) == i
-                    and x.aval == out_aval
-                ):
-                    expr = f"np.{prim.ufunc.__name__}({', '.join(ins)}, out={names[x]})"
-                    owned.discard(x)
-                    break
+        # Buffer reuse: write into a dead buffer of the same type (out=).
+        reused = None
+        if prim.emit_out is not None and not prim.multiple_results and e.outputs[0].aval.ndim > 0:
+            reused = _take_buffer(st, i, e)
+            if reused is not None:
+                expr = _emit_out(prim, ins, e.params, names[reused])
         lhs = ", ".join(outs) if prim.multiple_results else outs[0]
         if prim.multiple_results and len(outs) == 1:
             lhs += ","
@@ -247,22 +239,29 @@ def generate(
             comment = f"  # {os.path.basename(e.src[0])}:{e.src[1]}"
         if e.phase is not None:  # e.g. "backward": equations of a gradient's backward pass
             comment = (comment or "  #") + f" ({e.phase})"
-        # Free intermediates after their last use, so memory stays what eager mode needs.
-        dead = [
-            names[x]
+        # Free intermediates after their last use, so memory stays what eager mode needs
+        # (a few dead buffers are kept for reuse by later out= writes).
+        dying = [
+            x
             for x in dict.fromkeys(e.inputs)
             if type(x) is Var and last_use.get(x) == i and x not in out_set and x not in keep
         ]
-        dead += [o for v, o in zip(e.outputs, outs) if v not in last_use and v not in out_set]
+        dead = [names[x] for x in dying if x is reused or not _pool_buffer(st, x)]
+        if reused is not None and reused not in dying:
+            dead.append(names[reused])
+        for v, o in zip(e.outputs, outs):
+            if v not in last_use and v not in out_set:
+                if not (prim.fresh and _pool_buffer(st, v, fresh=True)):
+                    dead.append(o)
         tail = f"; del {', '.join(dead)}" if dead else ""
         assign = f"{lhs} = " if outs else ""  # an effect with no results: a bare call
-        lines.append(f"    {assign}{expr}{tail}{comment}")
+        lines.append(f"{ind}{assign}{expr}{tail}{comment}")
         if check_nans:
             for o, oname in zip(e.outputs, outs):
                 if o.aval.dtype.kind in "fc":
                     g["_check_nan"] = _check_nan
                     g[f"_where_{i}"] = (prim.name, e.src)
-                    lines.append(f"    _check_nan({oname}, _where_{i})")
+                    lines.append(f"{ind}_check_nan({oname}, _where_{i})")
         for o in e.outputs:
             if prim.fresh and o.aval.ndim > 0:
                 owned.add(o)
@@ -270,6 +269,31 @@ def generate(
                 not prim.fresh and any(type(x) is Var and x in origin_const for x in e.inputs)
             ):
                 origin_const.add(o)
+
+    items: Any = range(len(ir.eqns))
+    if backend is not None and not check_nans:
+        items = plan(ir)
+    n_groups = 0
+    for item in items:
+        if type(item) is int:
+            emit_eqn(item, ir.eqns[item], None)
+            continue
+        kind, why = _choose_backend(backend, item)
+        header = (
+            f"{ind}# fused group {n_groups}: {len(item.eqns)} equations on "
+            f"{_group_type(item)} -> {kind}{why}"
+        )
+        lines.append(header)
+        n_groups += 1
+        if kind == "numba":
+            _emit_group_numba(st, item, n_groups - 1, ind)
+        elif kind == "numexpr":
+            _emit_group_numexpr(st, item, n_groups - 1, ind)
+        else:
+            for k, e in enumerate(item.eqns):
+                emit_eqn(item.start + k, e, item)
+    if n_groups:
+        lines.insert(1, f"{ind}# jit_backend={backend!r}: {n_groups} fused groups")
 
     seen_out: set[Var] = set()
     in_set = set(ir.invars)
@@ -297,13 +321,299 @@ def generate(
         if out_tree is not None:
             g["_unflatten"] = functools.partial(tree_unflatten, out_tree)
             built = f"_unflatten({built})"
-    lines.append(f"    return {built}")
+    lines.append(f"{ind}return {built}")
     for fname, pname, key, sub in subs:
         # Shown for the reader only (comments): what the call runs, generated the same way.
         lines.append(f"# {fname} runs {pname} with {key} =")
         sub_src = generate(sub, f"{fname}_{key}", internal=True)[0]
         lines += ["#   " + ln for ln in sub_src.splitlines()]
+    for kname, ksrc in st.kernel_sources:
+        lines.append(f"# {kname}:")
+        lines += ["#   " + ln for ln in ksrc.splitlines()]
     return "\n".join(lines) + "\n", g
+
+
+# --- buffer planning and fused groups ---------------------------------------------------------
+# Dead buffers kept per (shape, dtype) for later out= writes (more are deleted at once).
+POOL_PER_TYPE = 2
+# Literals in a numpy-fused group become constant arrays of the group's shape up to this
+# size: a ufunc call with two same-typed arrays skips numpy's scalar conversion (~2x faster
+# for short vectors); above it the arithmetic dominates and the scalar is kept.
+LITERAL_ARRAY_MAX = 4096
+
+
+class _Plan:
+    """Buffer-planning state shared by the emitters: liveness (last use of each var), which
+    vars own fresh memory that no view refers to, and the pool of dead buffers."""
+
+    def __init__(self, ir: IR, names: _Names, g: dict[str, Any], lines: list[str]) -> None:
+        self.names, self.g, self.lines = names, g, lines
+        self.last_use: dict[Var, int] = {}
+        for i, e in enumerate(ir.eqns):
+            for x in e.inputs:
+                if type(x) is Var:
+                    self.last_use[x] = i
+        self.out_set = {x for x in ir.outvars if type(x) is Var}
+        self.viewed: set[Var] = set()
+        for e in ir.eqns:
+            if not e.prim.fresh:
+                self.viewed.update(x for x in e.inputs if type(x) is Var)
+        self.owned: set[Var] = set()
+        # Never deleted: constants (globals) and inputs (the caller holds them anyway).
+        self.keep: set[Var] = set(ir.constvars) | set(ir.invars)
+        self.free: dict[Any, list[Var]] = {}  # aval -> dead owned buffers, still bound
+        self.literals: dict[tuple[Any, ...], str] = {}
+        self.kernel_sources: list[tuple[str, str]] = []
+
+    def reusable(self, x: Any, aval: Any) -> bool:
+        return (
+            type(x) is Var
+            and x in self.owned
+            and x not in self.viewed
+            and x not in self.out_set
+            and x.aval == aval
+        )
+
+
+def _pool_buffer(st: _Plan, x: Var, fresh: bool = False) -> bool:
+    """Keep the dead var ``x`` bound as a free buffer (True) or let it be deleted (False)."""
+    if x.aval.ndim == 0 or (not fresh and x not in st.owned) or x in st.viewed:
+        return False
+    pool = st.free.setdefault(x.aval, [])
+    if len(pool) >= POOL_PER_TYPE:
+        return False
+    pool.append(x)
+    st.owned.discard(x)
+    return True
+
+
+def _take_buffer(st: _Plan, i: int, e: Eqn) -> Var | None:
+    """A dead buffer the equation may write its result into: for an elementwise primitive
+    one of its own operands dying here (same shape and dtype: an in-place ufunc), else one
+    from the pool of dead buffers (never an operand: matmul may not overlap its output)."""
+    out_aval = e.outputs[0].aval
+    if e.prim.ufunc is not None or e.prim.fuse is not None:
+        for x in e.inputs:
+            if st.reusable(x, out_aval) and st.last_use.get(x) == i:
+                st.owned.discard(x)
+                return x
+    pool = st.free.get(out_aval)
+    while pool:
+        x = pool.pop()
+        if x not in e.inputs:
+            return x
+    return None
+
+
+def _emit_out(prim: Any, ins: list[str], params: dict[str, Any], out: str) -> str:
+    f = prim.emit_out
+    if callable(f):
+        return f(ins, params, out)
+    return f.format(*ins, out=out, **{k: repr(v) for k, v in params.items()})
+
+
+def _group_type(group: Group) -> str:
+    dt = group.dtype.name if group.dtype is not None else "bool"
+    short = {"float64": "f64", "float32": "f32"}.get(dt, dt)
+    return f"{short}[{','.join(map(str, group.shape))}]"
+
+
+def _literal_array(st: _Plan, x: Any, group: Group) -> str | None:
+    """A numpy-fused group's literal as a read-only constant array of the group's type."""
+    if type(x) is Var or group.dtype is None or x.aval.dtype.kind not in "fi":
+        return None
+    size = int(np.prod(group.shape))
+    if size > LITERAL_ARRAY_MAX:
+        return None
+    key = (group.shape, group.dtype, repr(x.val))
+    cname = st.literals.get(key)
+    if cname is None:
+        cname = f"_c{len(st.literals)}"
+        arr = np.full(group.shape, x.val, dtype=group.dtype)
+        arr.flags.writeable = False
+        st.g[cname] = arr
+        st.literals[key] = cname
+    return cname
+
+
+def _choose_backend(backend: str | None, group: Group) -> tuple[str, str]:
+    """(back end for this group, note for the source). ``auto``: numexpr for groups of at
+    least ``AUTO_NUMEXPR_SIZE`` elements when numexpr is installed, else numpy; numba only
+    when asked for (compiling costs ~0.1–1 s a kernel)."""
+    if backend == "auto":
+        if int(np.prod(group.shape)) >= AUTO_NUMEXPR_SIZE and available("numexpr"):
+            return "numexpr", " (auto: large arrays)"
+        return "numpy", " (auto), out= into dead buffers"
+    if backend in ("numexpr", "numba"):
+        if available(backend):
+            return backend, ""
+        return "numpy", f" ({backend} is not installed: fell back to numpy)"
+    return "numpy", ", out= into dead buffers"
+
+
+AUTO_NUMEXPR_SIZE = 1 << 15
+
+
+def _group_outputs(st: _Plan, group: Group, ind: str) -> tuple[list[str], set[Var]]:
+    """Bind names for a kernel's outputs; each gets a dead buffer of its type (an input dying
+    in the group — the kernel reads each element before writing it — or a pooled one) or a
+    new one. Returns the names and the inputs whose buffers were taken."""
+    names: list[str] = []
+    taken: set[Var] = set()
+    for o in group.outputs:
+        name = st.names.bind(o, None)
+        buf = None
+        for x in group.inputs:
+            if x not in taken and st.reusable(x, o.aval) and st.last_use.get(x, -1) < group.stop:
+                buf = x
+                break
+        if buf is not None:
+            taken.add(buf)
+            st.owned.discard(buf)
+            st.lines.append(f"{ind}{name} = {st.names[buf]}")
+        else:
+            pool = st.free.get(o.aval)
+            if pool:
+                x = pool.pop()
+                st.lines.append(f"{ind}{name} = {st.names[x]}; del {st.names[x]}")
+            else:
+                dt = o.aval.dtype.name
+                st.lines.append(f"{ind}{name} = np.empty({o.aval.shape!r}, np.{dt})")
+        names.append(name)
+    return names, taken
+
+
+def _group_epilogue(st: _Plan, group: Group, ind: str, taken: set[Var], extra: list[Var]) -> None:
+    """After a kernel: free the inputs whose last use was in the group (pooled for reuse or
+    deleted) and the values materialized inside it; the outputs own fresh memory."""
+    dead = [
+        x
+        for x in group.inputs
+        if st.last_use.get(x, -1) < group.stop and x not in st.out_set and x not in st.keep
+    ]
+    names = [st.names[x] for x in dead if x in taken or not _pool_buffer(st, x)]
+    names += [st.names[x] for x in extra if not _pool_buffer(st, x, fresh=True)]
+    if names:
+        st.lines.append(f"{ind}del {', '.join(names)}")
+    for o in group.outputs:
+        st.owned.add(o)
+
+
+def _kernel_literal(x: Any, group: Group) -> str:
+    v = x.val
+    if isinstance(v, (bool, np.bool_)):
+        return repr(bool(v))
+    if group.dtype is not None:
+        return f"np.{group.dtype.name}({float(v)!r})"
+    return repr(v)
+
+
+def _emit_group_numba(st: _Plan, group: Group, n: int, ind: str) -> None:
+    in_names = {v: f"i{k}" for k, v in enumerate(group.inputs)}
+    src = kernels.group_kernel_source(
+        group, in_names, group.outputs, lambda x: _kernel_literal(x, group)
+    )
+    fn, kname, path = kernels.numba_kernel(src)
+    gname = f"_fused_{n}"
+    st.g[gname] = fn
+    st.kernel_sources.append((f"{gname}: numba kernel (disk cache {path})", src))
+    outs, taken = _group_outputs(st, group, ind)
+    args = []
+    for v in group.inputs:
+        s = st.names[v]
+        if v.aval.shape != group.shape:
+            s = f"np.broadcast_to({s}, {group.shape!r})"
+        args.append(s)
+    st.lines.append(f"{ind}{gname}({', '.join(args + outs)})")
+    _group_epilogue(st, group, ind, taken, [])
+
+
+def _emit_group_numexpr(st: _Plan, group: Group, n: int, ind: str) -> None:
+    # Values materialized as arrays: group outputs, values used twice inside the group, and
+    # expressions nested deeper than MAX_DEPTH (Python's parser limits nesting).
+    uses: dict[Var, int] = {}
+    for e in group.eqns:
+        for x in e.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+    outputs = set(group.outputs)
+    text: dict[Var, str] = {}
+    depth: dict[Var, int] = {}
+    leaves: dict[Var, list[Var]] = {}  # a tree's array operands (external or materialized)
+    lits: dict[Var, list[Any]] = {}
+    f32 = group.dtype == np.float32
+    k = 0
+    materialized: list[Var] = []  # arrays used only inside the group, freed after it
+    cost: dict[Var, int] = {}  # operations in a value's (not yet materialized) tree
+    for e in group.eqns:
+        ops: list[str] = []
+        lv: list[Var] = []
+        lt: list[Any] = []
+        d = 0
+        for x in e.inputs:
+            if type(x) is Var and x in text:
+                ops.append(text[x])
+                lv += leaves[x]
+                lt += lits[x]
+                d = max(d, depth[x])
+            elif type(x) is Var:
+                ops.append(f"({st.names[x]})")
+                lv.append(x)
+            elif f32 and not isinstance(x.val, (bool, np.bool_)):
+                lt.append(x)
+                ops.append(f"({{lit{id(x)}}})")
+            else:
+                ops.append(f"({_kernel_literal(x, group).replace('np.float64', '')})")
+        f = e.prim.fuse
+        expr = f(ops, e.params) if callable(f) else f.format(*ops)
+        o = e.outputs[0]
+        text[o], depth[o], leaves[o], lits[o] = expr, d + 1, lv, lt
+        cost[o] = 1 + sum(cost.get(x, 0) for x in e.inputs if type(x) is Var)
+        shared = uses.get(o, 0) > 1 and cost[o] > _NUMEXPR_RECOMPUTE
+        if o in outputs or shared or d + 1 >= _NUMEXPR_MAX_DEPTH:
+            k += 1
+            _numexpr_line(st, group, o, text[o], leaves[o], lits[o], f"_ne{n}_{k}", ind)
+            del text[o], leaves[o], lits[o], cost[o]
+            if o not in outputs:
+                materialized.append(o)
+    _group_epilogue(st, group, ind, set(), materialized)
+
+
+_NUMEXPR_MAX_DEPTH = 32
+# A value used several times inside a group is recomputed in each tree that uses it when its
+# tree has at most this many operations (cheaper than a pass over memory), else materialized.
+_NUMEXPR_RECOMPUTE = 2
+
+
+def _numexpr_line(
+    st: _Plan, group: Group, o: Var, expr: str, lv: list[Var], lt: list[Any], gname: str, ind: str
+) -> None:
+    args = list(dict.fromkeys(lv))
+    argn = [f"a{j}" for j in range(len(args))]
+    for v, a in zip(args, argn):
+        expr = expr.replace(f"({st.names[v]})", a)
+    lit_names = []
+    for j, x in enumerate(dict.fromkeys(lt)):
+        expr = expr.replace(f"({{lit{id(x)}}})", f"c{j}")
+        lit_names.append((f"c{j}", x))
+    dtypes = [v.aval.dtype for v in args] + [group.dtype for _ in lit_names]
+    prog = kernels.numexpr_program(expr, argn + [c for c, _ in lit_names], dtypes)
+    st.g[gname] = prog
+    call_args = [st.names[v] for v in args]
+    for c, x in lit_names:
+        cname = f"{gname}_{c}"
+        st.g[cname] = np.asarray(x.val, dtype=group.dtype)
+        call_args.append(cname)
+    name = st.names.bind(o, None)
+    buf = None
+    pool = st.free.get(o.aval)
+    if pool:
+        buf = pool.pop()
+    out = f", out={st.names[buf]}" if buf is not None else ""
+    tail = f"; del {st.names[buf]}" if buf is not None else ""
+    # values materialized only inside the group die at their last use in it
+    line = f"{ind}{name} = {gname}({', '.join(call_args)}{out}){tail}  # numexpr: {expr}"
+    st.lines.append(line)
 
 
 def _preview(c: Any) -> str:
@@ -331,11 +641,12 @@ def compile_ir(
     input_kinds: list[type] | None = None,
     check_nans: bool = False,
     internal: bool = False,
+    backend: str | None = None,
 ) -> tuple[Callable[..., Any], str]:
     """Generate, compile and return (function, source). The source is registered with
     ``linecache`` so tracebacks through generated code show its lines; the entry lives as long
     as the compiled function does."""
-    src, g = generate(ir, name, out_tree, input_kinds, check_nans, internal)
+    src, g = generate(ir, name, out_tree, input_kinds, check_nans, internal, backend)
     filename = f"<funcgrad-jit-{next(_counter)}:{name}>"
     code = compile(src, filename, "exec")
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
