@@ -483,16 +483,24 @@ def _group_outputs(st: _Plan, group: Group, ind: str) -> tuple[list[str], set[Va
     return names, taken
 
 
-def _group_epilogue(st: _Plan, group: Group, ind: str, taken: set[Var], extra: list[Var]) -> None:
+def _dies_in(st: _Plan, group: Group, x: Var) -> bool:
+    return st.last_use.get(x, -1) < group.stop and x not in st.out_set and x not in st.keep
+
+
+def _group_epilogue(
+    st: _Plan,
+    group: Group,
+    ind: str,
+    taken: set[Var],
+    extra: list[Var],
+    freed: set[Var] | None = None,
+) -> None:
     """After a kernel: free the inputs whose last use was in the group (pooled for reuse or
     deleted) and the values materialized inside it; the outputs own fresh memory."""
-    dead = [
-        x
-        for x in group.inputs
-        if st.last_use.get(x, -1) < group.stop and x not in st.out_set and x not in st.keep
-    ]
+    freed = freed or set()
+    dead = [x for x in group.inputs if _dies_in(st, group, x) and x not in freed]
     names = [st.names[x] for x in dead if x in taken or not _pool_buffer(st, x)]
-    names += [st.names[x] for x in extra if not _pool_buffer(st, x, fresh=True)]
+    names += [st.names[x] for x in extra if x not in freed and not _pool_buffer(st, x, True)]
     if names:
         st.lines.append(f"{ind}del {', '.join(names)}")
     for o in group.outputs:
@@ -545,7 +553,9 @@ def _emit_group_numexpr(st: _Plan, group: Group, n: int, ind: str) -> None:
     k = 0
     materialized: list[Var] = []  # arrays used only inside the group, freed after it
     cost: dict[Var, int] = {}  # operations in a value's (not yet materialized) tree
-    for e in group.eqns:
+    freed: set[Var] = set()
+    ext = set(group.inputs)
+    for j, e in enumerate(group.eqns):
         ops: list[str] = []
         lv: list[Var] = []
         lt: list[Any] = []
@@ -567,16 +577,34 @@ def _emit_group_numexpr(st: _Plan, group: Group, n: int, ind: str) -> None:
         f = e.prim.fuse
         expr = f(ops, e.params) if callable(f) else f.format(*ops)
         o = e.outputs[0]
-        text[o], depth[o], leaves[o], lits[o] = expr, d + 1, lv, lt
-        cost[o] = 1 + sum(cost.get(x, 0) for x in e.inputs if type(x) is Var)
-        shared = uses.get(o, 0) > 1 and cost[o] > _NUMEXPR_RECOMPUTE
+        c = 1 + sum(cost.get(x, 0) for x in e.inputs if type(x) is Var)
+        for x in dict.fromkeys(e.inputs):  # trees inlined into all their users are done
+            if type(x) is Var and x in text:
+                uses[x] -= e.inputs.count(x)
+                if uses[x] <= 0:
+                    del text[x], leaves[x], lits[x], cost[x]
+        text[o], depth[o], leaves[o], lits[o], cost[o] = expr, d + 1, lv, lt, c
+        shared = uses.get(o, 0) > 1 and c > _NUMEXPR_RECOMPUTE
         if o in outputs or shared or d + 1 >= _NUMEXPR_MAX_DEPTH:
             k += 1
-            _numexpr_line(st, group, o, text[o], leaves[o], lits[o], f"_ne{n}_{k}", ind)
+            args = _numexpr_line(st, group, o, text[o], leaves[o], lits[o], f"_ne{n}_{k}", ind)
             del text[o], leaves[o], lits[o], cost[o]
             if o not in outputs:
                 materialized.append(o)
-    _group_epilogue(st, group, ind, set(), materialized)
+            # Free what this line read for the last time (unless a pending tree still reads
+            # it), so memory does not grow with the group's length.
+            for v in args:
+                internal = v in materialized
+                if v in freed or not (internal or (v in ext and _dies_in(st, group, v))):
+                    continue
+                if st.last_use.get(v, -1) > group.start + j:
+                    continue
+                if any(v in lv for lv in leaves.values()):
+                    continue
+                freed.add(v)
+                if not _pool_buffer(st, v, fresh=internal):
+                    st.lines.append(f"{ind}del {st.names[v]}")
+    _group_epilogue(st, group, ind, set(), materialized, freed)
 
 
 _NUMEXPR_MAX_DEPTH = 32
@@ -587,7 +615,7 @@ _NUMEXPR_RECOMPUTE = 2
 
 def _numexpr_line(
     st: _Plan, group: Group, o: Var, expr: str, lv: list[Var], lt: list[Any], gname: str, ind: str
-) -> None:
+) -> list[Var]:
     args = list(dict.fromkeys(lv))
     argn = [f"a{j}" for j in range(len(args))]
     for v, a in zip(args, argn):
@@ -614,6 +642,7 @@ def _numexpr_line(
     # values materialized only inside the group die at their last use in it
     line = f"{ind}{name} = {gname}({', '.join(call_args)}{out}){tail}  # numexpr: {expr}"
     st.lines.append(line)
+    return args
 
 
 def _preview(c: Any) -> str:
