@@ -31,7 +31,10 @@ os.environ.setdefault("FUNCGRAD_KERNEL_CACHE", tempfile.mkdtemp(prefix="fg-kerne
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
-from run import chain_by_hand, chain_fn, init_mlp, jax, jnp, measure, numpy_mlp_step  # noqa: E402
+from run import chain_by_hand, chain_fn, init_mlp, jax, measure, numpy_mlp_step  # noqa: E402
+
+if jax is not None:
+    import jax.numpy as jnp  # type: ignore[import-not-found]
 
 import funcgrad as fg  # noqa: E402
 import funcgrad.numpy as fnp  # noqa: E402
