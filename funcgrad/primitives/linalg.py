@@ -129,6 +129,7 @@ matmul_p = define(
     jvp=(lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x, t)),
     batch=_matmul_batch,
     emit="({0} @ {1})",
+    emit_out="np.matmul({0}, {1}, out={out})",  # into a dead buffer (jit's buffer planning)
     ufunc=None,
     fresh=True,
 )

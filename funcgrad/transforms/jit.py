@@ -135,7 +135,7 @@ class JitFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._simple and not kwargs and not _cfg.check_finite:
             leaves: list[Any] = []
-            key: list[Any] = []
+            key: list[Any] = [_cfg.jit_backend]
             if _fast_flatten(args, leaves, key, 0):
                 fn = self._fast.get(tuple(key))
                 if fn is not None:
@@ -239,7 +239,7 @@ class JitFunction:
         simple_key = None
         if self._simple and not entry.closes_over_tracers and not _cfg.check_finite and not kwargs:
             fast_leaves: list[Any] = []
-            fast_key: list[Any] = []
+            fast_key: list[Any] = [_cfg.jit_backend]
             if _fast_flatten(args, fast_leaves, fast_key, 0):
                 simple_key = tuple(fast_key)
                 if len(self._fast) >= _cfg.jit_cache_size:
@@ -341,7 +341,7 @@ def _backend_note(source: str) -> str:
     kinds: dict[str, int] = {}
     for line in source.splitlines():
         if line.lstrip().startswith("# fused group "):
-            kind = line.split(" -> ", 1)[1].split(" ", 1)[0]
+            kind = line.split(" -> ", 1)[1].split(" ", 1)[0].rstrip(",")
             kinds[kind] = kinds.get(kind, 0) + 1
     if not kinds:
         return "no fused groups"
