@@ -10,9 +10,9 @@
 * ``jit_cache_size`` — how many compiled signatures each ``jit`` function keeps (least
   recently used ones are dropped; default 1024).
 * ``jit_backend`` — how ``jit`` runs fused runs of elementwise operations: ``"numpy"``
-  (ufuncs writing into planned buffers), ``"numexpr"``, ``"numba"`` (compiled loops, cached
-  on disk; ~0.1–1 s to compile a kernel) or ``"auto"`` (default: numexpr for arrays of
-  ≥ 32768 elements when installed, else numpy). A missing package falls back to numpy.
+  (ufuncs writing into planned buffers), ``"numexpr"``, ``"numba"`` (one compiled loop per
+  run, cached on disk; ~0.1–2 s to compile a kernel) or ``"auto"`` (default; currently
+  numpy, which needs no compilation). A missing package falls back to numpy.
 
 Options under JAX's names are accepted so that ported programs run unchanged:
 

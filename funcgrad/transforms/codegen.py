@@ -422,8 +422,7 @@ def _literal_array(st: _Plan, x: Any, group: Group) -> str | None:
     """A numpy-fused group's literal as a read-only constant array of the group's type."""
     if type(x) is Var or group.dtype is None or x.aval.dtype.kind not in "fi":
         return None
-    size = int(np.prod(group.shape))
-    if size > LITERAL_ARRAY_MAX:
+    if math.prod(group.shape) > LITERAL_ARRAY_MAX:
         return None
     key = (group.shape, group.dtype, repr(x.val))
     cname = st.literals.get(key)
@@ -437,21 +436,15 @@ def _literal_array(st: _Plan, x: Any, group: Group) -> str | None:
 
 
 def _choose_backend(backend: str | None, group: Group) -> tuple[str, str]:
-    """(back end for this group, note for the source). ``auto``: numexpr for groups of at
-    least ``AUTO_NUMEXPR_SIZE`` elements when numexpr is installed, else numpy; numba only
-    when asked for (compiling costs ~0.1–1 s a kernel)."""
-    if backend == "auto":
-        if int(np.prod(group.shape)) >= AUTO_NUMEXPR_SIZE and available("numexpr"):
-            return "numexpr", " (auto: large arrays)"
-        return "numpy", " (auto), out= into dead buffers"
+    """(back end for this group, note for the source). ``auto`` is numpy: measured on one
+    thread, numpy's SIMD ufuncs writing into planned buffers beat numexpr's interpreter at
+    every size, and numba's compiled loops (fastest for short vectors, where per-call
+    overhead dominates) cost ~0.1–2 s of compilation per kernel, so they are opt-in."""
     if backend in ("numexpr", "numba"):
         if available(backend):
             return backend, ""
         return "numpy", f" ({backend} is not installed: fell back to numpy)"
     return "numpy", ", out= into dead buffers"
-
-
-AUTO_NUMEXPR_SIZE = 1 << 15
 
 
 def _group_outputs(st: _Plan, group: Group, ind: str) -> tuple[list[str], set[Var]]:

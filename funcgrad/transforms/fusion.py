@@ -68,13 +68,13 @@ def fusible(e: Eqn) -> tuple[tuple[int, ...], Any] | None:
     if prim.fuse is None or prim.multiple_results or len(e.outputs) != 1:
         return None
     out = e.outputs[0].aval
-    if out.ndim == 0 or out.size == 0 or out.dtype.kind not in "fb":
+    if not out.shape or 0 in out.shape or out.dtype.kind not in "fb":
         return None
     floats = {out.dtype} if out.dtype.kind == "f" else set()
     for x in e.inputs:
         a = x.aval
         if type(x) is Var:
-            if a.weak or a.dtype.kind not in "fb" or a.size == 0:
+            if a.weak or a.dtype.kind not in "fb" or 0 in a.shape:
                 return None
             if a.dtype.kind == "f":
                 floats.add(a.dtype)
