@@ -44,13 +44,23 @@ from funcgrad.transforms.kernels import available  # noqa: E402
 BACKENDS = [b for b in ("numpy", "numexpr", "numba", "auto") if b == "auto" or available(b)]
 
 
+def _under(backend, f):
+    """``f`` called with ``jit_backend`` set (jit's cache is keyed on it): one attribute
+    store per call, so the measured function is the one compiled for that back end."""
+
+    def call(*args):
+        fg.config.jit_backend = backend
+        return f(*args)
+
+    return call
+
+
 def _jit_per_backend(make, *args):
     """{backend: compiled function} (each compiled and run once under its back end) and the
     first-call times (trace + compile + numba's kernel compile)."""
     fns, first = {}, {}
     for b in BACKENDS:
-        fg.config.update("jit_backend", b)
-        f = fg.jit(make())
+        f = _under(b, fg.jit(make()))
         t0 = time.perf_counter()
         f(*args)
         first[b] = time.perf_counter() - t0
