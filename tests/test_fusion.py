@@ -361,3 +361,17 @@ def test_per_example_gradients_use_one_matmul() -> None:
     assert "(x @ w)" in src and "np.reshape(x" not in src
     p = 1 / (1 + np.exp(-(X @ w)))
     np.testing.assert_allclose(pe(w, X, Y), (p - Y)[:, None] * X, rtol=1e-10)
+
+
+def test_edge_values_follow_numpy(backend: str) -> None:
+    x = np.array([0.0, -1.0, 1.0, np.inf, -np.inf, np.nan, 1e-300])
+
+    def f(x: Any) -> Any:
+        return fnp.log(x * 1.0) + 1.0 / x, fnp.sqrt(x - 0.5) * 2.0, (x**2 - x) / (x * 0.0)
+
+    with np.errstate(all="ignore"):
+        want = (np.log(x * 1.0) + 1.0 / x, np.sqrt(x - 0.5) * 2.0, (x**2 - x) / (x * 0.0))
+        got = fg.jit(f)(x)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        np.testing.assert_allclose(g, w, rtol=1e-14)
