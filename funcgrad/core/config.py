@@ -11,7 +11,7 @@
   recently used ones are dropped; default 1024).
 * ``jit_backend`` — how ``jit`` runs fused runs of elementwise operations: ``"numpy"``
   (ufuncs writing into planned buffers), ``"numexpr"``, ``"numba"`` (one compiled loop per
-  run, cached on disk; ~0.1–2 s to compile a kernel) or ``"auto"`` (default; currently
+  run, cached on disk; ~0.1–3 s to compile a kernel) or ``"auto"`` (default; currently
   numpy, which needs no compilation). A missing package falls back to numpy.
 
 Options under JAX's names are accepted so that ported programs run unchanged:

@@ -453,7 +453,7 @@ def _choose_backend(backend: str | None, group: Group) -> tuple[str, str]:
     """(back end for this group, note for the source). ``auto`` is numpy: measured on one
     thread, numpy's SIMD ufuncs writing into planned buffers beat numexpr's interpreter at
     every size, and numba's compiled loops (fastest for short vectors, where per-call
-    overhead dominates) cost ~0.1–2 s of compilation per kernel, so they are opt-in."""
+    overhead dominates) cost ~0.1–3 s of compilation per kernel, so they are opt-in."""
     if backend in ("numexpr", "numba"):
         if available(backend):
             return backend, ""
@@ -529,6 +529,15 @@ def _emit_group_numba(st: _Plan, group: Group, n: int, ind: str) -> None:
         group, in_names, group.outputs, lambda x: _kernel_literal(x, group)
     )
     fn, kname, path = kernels.numba_kernel(src)
+    # Compile now (or load from the disk cache) for the usual argument layouts, so the cost
+    # is part of jit's compile (and its log), not of the first call.
+    sample = [
+        np.zeros(group.shape, v.aval.dtype)
+        if v.aval.shape == group.shape
+        else np.broadcast_to(np.zeros(v.aval.shape, v.aval.dtype), group.shape)
+        for v in group.inputs
+    ]
+    fn(*sample, *[np.empty(group.shape, o.aval.dtype) for o in group.outputs])
     gname = f"_fused_{n}"
     st.g[gname] = fn
     st.kernel_sources.append((f"{gname}: numba kernel (disk cache {path})", src))

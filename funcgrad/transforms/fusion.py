@@ -107,8 +107,11 @@ def plan(ir: IR, min_group: int = MIN_GROUP) -> list[int | Group]:
     run_dtype: Any = None
 
     def flush() -> None:
+        group = None
         if len(run) >= min_group:
-            items.append(_make_group(ir, run, run_shape, run_dtype, last_use, returned))
+            group = _make_group(ir, run, run_shape, run_dtype, last_use, returned)
+        if group is not None and group.outputs:
+            items.append(group)
         else:
             items.extend(run)
         run.clear()
