@@ -375,3 +375,19 @@ def test_edge_values_follow_numpy(backend: str) -> None:
     for g, w in zip(got, want):
         np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
         np.testing.assert_allclose(g, w, rtol=1e-14)
+
+
+def test_numba_compile_failure_falls_back_to_numpy(monkeypatch: Any) -> None:
+    def boom(src: str) -> Any:
+        raise RuntimeError("no compiler today")
+
+    monkeypatch.setattr(kernels, "numba_kernel", boom)
+    monkeypatch.setattr(kernels, "available", lambda name: True)
+    fg.config.update("jit_backend", "numba")
+    try:
+        jf = fg.jit(lambda x: fnp.sin(x) * 2.0 + 1.0)
+        x = np.linspace(0.0, 1.0, 5)
+        np.testing.assert_allclose(jf(x), np.sin(x) * 2.0 + 1.0, rtol=1e-14)
+        assert "(numba failed: RuntimeError: fell back to numpy)" in jf.lower(x).source
+    finally:
+        fg.config.update("jit_backend", "auto")

@@ -30,7 +30,6 @@ from funcgrad.core.ir import IR, Eqn, Var, _letters
 from funcgrad.core.pytree import PyTreeDef, tree_unflatten
 from funcgrad.transforms import kernels
 from funcgrad.transforms.fusion import Group, plan
-from funcgrad.transforms.kernels import available
 from funcgrad.transforms.passes import operand_key, params_key
 
 __all__ = ["generate", "compile_ir", "compile_ir_cached", "Compiled"]
@@ -281,14 +280,20 @@ def generate(
             emit_eqn(item, ir.eqns[item], None)
             continue
         kind, why = _choose_backend(backend, item)
+        kernel = None
+        if kind == "numba":
+            try:
+                kernel = _numba_group_kernel(item)
+            except Exception as exc:  # noqa: BLE001 - any numba failure: run on numpy
+                kind, why = "numpy", f" (numba failed: {type(exc).__name__}: fell back to numpy)"
         header = (
             f"{ind}# fused group {n_groups}: {len(item.eqns)} equations on "
             f"{_group_type(item)} -> {kind}{why}"
         )
         lines.append(header)
         n_groups += 1
-        if kind == "numba":
-            _emit_group_numba(st, item, n_groups - 1, ind)
+        if kernel is not None:
+            _emit_group_numba(st, item, n_groups - 1, ind, kernel)
         elif kind == "numexpr":
             _emit_group_numexpr(st, item, n_groups - 1, ind)
         else:
@@ -341,7 +346,7 @@ POOL_PER_TYPE = 2
 # Literals in a numpy-fused group become constant arrays of the group's shape up to this
 # size: a ufunc call with two same-typed arrays skips numpy's scalar conversion (~2x faster
 # for short vectors); above it the arithmetic dominates and the scalar is kept.
-LITERAL_ARRAY_MAX = 4096
+LITERAL_ARRAY_MAX = 1024
 
 
 class _Plan:
@@ -455,7 +460,7 @@ def _choose_backend(backend: str | None, group: Group) -> tuple[str, str]:
     every size, and numba's compiled loops (fastest for short vectors, where per-call
     overhead dominates) cost ~0.1–3 s of compilation per kernel, so they are opt-in."""
     if backend in ("numexpr", "numba"):
-        if available(backend):
+        if kernels.available(backend):
             return backend, ""
         return "numpy", f" ({backend} is not installed: fell back to numpy)"
     return "numpy", ", ufuncs writing into dead buffers (out=)"
@@ -523,14 +528,15 @@ def _kernel_literal(x: Any, group: Group) -> str:
     return repr(v)
 
 
-def _emit_group_numba(st: _Plan, group: Group, n: int, ind: str) -> None:
+def _numba_group_kernel(group: Group) -> tuple[Callable[..., Any], str, str]:
+    """The group's numba kernel, compiled (or loaded from the disk cache) for the usual
+    argument layouts now, so the cost is part of jit's compile (and its log), not of the
+    first call. Returns (kernel, path of its source file, source)."""
     in_names = {v: f"i{k}" for k, v in enumerate(group.inputs)}
     src = kernels.group_kernel_source(
         group, in_names, group.outputs, lambda x: _kernel_literal(x, group)
     )
-    fn, kname, path = kernels.numba_kernel(src)
-    # Compile now (or load from the disk cache) for the usual argument layouts, so the cost
-    # is part of jit's compile (and its log), not of the first call.
+    fn, _, path = kernels.numba_kernel(src)
     sample = [
         np.zeros(group.shape, v.aval.dtype)
         if v.aval.shape == group.shape
@@ -538,6 +544,13 @@ def _emit_group_numba(st: _Plan, group: Group, n: int, ind: str) -> None:
         for v in group.inputs
     ]
     fn(*sample, *[np.empty(group.shape, o.aval.dtype) for o in group.outputs])
+    return fn, path, src
+
+
+def _emit_group_numba(
+    st: _Plan, group: Group, n: int, ind: str, kernel: tuple[Callable[..., Any], str, str]
+) -> None:
+    fn, path, src = kernel
     gname = f"_fused_{n}"
     st.g[gname] = fn
     st.kernel_sources.append((f"{gname}: numba kernel (disk cache {path})", src))
