@@ -38,6 +38,8 @@ __all__ = [
     "prune_cache",
     "numexpr_program",
     "numba_kernel",
+    "group_kernel_source",
+    "clear_memory_cache",
     "NUMBA_PRELUDE",
 ]
 
