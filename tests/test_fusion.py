@@ -391,3 +391,34 @@ def test_numba_compile_failure_falls_back_to_numpy(monkeypatch: Any) -> None:
         assert "(numba failed: RuntimeError: fell back to numpy)" in jf.lower(x).source
     finally:
         fg.config.update("jit_backend", "auto")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_final_reduction_fused_into_numba_kernel(dtype: Any) -> None:
+    if not kernels.available("numba"):
+        pytest.skip("numba is not installed")
+
+    def f(x: Any) -> Any:
+        y = fnp.tanh(fnp.sin(x) * 1.5 + 0.2)
+        return fnp.sum(y * y)
+
+    x = np.linspace(-1.0, 1.0, 7).astype(dtype)
+    ir = fg.make_ir(f)(x)
+    groups = [it for it in plan(ir) if isinstance(it, Group)]
+    assert groups[0].reduction is not None and groups[0].reduced_only
+    fg.config.update("jit_backend", "numba")
+    try:
+        vg = fg.jit(fg.value_and_grad(f))
+        v, g = vg(x)
+        only = fg.jit(f)
+        src = only.lower(x).source
+        s = only(x)
+    finally:
+        fg.config.update("jit_backend", "auto")
+    assert "and the final reduce_sum" in src and "def kernel(i0, r):" in src  # nothing stored
+    assert v.dtype == dtype and g.dtype == dtype and s.dtype == dtype
+    y = np.tanh(np.sin(x.astype(np.float64)) * 1.5 + 0.2)
+    tol = _tol(dtype)
+    np.testing.assert_allclose(v, np.sum(y * y), **tol)
+    np.testing.assert_allclose(s, np.sum(y * y), **tol)
+    np.testing.assert_allclose(g, 2 * y * (1 - y * y) * 1.5 * np.cos(x.astype(np.float64)), **tol)

@@ -21,7 +21,8 @@ Each entry of the primitive table (the modules next to this one) gives:
   numexpr's vocabulary, which jit's fused kernels (numexpr, numba) are written in; ``None``:
   never fused. ``emit_out`` — the numpy call writing the result into a buffer
   (``"np.sin({0}, out={out})"``; derived from ``ufunc`` when not given), used by fused
-  groups on the numpy back end;
+  groups on the numpy back end; ``fuse_reduce`` — a full reduction that may end a fused
+  kernel (accumulation template and initial value);
 * ``vjp_full`` / ``jvp_full`` — whole-primitive rules for primitives that carry
   sub-IRs or have several results (control flow, ``custom_vjp``).
 
@@ -69,6 +70,7 @@ class Primitive:
         "vjp_bwd",
         "codegen_impl",
         "fuse",
+        "fuse_reduce",
         "emit_out",
         "__dict__",
     )
@@ -96,6 +98,7 @@ class Primitive:
         codegen_impl: Callable[..., Any] | None = None,
         fuse: str | Callable[..., str] | None = None,
         emit_out: str | Callable[..., str] | None = None,
+        fuse_reduce: tuple[str, float] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
@@ -127,6 +130,10 @@ class Primitive:
         # fuse: scalar expression template (numexpr's names: sin, where, &, ...) or
         # fuse(ins, params) -> str; the primitive may then join a fused elementwise group.
         self.fuse = fuse
+        # fuse_reduce: ("({0} + {1})", 0.0) — a reduction a fused kernel may end with, as the
+        # accumulation (accumulator, element) and its initial value (used when it reduces
+        # every axis of a group's value).
+        self.fuse_reduce = fuse_reduce
         # emit_out: "np.add({0}, {1}, out={out})" or emit_out(ins, params, out) -> str.
         if emit_out is None and ufunc is not None and not multiple_results:
             args = ", ".join(f"{{{i}}}" for i in range(ufunc.nin))

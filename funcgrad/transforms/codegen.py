@@ -275,9 +275,11 @@ def generate(
     if backend is not None and not check_nans:
         items = plan(ir)
     n_groups = 0
+    done: set[int] = set()  # reductions a numba kernel computed with its group
     for item in items:
         if type(item) is int:
-            emit_eqn(item, ir.eqns[item], None)
+            if item not in done:
+                emit_eqn(item, ir.eqns[item], None)
             continue
         kind, why = _choose_backend(backend, item)
         kernel = None
@@ -286,14 +288,18 @@ def generate(
                 kernel = _numba_group_kernel(item)
             except Exception as exc:  # noqa: BLE001 - any numba failure: run on numpy
                 kind, why = "numpy", f" (numba failed: {type(exc).__name__}: fell back to numpy)"
+        fused_red = kernel is not None and item.reduction is not None
         header = (
-            f"{ind}# fused group {n_groups}: {len(item.eqns)} equations on "
+            f"{ind}# fused group {n_groups}: {len(item.eqns)} equations"
+            f"{' and the final ' + item.reduction.prim.name if fused_red else ''} on "  # type: ignore[union-attr]
             f"{_group_type(item)} -> {kind}{why}"
         )
         lines.append(header)
         n_groups += 1
         if kernel is not None:
             _emit_group_numba(st, item, n_groups - 1, ind, kernel)
+            if item.reduction is not None:
+                done.add(item.stop)
         elif kind == "numexpr":
             _emit_group_numexpr(st, item, n_groups - 1, ind)
         else:
@@ -466,13 +472,15 @@ def _choose_backend(backend: str | None, group: Group) -> tuple[str, str]:
     return "numpy", ", ufuncs writing into dead buffers (out=)"
 
 
-def _group_outputs(st: _Plan, group: Group, ind: str) -> tuple[list[str], set[Var]]:
+def _group_outputs(
+    st: _Plan, group: Group, ind: str, outputs: list[Var] | None = None
+) -> tuple[list[str], set[Var]]:
     """Bind names for a kernel's outputs; each gets a dead buffer of its type (an input dying
     in the group — the kernel reads each element before writing it — or a pooled one) or a
     new one. Returns the names and the inputs whose buffers were taken."""
     names: list[str] = []
     taken: set[Var] = set()
-    for o in group.outputs:
+    for o in group.outputs if outputs is None else outputs:
         name = st.names.bind(o, None)
         buf = None
         for x in group.inputs:
@@ -533,8 +541,9 @@ def _numba_group_kernel(group: Group) -> tuple[Callable[..., Any], str, str]:
     argument layouts now, so the cost is part of jit's compile (and its log), not of the
     first call. Returns (kernel, path of its source file, source)."""
     in_names = {v: f"i{k}" for k, v in enumerate(group.inputs)}
+    reduce = group.reduction is not None
     src = kernels.group_kernel_source(
-        group, in_names, group.outputs, lambda x: _kernel_literal(x, group)
+        group, in_names, _kernel_outputs(group), lambda x: _kernel_literal(x, group), reduce
     )
     fn, _, path = kernels.numba_kernel(src)
     sample = [
@@ -543,8 +552,17 @@ def _numba_group_kernel(group: Group) -> tuple[Callable[..., Any], str, str]:
         else np.broadcast_to(np.zeros(v.aval.shape, v.aval.dtype), group.shape)
         for v in group.inputs
     ]
-    fn(*sample, *[np.empty(group.shape, o.aval.dtype) for o in group.outputs])
+    sample += [np.empty(group.shape, o.aval.dtype) for o in _kernel_outputs(group)]
+    fn(*sample, *([np.empty(1, group.dtype)] if reduce else []))
     return fn, path, src
+
+
+def _kernel_outputs(group: Group) -> list[Var]:
+    """The arrays a numba kernel stores: the group's outputs, less the value its fused final
+    reduction alone reads."""
+    if group.reduction is not None and group.reduced_only:
+        return [o for o in group.outputs if o is not group.reduction.inputs[0]]
+    return list(group.outputs)
 
 
 def _emit_group_numba(
@@ -554,15 +572,29 @@ def _emit_group_numba(
     gname = f"_fused_{n}"
     st.g[gname] = fn
     st.kernel_sources.append((f"{gname}: numba kernel (disk cache {path})", src))
-    outs, taken = _group_outputs(st, group, ind)
+    outs, taken = _group_outputs(st, group, ind, _kernel_outputs(group))
     args = []
     for v in group.inputs:
         s = st.names[v]
         if v.aval.shape != group.shape:
             s = f"np.broadcast_to({s}, {group.shape!r})"
         args.append(s)
-    st.lines.append(f"{ind}{gname}({', '.join(args + outs)})")
+    red = group.reduction
+    if red is None:
+        st.lines.append(f"{ind}{gname}({', '.join(args + outs)})")
+        _group_epilogue(st, group, ind, taken, [])
+        return
+    r = st.names.bind(red.outputs[0], None)
+    acc = f"_acc{n}"
+    st.lines.append(f"{ind}{acc} = np.empty(1, np.{group.dtype.name})")  # type: ignore[union-attr]
+    st.lines.append(f"{ind}{gname}({', '.join(args + outs + [acc])})")
+    st.lines.append(f"{ind}{r} = {acc}[0]; del {acc}")
     _group_epilogue(st, group, ind, taken, [])
+    # the reduced value, if stored, may have had its last use in the reduction
+    x = red.inputs[0]
+    if not group.reduced_only and st.last_use.get(x) == group.stop and x not in st.out_set:
+        if not _pool_buffer(st, x):
+            st.lines.append(f"{ind}del {st.names[x]}")
 
 
 def _emit_group_numexpr(st: _Plan, group: Group, n: int, ind: str) -> None:

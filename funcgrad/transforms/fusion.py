@@ -38,7 +38,17 @@ class Group:
     the external Vars it reads (``inputs``), the Vars it defines that are used after it or
     returned (``outputs``), the common ``shape`` and float ``dtype`` (``None`` if all bool)."""
 
-    __slots__ = ("eqns", "start", "stop", "inputs", "outputs", "shape", "dtype")
+    __slots__ = (
+        "eqns",
+        "start",
+        "stop",
+        "inputs",
+        "outputs",
+        "shape",
+        "dtype",
+        "reduction",
+        "reduced_only",
+    )
 
     def __init__(self, eqns: list[Eqn], start: int, shape: tuple[int, ...], dtype: Any) -> None:
         self.eqns = eqns
@@ -48,6 +58,12 @@ class Group:
         self.dtype = dtype
         self.inputs: list[Var] = []
         self.outputs: list[Var] = []
+        # The equation right after the group when it reduces a group value over every axis
+        # (its primitive declares ``fuse_reduce``): a compiled kernel may accumulate it in
+        # the same loop. ``reduced_only``: that value is used by nothing else (a kernel that
+        # fuses the reduction need not store it).
+        self.reduction: Eqn | None = None
+        self.reduced_only = False
 
     def __repr__(self) -> str:
         dt = self.dtype.name if self.dtype is not None else "bool"
@@ -96,20 +112,24 @@ def plan(ir: IR, min_group: int = MIN_GROUP) -> list[int | Group]:
     """The equations of ``ir`` in order, runs of fusible ones gathered into :class:`Group`
     objects (other equations appear as their index). One linear walk."""
     last_use: dict[Var, int] = {}
+    n_uses: dict[Var, int] = {}
     for i, e in enumerate(ir.eqns):
         for x in e.inputs:
             if type(x) is Var:
                 last_use[x] = i
+                n_uses[x] = n_uses.get(x, 0) + 1
     returned = {x for x in ir.outvars if type(x) is Var}
     items: list[int | Group] = []
     run: list[int] = []
     run_shape: Any = None
     run_dtype: Any = None
 
-    def flush() -> None:
+    def flush(nxt: int | None = None) -> None:
         group = None
         if len(run) >= min_group:
             group = _make_group(ir, run, run_shape, run_dtype, last_use, returned)
+            if nxt is not None:
+                _attach_reduction(group, ir.eqns[nxt], n_uses, returned)
         if group is not None and group.outputs:
             items.append(group)
         else:
@@ -123,7 +143,7 @@ def plan(ir: IR, min_group: int = MIN_GROUP) -> list[int | Group]:
             if shape != run_shape or (dt is not None and run_dtype not in (None, dt)):
                 flush()
         if f is None:
-            flush()
+            flush(i)
             items.append(i)
             continue
         if not run:
@@ -133,6 +153,21 @@ def plan(ir: IR, min_group: int = MIN_GROUP) -> list[int | Group]:
         run.append(i)
     flush()
     return items
+
+
+def _attach_reduction(g: Group, e: Eqn, n_uses: dict[Var, int], returned: set[Var]) -> None:
+    """Record ``e`` as the group's final reduction when it reduces a group output of the
+    group's float dtype to a scalar and its primitive declares ``fuse_reduce``."""
+    if e.prim.fuse_reduce is None or e.prim.multiple_results or len(e.inputs) != 1:
+        return
+    x, out = e.inputs[0], e.outputs[0].aval
+    if type(x) is not Var or x not in g.outputs or out.ndim != 0:
+        return
+    if g.dtype is None or x.aval.dtype != g.dtype or out.dtype != g.dtype:
+        return
+    g.reduction = e
+    inside = sum(1 for q in g.eqns for y in q.inputs if y is x)
+    g.reduced_only = x not in returned and n_uses.get(x, 0) - inside == 1
 
 
 def _make_group(

@@ -214,26 +214,33 @@ def group_kernel_source(
     in_names: dict[Var, str],
     out_vars: list[Var],
     literal: Callable[[Any], str],
+    reduce: bool = False,
 ) -> str:
-    """The numba ``kernel(inputs..., outputs...)`` for a fused group: a loop nest over the
-    group's shape; ``literal(lit)`` spells a literal operand."""
+    """The numba ``kernel(inputs..., outputs...[, r])`` for a fused group: a loop nest over
+    the group's shape; ``literal(lit)`` spells a literal operand. With ``reduce`` the group's
+    final reduction (``group.reduction``) is accumulated in the loop and stored in ``r[0]``."""
     nd = len(group.shape)
     idx = ", ".join(f"j{k}" for k in range(nd))
     ins = [in_names[v] for v in group.inputs]
     outs = [f"o{k}" for k in range(len(out_vars))]
+    cast = {np.dtype(np.float32): "np.float32", np.dtype(np.float64): "np.float64"}
     lines = [
         "@njit(cache=True, nogil=True, error_model='numpy')",
-        f"def kernel({', '.join(ins + outs)}):",
+        f"def kernel({', '.join(ins + outs + (['r'] if reduce else []))}):",
     ]
     ind = "    "
+    red = group.reduction if reduce else None
+    if red is not None:
+        template, init = red.prim.fuse_reduce
+        lines.append(f"{ind}acc = {cast[group.dtype]}({float(init)!r})")
+    shape_of = outs[0] if outs else ins[0]
     for k in range(nd):
-        lines.append(f"{ind}for j{k} in range({outs[0] if outs else ins[0]}.shape[{k}]):")
+        lines.append(f"{ind}for j{k} in range({shape_of}.shape[{k}]):")
         ind += "    "
     local: dict[Var, str] = {}
     for v in group.inputs:
         local[v] = f"v_{in_names[v]}"
         lines.append(f"{ind}{local[v]} = {in_names[v]}[{idx}]")
-    cast = {np.dtype(np.float32): "np.float32", np.dtype(np.float64): "np.float64"}
     n = 0
     for e in group.eqns:
         ops = [local[x] if type(x) is Var else literal(x) for x in e.inputs]
@@ -247,6 +254,10 @@ def group_kernel_source(
         local[o] = t
     for o, on in zip(out_vars, outs):
         lines.append(f"{ind}{on}[{idx}] = {local[o]}")
+    if red is not None:
+        step = template.format("acc", local[red.inputs[0]])
+        lines.append(f"{ind}acc = {cast[group.dtype]}({step})")
+        lines.append("    r[0] = acc")
     return "\n".join(lines) + "\n"
 
 
