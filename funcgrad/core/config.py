@@ -12,6 +12,10 @@
 * ``random_backend`` — the kernels behind ``funcgrad.random.normal``: ``"numba"`` (compiled
   threefry + erf_inv, the ``[fast]`` extra), ``"numpy"`` (vectorised numpy, always available)
   or ``"auto"`` (the default: numba when it is importable). Both draw identical numbers.
+* ``jit_backend`` — how ``jit`` runs fused runs of elementwise operations: ``"numpy"``
+  (ufuncs writing into planned buffers), ``"numexpr"``, ``"numba"`` (one compiled loop per
+  run, cached on disk; ~0.1–3 s to compile a kernel) or ``"auto"`` (default; currently
+  numpy, which needs no compilation). A missing package falls back to numpy.
 
 Options under JAX's names are accepted so that ported programs run unchanged:
 
@@ -38,8 +42,15 @@ __all__ = ["config", "update", "raise_if_nonfinite"]
 
 
 class _Config:
-    __slots__ = ("debug_nans", "debug_infs", "log_compiles", "jit_cache_size", "check_finite",
-                 "random_backend")  # fmt: skip
+    __slots__ = (
+        "debug_nans",
+        "debug_infs",
+        "log_compiles",
+        "jit_cache_size",
+        "random_backend",
+        "jit_backend",
+        "check_finite",
+    )
     # option name -> (type, default)
     _OPTIONS: dict[str, tuple[type, Any]] = {
         "debug_nans": (bool, False),
@@ -47,7 +58,9 @@ class _Config:
         "log_compiles": (bool, False),
         "jit_cache_size": (int, 1024),
         "random_backend": (str, "auto"),
+        "jit_backend": (str, "auto"),
     }
+    _CHOICES = {"jit_backend": ("auto", "numpy", "numexpr", "numba")}
     _JAX_ALIASES = {
         "jax_debug_nans": "debug_nans",
         "jax_debug_infs": "debug_infs",
@@ -62,6 +75,7 @@ class _Config:
         # compiled signatures kept per jit function (least recently used ones are dropped)
         self.jit_cache_size = 1024
         self.random_backend = "auto"  # "auto" | "numpy" | "numba" (see _check_random_backend)
+        self.jit_backend = "auto"  # fused elementwise groups: auto / numpy / numexpr / numba
         # derived: True when any output check is on; read by the tracer on every bind
         self.check_finite = False
 
@@ -99,6 +113,10 @@ class _Config:
                 raise LocatedTypeError(f"config option {name} takes a positive int, got {value!r}")
         elif not isinstance(value, kind):
             raise LocatedTypeError(f"config option {name} takes a {kind.__name__}, got {value!r}")
+        if name in self._CHOICES and value not in self._CHOICES[name]:
+            raise LocatedValueError(
+                f"config option {name} is one of {self._CHOICES[name]}, got {value!r}"
+            )
         setattr(self, name, value)
         self.check_finite = self.debug_nans or self.debug_infs
 

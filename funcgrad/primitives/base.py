@@ -20,6 +20,12 @@ Each entry of the primitive table (the modules next to this one) gives:
 * ``emit_block`` — ``rule(ctx, eqn, ins, outs) -> Block``: statements that jit's code
   generator writes in place of a call (control flow: a ``for``/``while`` loop with the body's
   sub-IR inlined through ``ctx``; see :mod:`funcgrad.transforms.codegen_loops`);
+* ``fuse`` — the primitive as a scalar expression (``"sin({0})"``, ``"({0} + {1})"``) in
+  numexpr's vocabulary, which jit's fused kernels (numexpr, numba) are written in; ``None``:
+  never fused. ``emit_out`` — the numpy call writing the result into a buffer
+  (``"np.sin({0}, out={out})"``; derived from ``ufunc`` when not given), used by fused
+  groups on the numpy back end; ``fuse_reduce`` — a full reduction that may end a fused
+  kernel (accumulation template and initial value);
 * ``vjp_full`` / ``jvp_full`` — whole-primitive rules for primitives that carry
   sub-IRs or have several results (control flow, ``custom_vjp``).
 
@@ -67,6 +73,9 @@ class Primitive:
         "vjp_bwd",
         "codegen_impl",
         "emit_block",
+        "fuse",
+        "fuse_reduce",
+        "emit_out",
         "__dict__",
     )
 
@@ -92,6 +101,9 @@ class Primitive:
         vjp_bwd: Callable[..., Any] | None = None,
         codegen_impl: Callable[..., Any] | None = None,
         emit_block: Callable[..., Any] | None = None,
+        fuse: str | Callable[..., str] | None = None,
+        emit_out: str | Callable[..., str] | None = None,
+        fuse_reduce: tuple[str, float] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
@@ -123,6 +135,18 @@ class Primitive:
         # emit_block(ctx, eqn, ins, outs) -> codegen.Block: statements (e.g. a loop with the
         # body inlined) that jit-generated code runs instead of a call; takes precedence.
         self.emit_block = emit_block
+        # fuse: scalar expression template (numexpr's names: sin, where, &, ...) or
+        # fuse(ins, params) -> str; the primitive may then join a fused elementwise group.
+        self.fuse = fuse
+        # fuse_reduce: ("({0} + {1})", 0.0) — a reduction a fused kernel may end with, as the
+        # accumulation (accumulator, element) and its initial value (used when it reduces
+        # every axis of a group's value).
+        self.fuse_reduce = fuse_reduce
+        # emit_out: "np.add({0}, {1}, out={out})" or emit_out(ins, params, out) -> str.
+        if emit_out is None and ufunc is not None and not multiple_results:
+            args = ", ".join(f"{{{i}}}" for i in range(ufunc.nin))
+            emit_out = f"np.{ufunc.__name__}({args}, out={{out}})"
+        self.emit_out = emit_out
 
     def __repr__(self) -> str:
         return self.name

@@ -266,6 +266,7 @@ add_p = _binary(
     lambda c, ans, x, y: c,
     "({0} + {1})",
     simplify=_simplify_add,
+    fuse="({0} + {1})",
 )
 sub_p = _binary(
     "sub",
@@ -274,6 +275,7 @@ sub_p = _binary(
     lambda c, ans, x, y: neg(c),
     "({0} - {1})",
     simplify=_simplify_sub,
+    fuse="({0} - {1})",
 )
 mul_p = _binary(
     "mul",
@@ -282,6 +284,7 @@ mul_p = _binary(
     lambda c, ans, x, y: mul(c, x),
     "({0} * {1})",
     simplify=_simplify_mul,
+    fuse="({0} * {1})",
 )
 div_p = _binary(
     "div",
@@ -290,8 +293,11 @@ div_p = _binary(
     lambda c, ans, x, y: neg(mul(c, div(ans, y))),
     "({0} / {1})",
     simplify=_simplify_div,
+    fuse="({0} / {1})",
 )
-neg_p = _unary("neg", np.negative, lambda c, ans, x: neg(c), "(-{0})", simplify=_simplify_neg)
+neg_p = _unary(
+    "neg", np.negative, lambda c, ans, x: neg(c), "(-{0})", simplify=_simplify_neg, fuse="(-{0})"
+)
 
 
 def _integer_pow_impl(x: Any, *, y: int) -> Any:
@@ -332,6 +338,12 @@ integer_pow_p = define(
     emit=lambda ins, p: f"({ins[0]} * {ins[0]})" if p["y"] == 2 else f"({ins[0]} ** {p['y']})",
     simplify=_simplify_integer_pow,
     fresh=True,
+    fuse=lambda ins, p: f"({ins[0]} * {ins[0]})" if p["y"] == 2 else f"({ins[0]} ** {p['y']})",
+    emit_out=lambda ins, p, out: (
+        f"np.multiply({ins[0]}, {ins[0]}, out={out})"
+        if p["y"] == 2
+        else f"np.power({ins[0]}, {p['y']}, out={out})"
+    ),
 )
 
 
@@ -355,19 +367,24 @@ pow_p = _binary(
     lambda c, ans, x, y: mul(c, mul(ans, log(_replace_zero(x)))),
     "np.power({0}, {1})",
     fresh=True,
+    fuse="({0} ** {1})",
 )
 
 # --- transcendental ----------------------------------------------------------------------
-exp_p = _unary("exp", np.exp, lambda c, ans, x: mul(c, ans))
-log_p = _unary("log", np.log, lambda c, ans, x: div(c, x))
-log1p_p = _unary("log1p", np.log1p, lambda c, ans, x: div(c, add(x, 1.0)))
-expm1_p = _unary("expm1", np.expm1, lambda c, ans, x: mul(c, add(ans, 1.0)))
-sin_p = _unary("sin", np.sin, lambda c, ans, x: mul(c, cos(x)))
-cos_p = _unary("cos", np.cos, lambda c, ans, x: neg(mul(c, sin(x))))
-tan_p = _unary("tan", np.tan, lambda c, ans, x: mul(c, add(mul(ans, ans), 1.0)))
-tanh_p = _unary("tanh", np.tanh, lambda c, ans, x: mul(c, sub(1.0, mul(ans, ans))))
-arctan_p = _unary("arctan", np.arctan, lambda c, ans, x: div(c, add(mul(x, x), 1.0)))
-sqrt_p = _unary("sqrt", np.sqrt, lambda c, ans, x: div(c, mul(ans, 2.0)))
+exp_p = _unary("exp", np.exp, lambda c, ans, x: mul(c, ans), fuse="exp({0})")
+log_p = _unary("log", np.log, lambda c, ans, x: div(c, x), fuse="log({0})")
+log1p_p = _unary("log1p", np.log1p, lambda c, ans, x: div(c, add(x, 1.0)), fuse="log1p({0})")
+expm1_p = _unary("expm1", np.expm1, lambda c, ans, x: mul(c, add(ans, 1.0)), fuse="expm1({0})")
+sin_p = _unary("sin", np.sin, lambda c, ans, x: mul(c, cos(x)), fuse="sin({0})")
+cos_p = _unary("cos", np.cos, lambda c, ans, x: neg(mul(c, sin(x))), fuse="cos({0})")
+tan_p = _unary("tan", np.tan, lambda c, ans, x: mul(c, add(mul(ans, ans), 1.0)), fuse="tan({0})")
+tanh_p = _unary(
+    "tanh", np.tanh, lambda c, ans, x: mul(c, sub(1.0, mul(ans, ans))), fuse="tanh({0})"
+)
+arctan_p = _unary(
+    "arctan", np.arctan, lambda c, ans, x: div(c, add(mul(x, x), 1.0)), fuse="arctan({0})"
+)
+sqrt_p = _unary("sqrt", np.sqrt, lambda c, ans, x: div(c, mul(ans, 2.0)), fuse="sqrt({0})")
 
 
 # |z| is not holomorphic, so for complex z its JVP and VJP differ (JAX's convention: the VJP is
@@ -397,6 +414,7 @@ abs_p = define(
     batch=batch_elementwise,
     emit="np.abs({0})",
     ufunc=np.abs,
+    fuse="abs({0})",
 )
 sign_p = _unary("sign", np.sign, None)
 
@@ -415,12 +433,22 @@ minimum_p = _binary(
 )
 
 # --- comparisons and logic (no derivative) ---------------------------------------------
-lt_p = _binary("lt", np.less, None, None, "({0} < {1})", differentiable=False)
-le_p = _binary("le", np.less_equal, None, None, "({0} <= {1})", differentiable=False)
-gt_p = _binary("gt", np.greater, None, None, "({0} > {1})", differentiable=False)
-ge_p = _binary("ge", np.greater_equal, None, None, "({0} >= {1})", differentiable=False)
-eq_p = _binary("eq", np.equal, None, None, "({0} == {1})", differentiable=False)
-ne_p = _binary("ne", np.not_equal, None, None, "({0} != {1})", differentiable=False)
+lt_p = _binary("lt", np.less, None, None, "({0} < {1})", differentiable=False, fuse="({0} < {1})")
+le_p = _binary(
+    "le", np.less_equal, None, None, "({0} <= {1})", differentiable=False, fuse="({0} <= {1})"
+)
+gt_p = _binary(
+    "gt", np.greater, None, None, "({0} > {1})", differentiable=False, fuse="({0} > {1})"
+)
+ge_p = _binary(
+    "ge", np.greater_equal, None, None, "({0} >= {1})", differentiable=False, fuse="({0} >= {1})"
+)
+eq_p = _binary(
+    "eq", np.equal, None, None, "({0} == {1})", differentiable=False, fuse="({0} == {1})"
+)
+ne_p = _binary(
+    "ne", np.not_equal, None, None, "({0} != {1})", differentiable=False, fuse="({0} != {1})"
+)
 and_p = _binary("and", np.logical_and, None, None, differentiable=False)
 or_p = _binary("or", np.logical_or, None, None, differentiable=False)
 not_p = _unary("not", np.logical_not, None)
@@ -452,6 +480,7 @@ select_p = define(
     batch=batch_elementwise,
     emit="np.where({0}, {1}, {2})",
     fresh=True,
+    fuse="where({0}, {1}, {2})",
 )
 
 

@@ -91,6 +91,13 @@ def _matmul_batch(prim: Any, args: Any, dims: Any) -> Any:
     (x, y), (dx, dy) = args, dims
     b = batch_size(args, dims)
     xr, yr = np.ndim(x) - (dx is not None), np.ndim(y) - (dy is not None)
+    # One operand unbatched: a single matmul over the stacked examples instead of a batch
+    # of tiny ones (per-example x[b] @ w is the rows of X @ w).
+    if dy is None and yr <= 2:
+        return matmul(_front(x, dx), y), 0  # (B, ..., k) @ (k[, n])
+    if dx is None and yr == 1 and xr <= 2:
+        ys = _front(y, dy)  # (B, k): out[b] = x @ y[b]
+        return matmul(ys, _swap(x) if xr == 2 else x), 0
     x = _front(x, dx) if dx is not None else reshape(x, (1,) + np.shape(x))
     y = _front(y, dy) if dy is not None else reshape(y, (1,) + np.shape(y))
     xs, ys = np.shape(x), np.shape(y)
@@ -122,6 +129,7 @@ matmul_p = define(
     jvp=(lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x, t)),
     batch=_matmul_batch,
     emit="({0} @ {1})",
+    emit_out="np.matmul({0}, {1}, out={out})",  # into a dead buffer (jit's buffer planning)
     ufunc=None,
     fresh=True,
 )

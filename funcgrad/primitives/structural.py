@@ -524,4 +524,5 @@ reduce_sum_p = define(
     ),
     simplify=_simplify_reduce_sum,
     fresh=True,
+    fuse_reduce=("({0} + {1})", 0.0),
 )

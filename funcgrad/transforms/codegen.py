@@ -7,6 +7,12 @@ Buffer planning: when an elementwise ufunc's operand is a fresh intermediate (ow
 generated function, never aliased by a view), has the output's shape and dtype, and is dead
 after this equation, the ufunc writes into it (``np.add(a, b, out=a)``) instead of allocating.
 
+Fusion (``backend`` not None, from ``config.jit_backend``): runs of elementwise equations
+that :func:`funcgrad.transforms.fusion.plan` groups are written as one kernel each — numpy
+ufuncs writing into planned buffers, a numexpr program, or a numba loop
+(:mod:`funcgrad.transforms.kernels`) — and a small pool of dead buffers serves later ``out=``
+writes (ufuncs, matmul).
+
 Primitives with an ``emit_block`` rule (``scan``, ``while``: see
 :mod:`funcgrad.transforms.codegen_loops`) write their own statements — a loop whose body is
 the sub-IR inlined by :meth:`BlockContext.inline` — through the same planning
@@ -32,8 +38,10 @@ import numpy as np
 
 from funcgrad.core.array import Array
 from funcgrad.core.config import raise_if_nonfinite
-from funcgrad.core.ir import IR, ShapedArray, Var, _letters
+from funcgrad.core.ir import IR, Eqn, ShapedArray, Var, _letters
 from funcgrad.core.pytree import PyTreeDef, tree_unflatten
+from funcgrad.transforms import kernels
+from funcgrad.transforms.fusion import Group, plan
 from funcgrad.transforms.passes import operand_key, params_key
 
 __all__ = [
@@ -216,6 +224,7 @@ def generate(
     input_kinds: list[type] | None = None,
     check_nans: bool = False,
     internal: bool = False,
+    backend: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Return (source, globals) of a function computing ``ir``.
 
@@ -224,6 +233,10 @@ def generate(
 
     ``input_kinds[i]`` is the Python type of a scalar input (float/int/bool) to be converted
     to numpy on entry. With ``out_tree`` the function returns that pytree, else a tuple.
+
+    ``backend`` (``"auto"``, ``"numpy"``, ``"numexpr"``, ``"numba"``; ``None``: no fusion)
+    fuses runs of elementwise equations (:mod:`funcgrad.transforms.fusion`) into one kernel
+    each, also inside inlined loop bodies; the source names the back end each group ran on.
     """
     g: dict[str, Any] = dict(_BASE_GLOBALS)
     names = _Names()
@@ -244,7 +257,7 @@ def generate(
             lines.append(f"    {p} = np.{v.aval.dtype.name}({p})")
 
     # (no scratch buffers when user callbacks could keep a reference to one)
-    gen = _Gen(g, names, check_nans, scratch=not internal and _all_pure(ir))
+    gen = _Gen(g, names, check_nans, scratch=not internal and _all_pure(ir), backend=backend)
     # Never deleted: constants (globals) and inputs (the caller holds them anyway).
     keep: set[Var] = set(ir.constvars) | set(ir.invars)
     origin_const: set[Var] = set(ir.constvars)  # vars that may alias constants / read-only data
@@ -253,6 +266,8 @@ def generate(
         lines.append(f"    {gen.held} = []")
     lines += body.lines
     origin_const = body.origin_const
+    if gen.n_groups:
+        lines.insert(1, f"    # jit_backend={backend!r}: {gen.n_groups} fused groups")
 
     seen_out: set[Var] = set()
     in_set = set(ir.invars)
@@ -294,6 +309,9 @@ def generate(
         lines.append(f"# {fname} runs {pname} with {key} =")
         sub_src = generate(sub, f"{fname}_{key}", internal=True)[0]
         lines += ["#   " + ln for ln in sub_src.splitlines()]
+    for kname, ksrc in gen.kernel_sources:
+        lines.append(f"# {kname}:")
+        lines += ["#   " + ln for ln in ksrc.splitlines()]
     return "\n".join(lines) + "\n", g
 
 
@@ -308,11 +326,22 @@ class _Gen:
     sub-IRs shown as comments after the function."""
 
     def __init__(
-        self, g: dict[str, Any], names: _Names, check_nans: bool, scratch: bool = False
+        self,
+        g: dict[str, Any],
+        names: _Names,
+        check_nans: bool,
+        scratch: bool = False,
+        backend: str | None = None,
     ) -> None:
         self.g = g
         self.names = names
         self.check_nans = check_nans
+        # fused groups: the back end asked for (None: no fusion), how many were written, the
+        # literal arrays they share and the kernels' sources (shown after the function)
+        self.backend = backend
+        self.n_groups = 0
+        self.literals: dict[tuple[Any, ...], str] = {}
+        self.kernel_sources: list[tuple[str, str]] = []
         # the local list of scratch buffers taken (None: this function takes none)
         self.held = names.fresh("held") if scratch else None
         self.used_scratch = False
@@ -352,26 +381,16 @@ def _emit_eqns(
     names, g = gen.names, gen.g
     pad = "    " * indent
     lines: list[str] = []
-    owned = set(owned)
     origin_const = set(origin_const)
-    # Buffer planning facts: last use of each var, and which vars own fresh memory that no
-    # view refers to.
-    last_use: dict[Var, int] = {}
-    for i, e in enumerate(ir.eqns):
-        for x in e.inputs:
-            if type(x) is Var:
-                last_use[x] = i
-    out_set = {x for x in ir.outvars if type(x) is Var}
-    viewed: set[Var] = set()
-    for e in ir.eqns:
-        # A block's inputs are marked once it says which of its outputs may alias them.
-        if not e.prim.fresh and e.prim.emit_block is None:
-            viewed.update(x for x in e.inputs if type(x) is Var)
+    # Buffer planning facts: last use of each var, which vars own fresh memory that no view
+    # refers to, and the pool of dead buffers.
+    st = _Plan(ir, gen, lines, owned, keep)
+    last_use, out_set, viewed, owned = st.last_use, st.out_set, st.viewed, st.owned
 
     def operand(x: Any) -> str:
         return names[x] if type(x) is Var else _literal_src(x.val)
 
-    for i, e in enumerate(ir.eqns):
+    def emit_eqn(i: int, e: Eqn, group: Group | None) -> None:
         prim = e.prim
         ins = [operand(x) for x in e.inputs]
         comment = ""
@@ -380,47 +399,10 @@ def _emit_eqns(
         if e.phase is not None:  # e.g. "backward": equations of a gradient's backward pass
             comment = (comment or "  #") + f" ({e.phase})"
         if prim.emit_block is not None:
-            outs = [names.bind(o, None) for o in e.outputs]
-            takeable = [
-                type(x) is Var
-                and x in owned
-                and x not in viewed
-                and x not in out_set
-                and last_use.get(x) == i
-                and e.inputs.count(x) == 1
-                for x in e.inputs
-            ]
-            used = [o in last_use or o in out_set for o in e.outputs]
-            # Scratch buffers: only at the top level of a function, for values it never
-            # returns as they are.
-            scratch = [gen.held is not None and indent == 1 and o not in out_set for o in e.outputs]
-            ctx = BlockContext(gen, indent, takeable, used, comment, scratch)
-            block = prim.emit_block(ctx, e, ins, outs)
-            lines += block.lines
-            # Outputs that are not new buffers may alias any input of the block.
-            viewed.update(x for x in e.inputs if type(x) is Var)
-            for o, fresh in zip(e.outputs, block.fresh):
-                if fresh and o.aval.ndim > 0:
-                    owned.add(o)
-                elif not fresh:
-                    origin_const.add(o)
-            # Whatever refers to a scratch buffer is copied before being returned, and nothing
-            # writes into one in place (the result would not be the caller's own).
-            for o, name in zip(e.outputs, outs):
-                if name in ctx.scratched:
-                    origin_const.add(o)
-                    owned.discard(o)
-            for x, took in zip(e.inputs, takeable):
-                if took and x in ctx.taken:
-                    owned.discard(x)
-            dead = [
-                names[x]
-                for x in dict.fromkeys(e.inputs)
-                if type(x) is Var and last_use.get(x) == i and x not in out_set and x not in keep
-            ]
-            if dead:  # (unused outputs: the block itself deletes or never assigns them)
-                lines.append(f"{pad}del {', '.join(dead)}")
-            continue
+            emit_block(i, e, ins, comment)
+            return
+        if group is not None:
+            ins = [_literal_array(st, x, group) or s for x, s in zip(e.inputs, ins)]
         outs = [names.bind(o, None) for o in e.outputs]
         emit = prim.emit
         if callable(emit):
@@ -446,31 +428,31 @@ def _emit_eqns(
                 expr = f"np.{prim.ufunc.__name__}({', '.join(ins)})"
             else:
                 expr = f"np.{e.outputs[0].aval.dtype.name}({expr})"
-        # Buffer reuse for ufuncs.
-        if prim.ufunc is not None and not prim.multiple_results and e.outputs[0].aval.ndim > 0:
-            out_aval = e.outputs[0].aval
-            for x in e.inputs:
-                if (
-                    type(x) is Var
-                    and x in owned
-                    and x not in viewed
-                    and x not in out_set
-                    and last_use.get(x) == i
-                    and x.aval == out_aval
-                ):
-                    expr = f"np.{prim.ufunc.__name__}({', '.join(ins)}, out={names[x]})"
-                    owned.discard(x)
-                    break
+        # Buffer reuse: write into a dead buffer of the same type (out=).
+        reused = None
+        if prim.emit_out is not None and not prim.multiple_results and e.outputs[0].aval.ndim > 0:
+            reused = _take_buffer(st, i, e)
+            if reused is not None:
+                expr = _emit_out(prim, ins, e.params, names[reused])
+        if group is not None and prim.ufunc is not None and not prim.multiple_results:
+            expr = _bound_ufunc_call(st, prim.ufunc, ins, reused) or expr
         lhs = ", ".join(outs) if prim.multiple_results else outs[0]
         if prim.multiple_results and len(outs) == 1:
             lhs += ","
-        # Free intermediates after their last use, so memory stays what eager mode needs.
-        dead = [
-            names[x]
+        # Free intermediates after their last use, so memory stays what eager mode needs
+        # (a few dead buffers are kept for reuse by later out= writes).
+        dying = [
+            x
             for x in dict.fromkeys(e.inputs)
             if type(x) is Var and last_use.get(x) == i and x not in out_set and x not in keep
         ]
-        dead += [o for v, o in zip(e.outputs, outs) if v not in last_use and v not in out_set]
+        dead = [names[x] for x in dying if x is reused or not _pool_buffer(st, x)]
+        if reused is not None and reused not in dying:
+            dead.append(names[reused])
+        for v, o in zip(e.outputs, outs):
+            if v not in last_use and v not in out_set:
+                if not (prim.fresh and _pool_buffer(st, v, fresh=True)):
+                    dead.append(o)
         tail = f"; del {', '.join(dead)}" if dead else ""
         assign = f"{lhs} = " if outs else ""  # an effect with no results: a bare call
         lines.append(f"{pad}{assign}{expr}{tail}{comment}")
@@ -487,6 +469,82 @@ def _emit_eqns(
                 not prim.fresh and any(type(x) is Var and x in origin_const for x in e.inputs)
             ):
                 origin_const.add(o)
+
+    def emit_block(i: int, e: Eqn, ins: list[str], comment: str) -> None:
+        outs = [names.bind(o, None) for o in e.outputs]
+        takeable = [
+            type(x) is Var
+            and x in owned
+            and x not in viewed
+            and x not in out_set
+            and last_use.get(x) == i
+            and e.inputs.count(x) == 1
+            for x in e.inputs
+        ]
+        used = [o in last_use or o in out_set for o in e.outputs]
+        # Scratch buffers: only at the top level of a function, for values it never
+        # returns as they are.
+        scratch = [gen.held is not None and indent == 1 and o not in out_set for o in e.outputs]
+        ctx = BlockContext(gen, indent, takeable, used, comment, scratch)
+        block = e.prim.emit_block(ctx, e, ins, outs)
+        lines.extend(block.lines)
+        # Outputs that are not new buffers may alias any input of the block.
+        viewed.update(x for x in e.inputs if type(x) is Var)
+        for o, fresh in zip(e.outputs, block.fresh):
+            if fresh and o.aval.ndim > 0:
+                owned.add(o)
+            elif not fresh:
+                origin_const.add(o)
+        # Whatever refers to a scratch buffer is copied before being returned, and nothing
+        # writes into one in place (the result would not be the caller's own).
+        for o, name in zip(e.outputs, outs):
+            if name in ctx.scratched:
+                origin_const.add(o)
+                owned.discard(o)
+        for x, took in zip(e.inputs, takeable):
+            if took and x in ctx.taken:
+                owned.discard(x)
+        dead = [
+            names[x]
+            for x in dict.fromkeys(e.inputs)
+            if type(x) is Var and last_use.get(x) == i and x not in out_set and x not in keep
+        ]
+        if dead:  # (unused outputs: the block itself deletes or never assigns them)
+            lines.append(f"{pad}del {', '.join(dead)}")
+
+    items: Any = range(len(ir.eqns))
+    if gen.backend is not None and not gen.check_nans:
+        items = plan(ir)
+    done: set[int] = set()  # reductions a numba kernel computed with its group
+    for item in items:
+        if type(item) is int:
+            if item not in done:
+                emit_eqn(item, ir.eqns[item], None)
+            continue
+        kind, why = _choose_backend(gen.backend, item)
+        kernel = None
+        if kind == "numba":
+            try:
+                kernel = _numba_group_kernel(item)
+            except Exception as exc:  # noqa: BLE001 - any numba failure: run on numpy
+                kind, why = "numpy", f" (numba failed: {type(exc).__name__}: fell back to numpy)"
+        fused_red = kernel is not None and item.reduction is not None
+        n = gen.n_groups
+        gen.n_groups += 1
+        lines.append(
+            f"{pad}# fused group {n}: {len(item.eqns)} equations"
+            f"{' and the final ' + item.reduction.prim.name if fused_red else ''} on "  # type: ignore[union-attr]
+            f"{_group_type(item)} -> {kind}{why}"
+        )
+        if kernel is not None:
+            _emit_group_numba(st, item, n, pad, kernel)
+            if item.reduction is not None:
+                done.add(item.stop)
+        elif kind == "numexpr":
+            _emit_group_numexpr(st, item, n, pad)
+        else:
+            for k, e in enumerate(item.eqns):
+                emit_eqn(item.start + k, e, item)
     return _Emitted(lines, owned, viewed, origin_const)
 
 
@@ -621,6 +679,368 @@ def _all_pure(ir: IR) -> bool:
     return True
 
 
+# --- buffer planning and fused groups ---------------------------------------------------------
+# Dead buffers kept per (shape, dtype) for later out= writes (more are deleted at once).
+POOL_PER_TYPE = 2
+# Literals in a numpy-fused group become constant arrays of the group's shape up to this
+# size: a ufunc call with two same-typed arrays skips numpy's scalar conversion (~2x faster
+# for short vectors); above it the arithmetic dominates and the scalar is kept.
+LITERAL_ARRAY_MAX = 1024
+
+
+class _Plan:
+    """Buffer-planning state shared by the emitters: liveness (last use of each var), which
+    vars own fresh memory that no view refers to, and the pool of dead buffers."""
+
+    def __init__(
+        self, ir: IR, gen: _Gen, lines: list[str], owned: set[Var], keep: set[Var]
+    ) -> None:
+        self.names, self.g, self.lines = gen.names, gen.g, lines
+        self.last_use: dict[Var, int] = {}
+        for i, e in enumerate(ir.eqns):
+            for x in e.inputs:
+                if type(x) is Var:
+                    self.last_use[x] = i
+        self.out_set = {x for x in ir.outvars if type(x) is Var}
+        self.viewed: set[Var] = set()
+        for e in ir.eqns:
+            # A block's inputs are marked once it says which of its outputs may alias them.
+            if not e.prim.fresh and e.prim.emit_block is None:
+                self.viewed.update(x for x in e.inputs if type(x) is Var)
+        self.owned: set[Var] = set(owned)
+        self.keep = keep  # never deleted: constants, inputs (the caller holds them anyway)
+        self.free: dict[Any, list[Var]] = {}  # aval -> dead owned buffers, still bound
+        self.literals = gen.literals
+        self.kernel_sources = gen.kernel_sources
+
+    def reusable(self, x: Any, aval: Any) -> bool:
+        return (
+            type(x) is Var
+            and x in self.owned
+            and x not in self.viewed
+            and x not in self.out_set
+            and x.aval == aval
+        )
+
+
+def _pool_buffer(st: _Plan, x: Var, fresh: bool = False) -> bool:
+    """Keep the dead var ``x`` bound as a free buffer (True) or let it be deleted (False)."""
+    if x.aval.ndim == 0 or (not fresh and x not in st.owned) or x in st.viewed:
+        return False
+    pool = st.free.setdefault(x.aval, [])
+    if len(pool) >= POOL_PER_TYPE:
+        return False
+    pool.append(x)
+    st.owned.discard(x)
+    return True
+
+
+def _take_buffer(st: _Plan, i: int, e: Eqn) -> Var | None:
+    """A dead buffer the equation may write its result into: for an elementwise primitive
+    one of its own operands dying here (same shape and dtype: an in-place ufunc), else one
+    from the pool of dead buffers (never an operand: matmul may not overlap its output)."""
+    out_aval = e.outputs[0].aval
+    if e.prim.ufunc is not None or e.prim.fuse is not None:
+        for x in e.inputs:
+            if st.reusable(x, out_aval) and st.last_use.get(x) == i:
+                st.owned.discard(x)
+                return x
+    pool = st.free.get(out_aval)
+    while pool:
+        x = pool.pop()
+        if x not in e.inputs:
+            return x
+    return None
+
+
+def _bound_ufunc_call(st: _Plan, ufunc: Any, ins: list[str], out: Var | None) -> str | None:
+    """In a numpy-fused group, ``_multiply(a, b, out=c)``: the ufunc bound to a global (~10 %
+    less call overhead than ``np.multiply``'s lookup, which is what dominates short
+    vectors)."""
+    gname = f"_{ufunc.__name__}"
+    if gname in st.names.used or st.g.get(gname, ufunc) is not ufunc:
+        return None
+    st.g[gname] = ufunc
+    args = ins + ([f"out={st.names[out]}"] if out is not None else [])
+    return f"{gname}({', '.join(args)})"
+
+
+def _emit_out(prim: Any, ins: list[str], params: dict[str, Any], out: str) -> str:
+    f = prim.emit_out
+    if callable(f):
+        return f(ins, params, out)
+    return f.format(*ins, out=out, **{k: repr(v) for k, v in params.items()})
+
+
+def _group_type(group: Group) -> str:
+    dt = group.dtype.name if group.dtype is not None else "bool"
+    short = {"float64": "f64", "float32": "f32"}.get(dt, dt)
+    return f"{short}[{','.join(map(str, group.shape))}]"
+
+
+def _literal_array(st: _Plan, x: Any, group: Group) -> str | None:
+    """A numpy-fused group's literal as a read-only constant array of the group's type."""
+    if type(x) is Var or group.dtype is None or x.aval.dtype.kind not in "fi":
+        return None
+    if math.prod(group.shape) > LITERAL_ARRAY_MAX:
+        return None
+    key = (group.shape, group.dtype, repr(x.val))
+    cname = st.literals.get(key)
+    if cname is None:
+        cname = f"_c{len(st.literals)}"
+        arr = np.full(group.shape, x.val, dtype=group.dtype)
+        arr.flags.writeable = False
+        st.g[cname] = arr
+        st.literals[key] = cname
+    return cname
+
+
+def _choose_backend(backend: str | None, group: Group) -> tuple[str, str]:
+    """(back end for this group, note for the source). ``auto`` is numpy: measured on one
+    thread, numpy's SIMD ufuncs writing into planned buffers beat numexpr's interpreter at
+    every size, and numba's compiled loops (fastest for short vectors, where per-call
+    overhead dominates) cost ~0.1–3 s of compilation per kernel, so they are opt-in."""
+    if backend in ("numexpr", "numba"):
+        if kernels.available(backend):
+            return backend, ""
+        return "numpy", f" ({backend} is not installed: fell back to numpy)"
+    return "numpy", ", ufuncs writing into dead buffers (out=)"
+
+
+def _group_outputs(
+    st: _Plan, group: Group, ind: str, outputs: list[Var] | None = None
+) -> tuple[list[str], set[Var]]:
+    """Bind names for a kernel's outputs; each gets a dead buffer of its type (an input dying
+    in the group — the kernel reads each element before writing it — or a pooled one) or a
+    new one. Returns the names and the inputs whose buffers were taken."""
+    names: list[str] = []
+    taken: set[Var] = set()
+    for o in group.outputs if outputs is None else outputs:
+        name = st.names.bind(o, None)
+        buf = None
+        for x in group.inputs:
+            if x not in taken and st.reusable(x, o.aval) and st.last_use.get(x, -1) < group.stop:
+                buf = x
+                break
+        if buf is not None:
+            taken.add(buf)
+            st.owned.discard(buf)
+            st.lines.append(f"{ind}{name} = {st.names[buf]}")
+        else:
+            pool = st.free.get(o.aval)
+            if pool:
+                x = pool.pop()
+                st.lines.append(f"{ind}{name} = {st.names[x]}; del {st.names[x]}")
+            else:
+                dt = o.aval.dtype.name
+                st.lines.append(f"{ind}{name} = np.empty({o.aval.shape!r}, np.{dt})")
+        names.append(name)
+    return names, taken
+
+
+def _dies_in(st: _Plan, group: Group, x: Var) -> bool:
+    return st.last_use.get(x, -1) < group.stop and x not in st.out_set and x not in st.keep
+
+
+def _group_epilogue(
+    st: _Plan,
+    group: Group,
+    ind: str,
+    taken: set[Var],
+    extra: list[Var],
+    freed: set[Var] | None = None,
+) -> None:
+    """After a kernel: free the inputs whose last use was in the group (pooled for reuse or
+    deleted) and the values materialized inside it; the outputs own fresh memory."""
+    freed = freed or set()
+    dead = [x for x in group.inputs if _dies_in(st, group, x) and x not in freed]
+    names = [st.names[x] for x in dead if x in taken or not _pool_buffer(st, x)]
+    names += [st.names[x] for x in extra if x not in freed and not _pool_buffer(st, x, True)]
+    if names:
+        st.lines.append(f"{ind}del {', '.join(names)}")
+    for o in group.outputs:
+        st.owned.add(o)
+
+
+def _kernel_literal(x: Any, group: Group) -> str:
+    v = x.val
+    if isinstance(v, (bool, np.bool_)):
+        return repr(bool(v))
+    if group.dtype is not None:
+        return f"np.{group.dtype.name}({float(v)!r})"
+    return repr(v)
+
+
+def _numba_group_kernel(group: Group) -> tuple[Callable[..., Any], str, str]:
+    """The group's numba kernel, compiled (or loaded from the disk cache) for the usual
+    argument layouts now, so the cost is part of jit's compile (and its log), not of the
+    first call. Returns (kernel, path of its source file, source)."""
+    in_names = {v: f"i{k}" for k, v in enumerate(group.inputs)}
+    reduce = group.reduction is not None
+    src = kernels.group_kernel_source(
+        group, in_names, _kernel_outputs(group), lambda x: _kernel_literal(x, group), reduce
+    )
+    fn, _, path = kernels.numba_kernel(src)
+    sample = [
+        np.zeros(group.shape, v.aval.dtype)
+        if v.aval.shape == group.shape
+        else np.broadcast_to(np.zeros(v.aval.shape, v.aval.dtype), group.shape)
+        for v in group.inputs
+    ]
+    sample += [np.empty(group.shape, o.aval.dtype) for o in _kernel_outputs(group)]
+    fn(*sample, *([np.empty(1, group.dtype)] if reduce else []))
+    return fn, path, src
+
+
+def _kernel_outputs(group: Group) -> list[Var]:
+    """The arrays a numba kernel stores: the group's outputs, less the value its fused final
+    reduction alone reads."""
+    if group.reduction is not None and group.reduced_only:
+        return [o for o in group.outputs if o is not group.reduction.inputs[0]]
+    return list(group.outputs)
+
+
+def _emit_group_numba(
+    st: _Plan, group: Group, n: int, ind: str, kernel: tuple[Callable[..., Any], str, str]
+) -> None:
+    fn, path, src = kernel
+    gname = f"_fused_{n}"
+    st.g[gname] = fn
+    st.kernel_sources.append((f"{gname}: numba kernel (disk cache {path})", src))
+    outs, taken = _group_outputs(st, group, ind, _kernel_outputs(group))
+    args = []
+    for v in group.inputs:
+        s = st.names[v]
+        if v.aval.shape != group.shape:
+            s = f"np.broadcast_to({s}, {group.shape!r})"
+        args.append(s)
+    red = group.reduction
+    if red is None:
+        st.lines.append(f"{ind}{gname}({', '.join(args + outs)})")
+        _group_epilogue(st, group, ind, taken, [])
+        return
+    r = st.names.bind(red.outputs[0], None)
+    acc = f"_acc{n}"
+    st.lines.append(f"{ind}{acc} = np.empty(1, np.{group.dtype.name})")  # type: ignore[union-attr]
+    st.lines.append(f"{ind}{gname}({', '.join(args + outs + [acc])})")
+    st.lines.append(f"{ind}{r} = {acc}[0]; del {acc}")
+    _group_epilogue(st, group, ind, taken, [])
+    # the reduced value, if stored, may have had its last use in the reduction
+    x = red.inputs[0]
+    if not group.reduced_only and st.last_use.get(x) == group.stop and x not in st.out_set:
+        if not _pool_buffer(st, x):
+            st.lines.append(f"{ind}del {st.names[x]}")
+
+
+def _emit_group_numexpr(st: _Plan, group: Group, n: int, ind: str) -> None:
+    # Values materialized as arrays: group outputs, values used twice inside the group, and
+    # expressions nested deeper than MAX_DEPTH (Python's parser limits nesting).
+    uses: dict[Var, int] = {}
+    for e in group.eqns:
+        for x in e.inputs:
+            if type(x) is Var:
+                uses[x] = uses.get(x, 0) + 1
+    outputs = set(group.outputs)
+    text: dict[Var, str] = {}
+    depth: dict[Var, int] = {}
+    leaves: dict[Var, list[Var]] = {}  # a tree's array operands (external or materialized)
+    lits: dict[Var, list[Any]] = {}
+    f32 = group.dtype == np.float32
+    k = 0
+    materialized: list[Var] = []  # arrays used only inside the group, freed after it
+    cost: dict[Var, int] = {}  # operations in a value's (not yet materialized) tree
+    freed: set[Var] = set()
+    ext = set(group.inputs)
+    for j, e in enumerate(group.eqns):
+        ops: list[str] = []
+        lv: list[Var] = []
+        lt: list[Any] = []
+        d = 0
+        for x in e.inputs:
+            if type(x) is Var and x in text:
+                ops.append(text[x])
+                lv += leaves[x]
+                lt += lits[x]
+                d = max(d, depth[x])
+            elif type(x) is Var:
+                ops.append(f"({st.names[x]})")
+                lv.append(x)
+            elif f32 and not isinstance(x.val, (bool, np.bool_)):
+                lt.append(x)
+                ops.append(f"({{lit{id(x)}}})")
+            else:
+                ops.append(f"({_kernel_literal(x, group).replace('np.float64', '')})")
+        f = e.prim.fuse
+        expr = f(ops, e.params) if callable(f) else f.format(*ops)
+        o = e.outputs[0]
+        c = 1 + sum(cost.get(x, 0) for x in e.inputs if type(x) is Var)
+        for x in dict.fromkeys(e.inputs):  # trees inlined into all their users are done
+            if type(x) is Var and x in text:
+                uses[x] -= e.inputs.count(x)
+                if uses[x] <= 0:
+                    del text[x], leaves[x], lits[x], cost[x]
+        text[o], depth[o], leaves[o], lits[o], cost[o] = expr, d + 1, lv, lt, c
+        shared = uses.get(o, 0) > 1 and c > _NUMEXPR_RECOMPUTE
+        if o in outputs or shared or d + 1 >= _NUMEXPR_MAX_DEPTH:
+            k += 1
+            args = _numexpr_line(st, group, o, text[o], leaves[o], lits[o], f"_ne{n}_{k}", ind)
+            del text[o], leaves[o], lits[o], cost[o]
+            if o not in outputs:
+                materialized.append(o)
+            # Free what this line read for the last time (unless a pending tree still reads
+            # it), so memory does not grow with the group's length.
+            for v in args:
+                internal = v in materialized
+                if v in freed or not (internal or (v in ext and _dies_in(st, group, v))):
+                    continue
+                if st.last_use.get(v, -1) > group.start + j:
+                    continue
+                if any(v in lv for lv in leaves.values()):
+                    continue
+                freed.add(v)
+                if not _pool_buffer(st, v, fresh=internal):
+                    st.lines.append(f"{ind}del {st.names[v]}")
+    _group_epilogue(st, group, ind, set(), materialized, freed)
+
+
+_NUMEXPR_MAX_DEPTH = 32
+# A value used several times inside a group is recomputed in each tree that uses it when its
+# tree has at most this many operations (cheaper than a pass over memory), else materialized.
+_NUMEXPR_RECOMPUTE = 2
+
+
+def _numexpr_line(
+    st: _Plan, group: Group, o: Var, expr: str, lv: list[Var], lt: list[Any], gname: str, ind: str
+) -> list[Var]:
+    args = list(dict.fromkeys(lv))
+    argn = [f"a{j}" for j in range(len(args))]
+    for v, a in zip(args, argn):
+        expr = expr.replace(f"({st.names[v]})", a)
+    lit_names = []
+    for j, x in enumerate(dict.fromkeys(lt)):
+        expr = expr.replace(f"({{lit{id(x)}}})", f"c{j}")
+        lit_names.append((f"c{j}", x))
+    dtypes = [v.aval.dtype for v in args] + [group.dtype for _ in lit_names]
+    prog = kernels.numexpr_program(expr, argn + [c for c, _ in lit_names], dtypes)
+    st.g[gname] = prog
+    call_args = [st.names[v] for v in args]
+    for c, x in lit_names:
+        cname = f"{gname}_{c}"
+        st.g[cname] = np.asarray(x.val, dtype=group.dtype)
+        call_args.append(cname)
+    name = st.names.bind(o, None)
+    buf = None
+    pool = st.free.get(o.aval)
+    if pool:
+        buf = pool.pop()
+    out = f", out={st.names[buf]}" if buf is not None else ""
+    tail = f"; del {st.names[buf]}" if buf is not None else ""
+    # values materialized only inside the group die at their last use in it
+    line = f"{ind}{name} = {gname}({', '.join(call_args)}{out}){tail}  # numexpr: {expr}"
+    st.lines.append(line)
+    return args
+
+
 def _preview(c: Any) -> str:
     """A one-line look at a constant for the generated source's header."""
     if not isinstance(c, (np.ndarray, np.generic)):
@@ -646,11 +1066,12 @@ def compile_ir(
     input_kinds: list[type] | None = None,
     check_nans: bool = False,
     internal: bool = False,
+    backend: str | None = None,
 ) -> tuple[Callable[..., Any], str]:
     """Generate, compile and return (function, source). The source is registered with
     ``linecache`` so tracebacks through generated code show its lines; the entry lives as long
     as the compiled function does."""
-    src, g = generate(ir, name, out_tree, input_kinds, check_nans, internal)
+    src, g = generate(ir, name, out_tree, input_kinds, check_nans, internal, backend)
     filename = f"<funcgrad-jit-{next(_counter)}:{name}>"
     code = compile(src, filename, "exec")
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

@@ -1,7 +1,8 @@
 """Messages for ``config.update("log_compiles", True)``: what jit is compiling and why.
 
-A jit cache key is ``(tree, leaf signatures, static values, debug_nans, debug_infs)``; a leaf
-signature is ``(shape, dtype)`` for arrays and the Python type for (weakly typed) scalars.
+A jit cache key is ``(tree, leaf signatures, static values, debug_nans, debug_infs,
+jit_backend)``; a leaf signature is ``(shape, dtype)`` for arrays and the Python type for
+(weakly typed) scalars.
 On a miss the new key is compared with each cached key and the closest one's differences are
 reported, e.g. ``argument 0 (x): shape changed (3,) -> (4,)``.
 """
@@ -63,7 +64,7 @@ def miss_reason(key: tuple[Any, ...], cached: list[Any], paths: list[str], names
                     f"{'(absent)' if a is None else repr(a[1])} -> "
                     f"{'(absent)' if b is None else repr(b[1])}"
                 )
-        for fname, a, b in zip(("debug_nans", "debug_infs"), o_flags, flags):
+        for fname, a, b in zip(("debug_nans", "debug_infs", "jit_backend"), o_flags, flags):
             if a != b:
                 diffs.append(f"config {fname} changed {a} -> {b}")
         if best is None or len(diffs) < len(best):

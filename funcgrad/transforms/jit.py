@@ -135,7 +135,7 @@ class JitFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._simple and not kwargs and not _cfg.check_finite:
             leaves: list[Any] = []
-            key: list[Any] = []
+            key: list[Any] = [_cfg.jit_backend]
             if _fast_flatten(args, leaves, key, 0):
                 fn = self._fast.get(tuple(key))
                 if fn is not None:
@@ -192,7 +192,7 @@ class JitFunction:
             except TypeError:
                 paths = paths or self._readable_paths(dyn_idx, dyn_args, dyn_kwargs)
                 _leaf_sig(x, paths[j])
-        key = (tree, tuple(sigs), static_vals, _cfg.debug_nans, _cfg.debug_infs)
+        key = (tree, tuple(sigs), static_vals, _cfg.debug_nans, _cfg.debug_infs, _cfg.jit_backend)
         entry = self._cache.get(key)
         if entry is None:
             with self._lock:
@@ -214,11 +214,12 @@ class JitFunction:
                     if _cfg.log_compiles:
                         _log.warning(
                             "jit: compiled %s in %.1f ms (%d equations traced, %d after "
-                            "optimization)",
+                            "optimization; %s)",
                             self._display_name(),
                             1e3 * (time.perf_counter() - t0),
                             len(entry.traced_ir.eqns),
                             len(entry.ir.eqns),
+                            _backend_note(entry.source),
                         )
                     if not entry.closes_over_tracers:
                         self._cache[key] = entry
@@ -238,7 +239,7 @@ class JitFunction:
         simple_key = None
         if self._simple and not entry.closes_over_tracers and not _cfg.check_finite and not kwargs:
             fast_leaves: list[Any] = []
-            fast_key: list[Any] = []
+            fast_key: list[Any] = [_cfg.jit_backend]
             if _fast_flatten(args, fast_leaves, fast_key, 0):
                 simple_key = tuple(fast_key)
                 if len(self._fast) >= _cfg.jit_cache_size:
@@ -295,7 +296,12 @@ class JitFunction:
         ir = optimize(traced)
         name = self._display_name()
         fn, source = compile_ir(
-            ir, name, out_tree, None, check_nans=_cfg.debug_nans or _cfg.debug_infs
+            ir,
+            name,
+            out_tree,
+            None,
+            check_nans=_cfg.debug_nans or _cfg.debug_infs,
+            backend=_cfg.jit_backend,
         )
         return _Entry(traced, ir, fn, source, out_tree)
 
@@ -328,6 +334,18 @@ class JitFunction:
         if obj is None:
             return self
         return functools.partial(self, obj)
+
+
+def _backend_note(source: str) -> str:
+    """What the compile log says about fusion: the back ends the fused groups ran on."""
+    kinds: dict[str, int] = {}
+    for line in source.splitlines():
+        if line.lstrip().startswith("# fused group "):
+            kind = line.split(" -> ", 1)[1].split(" ", 1)[0].rstrip(",")
+            kinds[kind] = kinds.get(kind, 0) + 1
+    if not kinds:
+        return "no fused groups"
+    return "fused groups: " + ", ".join(f"{n} on {k}" for k, n in kinds.items())
 
 
 def _fast_flatten(x: Any, leaves: list[Any], key: list[Any], depth: int) -> bool:

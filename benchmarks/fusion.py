@@ -1,0 +1,257 @@
+"""Fusion and buffer planning in jit (issue 18): each jit back end against hand-written numpy
+forward + backward and JAX's jit, single-threaded, as ratios of medians of interleaved
+batches (``run.measure``).
+
+Run:  PYTHONPATH=. python benchmarks/fusion.py [--only chain mlp per-example compile]
+With JAX as the peer:  PYTHONPATH=$PWD /work/venvs/ref/bin/python benchmarks/fusion.py
+
+Numba kernels are compiled into a temporary cache directory (``FUNCGRAD_KERNEL_CACHE``)
+unless one is set; their first-call compile time is reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+for _var in (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMEXPR_MAX_THREADS",
+):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("FUNCGRAD_KERNEL_CACHE", tempfile.mkdtemp(prefix="fg-kernels-"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+from run import chain_by_hand, chain_fn, init_mlp, jax, measure, numpy_mlp_step  # noqa: E402
+
+if jax is not None:
+    import jax.numpy as jnp  # type: ignore[import-not-found]
+
+import funcgrad as fg  # noqa: E402
+import funcgrad.numpy as fnp  # noqa: E402
+from funcgrad import optim  # noqa: E402
+from funcgrad.transforms.kernels import available  # noqa: E402
+
+BACKENDS = [b for b in ("numpy", "numexpr", "numba", "auto") if b == "auto" or available(b)]
+
+
+def _under(backend, f):
+    """``f`` called with ``jit_backend`` set (jit's cache is keyed on it): one attribute
+    store per call, so the measured function is the one compiled for that back end."""
+
+    def call(*args):
+        fg.config.jit_backend = backend
+        return f(*args)
+
+    return call
+
+
+def _jit_per_backend(make, *args):
+    """{backend: compiled function} (each compiled and run once under its back end) and the
+    first-call times (trace + compile + numba's kernel compile)."""
+    fns, first = {}, {}
+    for b in BACKENDS:
+        f = _under(b, fg.jit(make()))
+        t0 = time.perf_counter()
+        f(*args)
+        first[b] = time.perf_counter() - t0
+        fns[b] = f
+    fg.config.update("jit_backend", "auto")
+    return fns, first
+
+
+def _run(title, fns, baseline="hand-written numpy"):
+    print(title, flush=True)
+    times = measure(fns, repeats=21)
+    for k, t in times.items():
+        print(f"  {k:<32} {t * 1e6:12.1f} us  {t / times[baseline]:6.2f}x", flush=True)
+    return times
+
+
+def bench_chain() -> None:
+    x = np.random.default_rng(0).standard_normal(100)
+    f = chain_fn(fnp)
+    want = chain_by_hand(x)
+    fns, first = _jit_per_backend(lambda: fg.grad(f), x)
+    for fn in fns.values():
+        np.testing.assert_allclose(fn(x), want, rtol=1e-10)
+    cases = {"hand-written numpy": lambda: chain_by_hand(x)}
+    for b, fn in fns.items():
+        cases[f"funcgrad jit(grad) [{b}]"] = lambda fn=fn: fn(x)
+    if jax is not None:
+        gj = jax.jit(jax.grad(chain_fn(jnp)))
+        cases["JAX jit(grad)"] = lambda: gj(x).block_until_ready()
+    _run("200-op elementwise chain, f64[100], jit(grad)", cases)
+    print("  first call (trace+compile): " + ", ".join(f"{b} {t:.3f} s" for b, t in first.items()))
+
+
+def _mlp_loss(params, x, y):
+    h = x
+    for layer in params[:-1]:
+        z = h @ layer["W"] + layer["b"]
+        h = z * (z > 0)
+    logits = h @ params[-1]["W"] + params[-1]["b"]
+    m = fg.stop_gradient(fnp.max(logits, axis=1, keepdims=True))
+    shifted = logits - m
+    logp = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
+    return -fnp.sum(y * logp) / x.shape[0]
+
+
+def _mlp_step(params, x, y, lr):
+    loss, grads = fg.value_and_grad(_mlp_loss)(params, x, y)
+    return loss, optim.sgd_update(params, grads, lr)
+
+
+def _jax_mlp_step():
+    def loss(params, x, y):
+        h = x
+        for layer in params[:-1]:
+            z = h @ layer["W"] + layer["b"]
+            h = z * (z > 0)
+        logits = h @ params[-1]["W"] + params[-1]["b"]
+        m = jax.lax.stop_gradient(jnp.max(logits, axis=1, keepdims=True))
+        shifted = logits - m
+        logp = shifted - jnp.log(jnp.sum(jnp.exp(shifted), axis=1, keepdims=True))
+        return -jnp.sum(y * logp) / x.shape[0]
+
+    def step(params, x, y, lr):
+        lo, g = jax.value_and_grad(loss)(params, x, y)
+        return lo, jax.tree_util.tree_map(lambda p, q: p - lr * q, params, g)
+
+    return jax.jit(step)
+
+
+def bench_mlp() -> None:
+    sizes, batch = [784, 1024, 1024, 10], 256
+    rng = np.random.default_rng(0)
+    params = init_mlp(rng, sizes, np.float32)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
+    lr = np.float32(0.01)
+    l0, p0 = numpy_mlp_step(params, x, y, lr)
+    fns, first = _jit_per_backend(lambda: _mlp_step, params, x, y, lr)
+    for fn in fns.values():
+        lo, p = fn(params, x, y, lr)
+        np.testing.assert_allclose(lo, l0, rtol=1e-4)
+        for a, w in zip(fg.tree_util.tree_leaves(p), fg.tree_util.tree_leaves(p0)):
+            assert a.dtype == np.float32
+            np.testing.assert_allclose(a, w, rtol=1e-3, atol=1e-5)
+    cases = {"hand-written numpy": lambda: numpy_mlp_step(params, x, y, lr)}
+    for b, fn in fns.items():
+        cases[f"funcgrad jit [{b}]"] = lambda fn=fn: fn(params, x, y, lr)
+    if jax is not None:
+        js = _jax_mlp_step()
+        cases["JAX jit"] = lambda: jax.block_until_ready(js(params, x, y, lr))
+    _run("MLP 784-1024-1024-10, batch 256, f32: value_and_grad + SGD step", cases)
+    print("  first call (trace+compile): " + ", ".join(f"{b} {t:.3f} s" for b, t in first.items()))
+
+
+def bench_per_example() -> None:
+    rng = np.random.default_rng(0)
+    d, B = 100, 256
+    w = rng.standard_normal(d) * 0.1
+    X = rng.standard_normal((B, d))
+    Y = (rng.random(B) > 0.5).astype(np.float64)
+
+    def loss(w, x, y):
+        z = fnp.dot(x, w)
+        return fnp.logaddexp(0.0, z) - y * z
+
+    def by_hand(w, X, Y):
+        z = X @ w
+        p = 1.0 / (1.0 + np.exp(-z))
+        return (p - Y)[:, None] * X
+
+    want = by_hand(w, X, Y)
+    fns, _ = _jit_per_backend(lambda: fg.vmap(fg.grad(loss), in_axes=(None, 0, 0)), w, X, Y)
+    for fn in fns.values():
+        np.testing.assert_allclose(fn(w, X, Y), want, rtol=1e-8, atol=1e-12)
+    cases = {"hand-written numpy": lambda: by_hand(w, X, Y)}
+    for b, fn in fns.items():
+        cases[f"funcgrad jit(vmap(grad)) [{b}]"] = lambda fn=fn: fn(w, X, Y)
+    if jax is not None:
+
+        def jloss(w, x, y):
+            z = jnp.dot(x, w)
+            return jnp.logaddexp(0.0, z) - y * z
+
+        pj = jax.jit(jax.vmap(jax.grad(jloss), in_axes=(None, 0, 0)))
+        cases["JAX jit(vmap(grad))"] = lambda: pj(w, X, Y).block_until_ready()
+    _run("per-example gradients: logistic regression, d = 100, batch 256", cases)
+
+
+def bench_compile() -> None:
+    print("trace + optimize + compile of jit(grad(f)) for an n-op program (median of 5)")
+    x = np.linspace(0.1, 1.0, 10)
+    times: dict[str, dict[int, float]] = {}
+    for b in [b for b in BACKENDS if b != "numba"]:
+        fg.config.update("jit_backend", b)
+        times[b] = {}
+        for n in (250, 500, 1000, 2000):
+
+            def f(x, n=n):
+                for i in range(n // 2):
+                    x = fnp.sin(x) * (1.0 + 1e-3 * (i % 7))
+                return fnp.sum(x)
+
+            samples = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                fg.jit(fg.grad(f)).lower(x)
+                samples.append(time.perf_counter() - t0)
+            times[b][n] = statistics.median(samples)
+            print(f"  [{b}] n={n:5d}  {times[b][n] * 1e3:8.1f} ms", flush=True)
+        ns = list(times[b])
+        slope = np.polyfit(np.log(ns), np.log(list(times[b].values())), 1)[0]
+        print(f"  [{b}] log-log slope over n = 250..2000: {slope:.2f}")
+    fg.config.update("jit_backend", "auto")
+    if "numba" in BACKENDS:
+        # numba compiles each kernel at its first call: a cold cache pays it, a warm one
+        # loads the kernel from disk.
+        fg.config.update("jit_backend", "numba")
+        for n in (20, 100, 200):
+
+            def f(x, n=n):
+                for i in range(n // 2):
+                    x = fnp.sin(x) * (1.0 + 1e-3 * (i % 7) + 1e-9 * n)
+                return fnp.sum(x)
+
+            t0 = time.perf_counter()
+            fg.jit(fg.grad(f))(x)
+            cold = time.perf_counter() - t0
+            from funcgrad.transforms import kernels
+
+            kernels.clear_memory_cache()
+            t0 = time.perf_counter()
+            fg.jit(fg.grad(f))(x)
+            warm = time.perf_counter() - t0
+            print(
+                f"  [numba] n={n:4d} first call, cold disk cache {cold:.2f} s; "
+                f"warm disk cache {warm:.3f} s"
+            )
+        fg.config.update("jit_backend", "auto")
+
+
+CASES = {
+    "chain": bench_chain,
+    "mlp": bench_mlp,
+    "per-example": bench_per_example,
+    "compile": bench_compile,
+}
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", nargs="*", choices=list(CASES))
+    a = ap.parse_args()
+    print(f"numpy {np.__version__}; back ends: {BACKENDS}; JAX: {jax is not None}")
+    for name in a.only or list(CASES):
+        CASES[name]()
