@@ -43,7 +43,10 @@ def test_source_shows_scan_and_cond_bodies_and_still_runs() -> None:
     # The scan's body is inlined as a for loop (tests/test_scan_codegen.py has the details).
     assert "    for t in range(4):  # test_transparent_jit.py:" in src
     assert "        e = np.tanh(d); del d" in src and "_scan" not in src
-    assert "runs cond with branch0 =" in src and "runs cond with branch1 =" in src
+    # The cond's branches are inlined under if/else (tests/test_cond_codegen.py).
+    assert "    branch = min(max(int(h), 0), 1)  # test_transparent_jit.py:27" in src
+    assert "    if branch == 0:\n        j = (a - 1.0)" in src
+    assert "    else:\n        k = (a * 3.0)" in src and "runs cond" not in src
     compile(src, "<generated>", "exec")
     np.testing.assert_allclose(jf(0.5), scan_and_cond(0.5))
 

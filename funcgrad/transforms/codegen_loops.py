@@ -1,4 +1,5 @@
-"""Loops in jit-generated code: the ``emit_block`` rules of ``scan`` and ``while``.
+"""Control flow in jit-generated code: the ``emit_block`` rules of ``scan``, ``while`` and
+``cond`` (its branches under ``if``/``elif``/``else``: :func:`emit_cond`).
 
 Under ``jit`` a ``scan`` does not call a compiled body once per step: its body is written
 into the generated function as the body of one Python ``for`` loop. The carries are local
@@ -55,7 +56,7 @@ from funcgrad.transforms.batching import batch_ir, move_batch_axis
 from funcgrad.transforms.codegen import Block, BlockContext, compile_ir, structure_key
 from funcgrad.transforms.passes import dce
 
-__all__ = ["emit_scan", "emit_while", "owned_carries", "compiled_loop"]
+__all__ = ["emit_scan", "emit_while", "emit_cond", "owned_carries", "compiled_loop"]
 
 
 def owned_carries(body: IR, carry_pos: Sequence[int], candidates: Sequence[bool]) -> list[bool]:
@@ -358,6 +359,56 @@ def emit_while(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> 
     dead = [go] + [n for n, u in zip(outs, ctx.used) if not u]
     lines.append(f"{pad0}del {', '.join(dead)}")
     return Block(lines, list(own))
+
+
+def emit_cond(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Block:
+    """``cond`` as ``if``/``elif``/``else``: each branch's statements inlined under its test,
+    the branch index clamped to the valid range as ``lax.switch`` does. Nothing is called
+    per branch; the branch not taken costs nothing.
+
+    The branches only read the operands (they never write into them). An output is a fresh
+    buffer only when it is one in every branch; else it may alias an operand and is copied
+    before being returned. Scalar outputs get exactly the declared dtype (a branch may
+    return a weakly typed operand or a literal)."""
+    from funcgrad.transforms.control_flow import branches_of
+
+    branches = branches_of(eqn.params)
+    pad0, pad1 = ctx.pad(ctx.indent), ctx.pad(ctx.indent + 1)
+    lines: list[str] = []
+    ops = _setup_consts(ctx, ins[1:], lines)
+    n = len(branches)
+    k = ctx.fresh("branch")
+    lines.append(f"{pad0}{k} = min(max(int({ins[0]}), 0), {n - 1}){ctx.comment}")
+    fresh = [True] * len(outs)
+    for i, br in enumerate(branches):
+        if i == 0:
+            head = f"if {k} == 0:" if n > 1 else "if True:"
+        elif i < n - 1:
+            head = f"elif {k} == {i}:"
+        else:
+            head = "else:"
+        lines.append(f"{pad0}{head}")
+        inl = ctx.inline(br, ops, ctx.indent + 1)
+        lines += inl.lines
+        new = []
+        for j, (expr, aval) in enumerate(zip(inl.outs, br.out_avals)):
+            fresh[j] = fresh[j] and inl.fresh[j]
+            if not ctx.used[j]:
+                new.append(None)
+            elif aval.ndim == 0:
+                new.append(f"np.{aval.dtype.name}({expr})")
+            else:
+                new.append(expr)
+        _assign_carries(pad1, [o for o, v in zip(outs, new) if v is not None],
+                        [v for v in new if v is not None], lines)  # fmt: skip
+        # the branch's own names of its results are not needed past the assignment
+        local = {x for x in inl.outs if x.isidentifier()} - set(ops) - set(outs)
+        if local:
+            lines.append(f"{pad1}del {', '.join(sorted(local))}")
+        if not inl.lines and all(v is None for v in new) and not local:
+            lines.append(f"{pad1}pass")
+    lines.append(f"{pad0}del {k}")
+    return Block(lines, [f and u for f, u in zip(fresh, ctx.used)])
 
 
 # ---------------------------------------------------------------------------------------------

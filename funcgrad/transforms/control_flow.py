@@ -54,7 +54,13 @@ from funcgrad.primitives import structural as st
 from funcgrad.primitives.base import Primitive, batch_size, define
 from funcgrad.transforms.batching import batch_ir, move_batch_axis
 from funcgrad.transforms.codegen import compile_ir_cached
-from funcgrad.transforms.codegen_loops import compiled_loop, emit_scan, emit_while, plain
+from funcgrad.transforms.codegen_loops import (
+    compiled_loop,
+    emit_cond,
+    emit_scan,
+    emit_while,
+    plain,
+)
 from funcgrad.transforms.forward import jvp_ir
 from funcgrad.transforms.passes import dce
 from funcgrad.transforms.reverse import backward_pass
@@ -392,6 +398,7 @@ cond_p = define(
     jvp_full=_cond_jvp,
     vjp_full=_cond_vjp,
     batch=_cond_batch,
+    emit_block=emit_cond,
 )
 
 
