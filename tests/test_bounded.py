@@ -16,10 +16,12 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
+from funcgrad.transforms import codegen
 
 
 def _generated_entries() -> int:
     gc.collect()
+    codegen._drop_dead_sources()  # (collected functions' sources leave at the next compile)
     return sum(1 for k in linecache.cache if k.startswith("<funcgrad-jit-"))
 
 
@@ -50,6 +52,21 @@ def test_linecache_entries_die_with_their_functions():
     for i in range(300):  # 300 distinct jit functions, dropped after one call each
         fg.jit(lambda x, i=i: x + float(i))(np.ones(3))
     assert _generated_entries() - before <= 2
+
+
+def test_collected_sources_leave_linecache_at_the_next_compile_not_in_the_collector():
+    # A finalizer that popped linecache entries could run inside linecache.checkcache's loop
+    # over the keys (whenever that loop triggered the garbage collector): KeyError.
+    f = fg.jit(lambda x: x + 1.0)
+    f(np.ones(2))
+    name = f.lower(np.ones(2))  # (compiles nothing new: the same cache entry)
+    mine = [k for k in linecache.cache if k.startswith("<funcgrad-jit-") and "_lambda_" in k]
+    del f, name
+    gc.collect()
+    assert mine[-1] in linecache.cache
+    linecache.checkcache()
+    fg.jit(lambda x: x * 3.0)(np.ones(2))
+    assert mine[-1] not in linecache.cache
 
 
 def test_many_distinct_compilations_keep_memory_bounded(small_jit_cache):

@@ -1074,11 +1074,26 @@ def compile_ir(
     src, g = generate(ir, name, out_tree, input_kinds, check_nans, internal, backend)
     filename = f"<funcgrad-jit-{next(_counter)}:{name}>"
     code = compile(src, filename, "exec")
+    _drop_dead_sources()
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     exec(code, g)
     fn = g[name]
-    weakref.finalize(fn, linecache.cache.pop, filename, None)
+    weakref.finalize(fn, _dead_sources.append, filename)
     return fn, src
+
+
+# Sources of collected functions, removed from linecache at the next compile rather than by
+# the finalizer itself: a finalizer runs inside whatever code triggered the garbage collector,
+# e.g. linecache.checkcache looping over the cache's keys (which raised KeyError).
+_dead_sources: list[str] = []
+
+
+def _drop_dead_sources() -> None:
+    while _dead_sources:
+        try:
+            linecache.cache.pop(_dead_sources.pop(), None)
+        except IndexError:  # emptied by another thread meanwhile
+            break
 
 
 _compiled_by_ir: weakref.WeakKeyDictionary[IR, Callable[..., Any]] = weakref.WeakKeyDictionary()

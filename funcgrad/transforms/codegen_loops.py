@@ -370,9 +370,7 @@ def emit_cond(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
     buffer only when it is one in every branch; else it may alias an operand and is copied
     before being returned. Scalar outputs get exactly the declared dtype (a branch may
     return a weakly typed operand or a literal)."""
-    from funcgrad.transforms.control_flow import branches_of
-
-    branches = branches_of(eqn.params)
+    branches = [eqn.params[f"branch{i}"] for i in range(len(eqn.params))]  # (cond_params)
     pad0, pad1 = ctx.pad(ctx.indent), ctx.pad(ctx.indent + 1)
     lines: list[str] = []
     ops = _setup_consts(ctx, ins[1:], lines)
