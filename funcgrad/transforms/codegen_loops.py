@@ -54,7 +54,7 @@ from funcgrad.core.pytree import tree_structure
 from funcgrad.core.tracing import closure_convert, trace_to_ir
 from funcgrad.transforms.batching import batch_ir, move_batch_axis
 from funcgrad.transforms.codegen import Block, BlockContext, compile_ir, structure_key
-from funcgrad.transforms.passes import dce
+from funcgrad.transforms.passes import cse, dce
 
 __all__ = ["emit_scan", "emit_while", "emit_cond", "owned_carries", "compiled_loop"]
 
@@ -252,14 +252,17 @@ def emit_scan(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
     lines: list[str] = []
     ny = len(body.outvars) - c
     used_y = list(ctx.used[c:])
-    # Stacked outputs nobody reads are neither stored nor (when dead in the body) computed.
+    # Stacked outputs nobody reads are neither stored nor (when dead in the body) computed;
+    # equal equations of the body (jit's optimize does not enter sub-IRs) are computed once.
     body = dce(
-        IR(
-            [],
-            [],
-            body.invars,
-            body.eqns,
-            list(body.outvars[:c]) + [y for y, u in zip(body.outvars[c:], used_y) if u],
+        cse(
+            IR(
+                [],
+                [],
+                body.invars,
+                body.eqns,
+                list(body.outvars[:c]) + [y for y, u in zip(body.outvars[c:], used_y) if u],
+            )
         )
     )
     consts = _setup_consts(ctx, ins[:k], lines)
