@@ -42,7 +42,7 @@ from funcgrad.core.ir import IR, Eqn, ShapedArray, Var, _letters
 from funcgrad.core.pytree import PyTreeDef, tree_unflatten
 from funcgrad.transforms import kernels
 from funcgrad.transforms.fusion import Group, plan
-from funcgrad.transforms.passes import operand_key, params_key
+from funcgrad.transforms.passes import cse, operand_key, params_key
 
 __all__ = [
     "generate",
@@ -636,7 +636,9 @@ class BlockContext:
         """The statements of the closed sub-IR ``ir`` at ``indent`` levels, reading its inputs
         from ``in_exprs`` (local names, or literal source, assigned first). Inputs marked in
         ``owned`` are buffers the statements may overwrite after their last use; the other
-        inputs are only read. Inputs are never deleted (a loop reads them again)."""
+        inputs are only read. Inputs are never deleted (a loop reads them again). Equal
+        equations are computed once (jit's optimize does not enter sub-IRs)."""
+        ir = cse(ir)
         gen = self._gen
         names = gen.names
         pad = "    " * indent
