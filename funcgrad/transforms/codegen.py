@@ -149,8 +149,14 @@ class _Names:
         self.names: dict[Var, str] = {}
         self.used: set[str] = set()
         self.counter = 0
+        self.preset: dict[Var, str] = {}  # names chosen before the var is bound (see inline)
 
     def bind(self, v: Var, hint: str | None) -> str:
+        if self.preset:
+            name = self.preset.pop(v, None)
+            if name is not None:
+                self.names[v] = name
+                return name
         if hint:
             base = "".join(c if c.isalnum() or c == "_" else "_" for c in hint)
             if base and (base[0].isdigit()):
@@ -632,15 +638,29 @@ class BlockContext:
         in_exprs: Sequence[str],
         indent: int,
         owned: Sequence[bool] | None = None,
+        out_names: Sequence[str | None] | None = None,
     ) -> Inlined:
         """The statements of the closed sub-IR ``ir`` at ``indent`` levels, reading its inputs
         from ``in_exprs`` (local names, or literal source, assigned first). Inputs marked in
         ``owned`` are buffers the statements may overwrite after their last use; the other
         inputs are only read. Inputs are never deleted (a loop reads them again). Equal
-        equations are computed once (jit's optimize does not enter sub-IRs)."""
+        equations are computed once (jit's optimize does not enter sub-IRs).
+
+        ``out_names[j]`` (already reserved, e.g. the block's output names): the name output
+        ``j`` is assigned to directly when an equation of ``ir`` computes it (and it is no
+        other output); ``Inlined.outs[j]`` then is that name."""
         ir = cse(ir)
         gen = self._gen
         names = gen.names
+        if out_names is not None:
+            defined = {o for e in ir.eqns for o in e.outputs}
+            count: dict[Var, int] = {}
+            for x in ir.outvars:
+                if type(x) is Var:
+                    count[x] = count.get(x, 0) + 1
+            for x, want in zip(ir.outvars, out_names):
+                if want is not None and type(x) is Var and x in defined and count[x] == 1:
+                    names.preset[x] = want
         pad = "    " * indent
         lines: list[str] = []
         read = {x for e in ir.eqns for x in e.inputs if type(x) is Var}
@@ -653,6 +673,9 @@ class BlockContext:
         own = {v for v, o in zip(ir.invars, owned or [False] * len(ir.invars)) if o}
         em = _emit_eqns(gen, ir, indent, owned=own, keep=set(ir.invars), origin_const=set())
         lines += em.lines
+        for x in ir.outvars:  # (a preset name whose equation wrote nothing)
+            if type(x) is Var:
+                names.preset.pop(x, None)
         outs: list[str] = []
         fresh: list[bool] = []
         seen: set[Var] = set()

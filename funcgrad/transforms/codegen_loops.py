@@ -389,7 +389,9 @@ def emit_cond(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
         else:
             head = "else:"
         lines.append(f"{pad0}{head}")
-        inl = ctx.inline(br, ops, ctx.indent + 1)
+        # array results computed in the branch are assigned to the output names directly
+        direct = [o if u and a.ndim > 0 else None for o, u, a in zip(outs, ctx.used, br.out_avals)]
+        inl = ctx.inline(br, ops, ctx.indent + 1, out_names=direct)
         lines += inl.lines
         new = []
         for j, (expr, aval) in enumerate(zip(inl.outs, br.out_avals)):
