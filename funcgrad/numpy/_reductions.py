@@ -527,12 +527,20 @@ def quantile(
     lo_v, hi_v = take(s, lo, axis=-1), take(s, hi, axis=-1)  # (..., len(q))
     d = subtract(hi_v, lo_v)
     r = where(t >= 0.5, subtract(hi_v, multiply(d, 1 - t)), add(lo_v, multiply(d, t)))
+    return _quantile_result(r, qs.shape, shape, axes, keepdims)
+
+
+def _quantile_result(
+    r: Any, q_shape: tuple[int, ...], shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool
+) -> Any:
+    """Lay out ``r`` of shape ``(kept..., q.size)`` (from ``_move_axes_last``) as numpy's
+    quantile result: ``q_shape + kept shape`` (reduced axes kept as 1 when ``keepdims``)."""
     if keepdims:
         kshape = tuple(1 if i in axes else sz for i, sz in enumerate(shape))
     else:
         kshape = tuple(sz for i, sz in enumerate(shape) if i not in axes)
-    r = moveaxis(reshape(r, kshape + (qs.size,)), -1, 0)
-    return reshape(r, qs.shape + kshape)
+    r = moveaxis(reshape(r, kshape + (int(_np.prod(q_shape, dtype=_np.int64)),)), -1, 0)
+    return reshape(r, tuple(q_shape) + kshape)
 
 
 def percentile(

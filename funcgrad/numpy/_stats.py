@@ -50,6 +50,7 @@ from funcgrad.numpy._indices import ravel_multi_index
 from funcgrad.numpy._products import dot
 from funcgrad.numpy._reductions import (
     _move_axes_last,
+    _quantile_result,
     argmax,
     argmin,
     average,
@@ -63,7 +64,6 @@ from funcgrad.numpy._shape import (
     concatenate,
     diagonal,
     flip,
-    moveaxis,
     ravel,
     reshape,
     take_along_axis,
@@ -205,8 +205,8 @@ def nanquantile(
         raise LocatedValueError("nanquantile of an empty axis")
     s = sort(x, axis=-1)
     nv = _sum(logical_not(isnan(x)), axis=-1, keepdims=True)  # (..., 1)
-    nq = qs.size
-    pos = multiply(astype(subtract(nv, 1), _dtype(s)), qs.ravel().astype(_dtype(s)))  # (..., nq)
+    # pos, lo, hi, t and the gathered values are (..., nq), nq = q.size
+    pos = multiply(astype(subtract(nv, 1), _dtype(s)), qs.ravel().astype(_dtype(s)))
     lo_f = floor(maximum(pos, 0.0))
     lo = astype(lo_f, _np.intp)
     hi = minimum(add(lo, 1), maximum(subtract(nv, 1), 0))
@@ -216,12 +216,7 @@ def nanquantile(
     d = subtract(hi_v, lo_v)
     r = where(greater_equal(t, 0.5), subtract(hi_v, multiply(d, 1 - t)), add(lo_v, multiply(d, t)))
     r = where(equal(nv, 0), _np.nan, r)
-    if keepdims:
-        kshape = tuple(1 if i in axes else sz for i, sz in enumerate(shape))
-    else:
-        kshape = tuple(sz for i, sz in enumerate(shape) if i not in axes)
-    r = moveaxis(reshape(r, kshape + (nq,)), -1, 0)
-    return reshape(r, qs.shape + kshape)
+    return _quantile_result(r, qs.shape, shape, axes, keepdims)
 
 
 def nanpercentile(
