@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS"):
     if _var == "XLA_FLAGS":
@@ -27,8 +25,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_
         os.environ.setdefault(_var, "1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+from run import measure  # noqa: E402
 
 import funcgrad as fg  # noqa: E402
 import funcgrad.numpy as fnp  # noqa: E402
@@ -41,33 +41,6 @@ try:
     jax.config.update("jax_enable_x64", True)
 except ImportError:  # optional peer
     jax = None
-
-
-def _calls_per_batch(fn, min_time: float) -> int:
-    fn()  # warm up (compiles, caches)
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        if time.perf_counter() - t0 > min_time or n > 1 << 20:
-            return n
-        n *= 2
-
-
-def measure(fns: dict, *, min_time: float = 0.05, repeats: int = 21) -> dict:
-    """Median seconds per call of each function; batches of the implementations are
-    interleaved so background load affects them alike."""
-    counts = {k: _calls_per_batch(f, min_time) for k, f in fns.items()}
-    samples: dict = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            n = counts[k]
-            t0 = time.perf_counter()
-            for _ in range(n):
-                f()
-            samples[k].append((time.perf_counter() - t0) / n)
-    return {k: statistics.median(v) for k, v in samples.items()}
 
 
 def make_problem(H: int, T: int, B: int, seed: int = 0):
@@ -153,7 +126,7 @@ def main() -> None:
         fns["JAX jit(grad)"] = lambda: jax.block_until_ready(gj(jWh, jWx, jxs))
     else:
         print("  (JAX not importable: skipped)")
-    times = measure(fns, repeats=a.repeats)
+    times = measure(fns, min_time=0.05, repeats=a.repeats)
     base = times["hand-written numpy"]
     for k, t in times.items():
         print(f"  {k:<24} {t * 1e3:9.3f} ms  {t / base:6.2f}x")
