@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
-from run import measure  # noqa: E402
+from run import measure, rnn_by_hand, rnn_loss  # noqa: E402
 
 import funcgrad as fg  # noqa: E402
 import funcgrad.numpy as fnp  # noqa: E402
@@ -52,38 +52,6 @@ def make_problem(H: int, T: int, B: int, seed: int = 0):
     return Wh, Wx, xs, h0
 
 
-def funcgrad_loss(h0):
-    def loss(Wh, Wx, xs):
-        def step(h, x):
-            h = fnp.tanh(h @ Wh + x @ Wx)
-            return h, None
-
-        h, _ = lax.scan(step, h0, xs)
-        return fnp.sum(h * h)
-
-    return loss
-
-
-def by_hand(Wh, Wx, xs, h0):
-    """Hand-written numpy forward + backward (the practical limit of numpy calls)."""
-    T = xs.shape[0]
-    hs = [h0]
-    h = h0
-    for t in range(T):
-        h = np.tanh(h @ Wh + xs[t] @ Wx)
-        hs.append(h)
-    gh = 2 * h
-    gWh = np.zeros_like(Wh)
-    gWx = np.zeros_like(Wx)
-    WhT = Wh.T
-    for t in range(T - 1, -1, -1):
-        gz = gh * (1 - hs[t + 1] ** 2)
-        gWh += hs[t].T @ gz
-        gWx += xs[t].T @ gz
-        gh = gz @ WhT
-    return gWh, gWx
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=21)
@@ -94,31 +62,23 @@ def main() -> None:
     a = ap.parse_args()
     H, T, B = a.hidden, a.steps, a.batch
     Wh, Wx, xs, h0 = make_problem(H, T, B)
-    g = fg.jit(fg.grad(funcgrad_loss(h0), argnums=(0, 1)))
+    g = fg.jit(fg.grad(rnn_loss(fnp, lax, h0), argnums=(0, 1)))
     got = g(Wh, Wx, xs)
-    want = by_hand(Wh, Wx, xs, h0)
+    want = rnn_by_hand(Wh, Wx, xs, h0)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-9, atol=1e-12)
     if a.show_source:
         print(g.lower(Wh, Wx, xs).source)
     print(f"tanh RNN via lax.scan: hidden {H}, {T} steps, batch {B}, grad wrt (Wh, Wx), f64")
-    ge = fg.grad(funcgrad_loss(h0), argnums=(0, 1))
+    ge = fg.grad(rnn_loss(fnp, lax, h0), argnums=(0, 1))
     np.testing.assert_allclose(ge(Wh, Wx, xs)[0], want[0], rtol=1e-9, atol=1e-12)
     fns = {
-        "hand-written numpy": lambda: by_hand(Wh, Wx, xs, h0),
+        "hand-written numpy": lambda: rnn_by_hand(Wh, Wx, xs, h0),
         "funcgrad jit(grad)": lambda: g(Wh, Wx, xs),
         "funcgrad grad (eager)": lambda: ge(Wh, Wx, xs),
     }
     if jax is not None:
-
-        def jloss(Wh, Wx, xs):
-            def step(h, x):
-                h = jnp.tanh(h @ Wh + x @ Wx)
-                return h, None
-
-            h, _ = jax.lax.scan(step, jnp.asarray(h0), xs)
-            return jnp.sum(h * h)
-
+        jloss = rnn_loss(jnp, jax.lax, jnp.asarray(h0))
         gj = jax.jit(jax.grad(jloss, argnums=(0, 1)))
         jWh, jWx, jxs = (jnp.asarray(v) for v in (Wh, Wx, xs))
         jr = gj(jWh, jWx, jxs)
