@@ -49,7 +49,9 @@ from funcgrad.numpy._elementwise import (
 from funcgrad.numpy._indices import ravel_multi_index
 from funcgrad.numpy._products import dot
 from funcgrad.numpy._reductions import (
+    _lerp,
     _move_axes_last,
+    _quantile_q,
     _quantile_result,
     argmax,
     argmin,
@@ -196,9 +198,7 @@ def nanquantile(
         raise LocatedValueError("nanquantile: out= is not supported (arrays are immutable)")
     if method != "linear" or weights is not None:
         raise LocatedNotImplementedError("nanquantile supports method='linear' only")
-    qs = _np.asarray(_concrete(q, "nanquantile's q"), dtype=_np.float64)
-    if qs.size and (qs.min() < 0 or qs.max() > 1):
-        raise LocatedValueError("Quantiles must be in the range [0, 1]")
+    qs = _quantile_q(q, "nanquantile")
     x, shape, axes = _move_axes_last(_float(_operand(a)), axis)
     n = _shape(x)[-1]
     if n == 0:
@@ -213,9 +213,7 @@ def nanquantile(
     t = subtract(pos, lo_f)
     lo_v = take_along_axis(s, minimum(lo, n - 1), axis=-1)
     hi_v = take_along_axis(s, minimum(hi, n - 1), axis=-1)
-    d = subtract(hi_v, lo_v)
-    r = where(greater_equal(t, 0.5), subtract(hi_v, multiply(d, 1 - t)), add(lo_v, multiply(d, t)))
-    r = where(equal(nv, 0), _np.nan, r)
+    r = where(equal(nv, 0), _np.nan, _lerp(lo_v, hi_v, t))
     return _quantile_result(r, qs.shape, shape, axes, keepdims)
 
 
