@@ -1,10 +1,13 @@
 """funcgrad benchmarks: funcgrad (eager and jit) against hand-written numpy forward+backward,
-in one run, as ratios of medians. Optional peers (JAX, autograd, PyTorch) are timed when
-importable and skipped otherwise.
+in one run, as ratios of medians of interleaved batches. Optional peers (JAX, autograd,
+PyTorch) are timed side by side when importable (each case prints a note for a peer it skips);
+every peer's result is checked against the hand-written numpy once before timing.
 
 Run:  python benchmarks/run.py [--quick] [--only NAME ...]
+With the peers: PYTHONPATH=<worktree> /work/venvs/ref/bin/python benchmarks/run.py
 
-BLAS runs single-threaded (set before numpy is imported) so ratios are stable on 2 cores.
+BLAS and XLA run single-threaded (set before numpy and JAX are imported) so ratios are stable
+on 2 cores.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import time
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 
 import numpy as np  # noqa: E402
 
@@ -27,12 +33,14 @@ from funcgrad import optim  # noqa: E402
 try:
     import autograd  # type: ignore[import-not-found]
     import autograd.numpy as anp  # type: ignore[import-not-found]
+    import autograd.scipy.special as asp  # type: ignore[import-not-found]
 except ImportError:  # optional peer
     autograd = None
 try:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     import jax  # type: ignore[import-not-found]
     import jax.numpy as jnp  # type: ignore[import-not-found]
+    import jax.scipy.special as jsp  # type: ignore[import-not-found]
 
     jax.config.update("jax_enable_x64", True)
 except ImportError:  # optional peer
@@ -88,6 +96,30 @@ def report(case: str, impl: str, seconds: float, baseline: float | None, target:
     print(f"  {impl:<28} {seconds * 1e6:12.1f} us  {r}  {target}", flush=True)
 
 
+def skipped_peers(*names: str) -> None:
+    """Print a note for each of the peers ``names`` ("jax", "autograd") not importable."""
+    have = {"jax": jax is not None, "autograd": autograd is not None}
+    for name in names:
+        if not have[name]:
+            print(f"  ({'JAX' if name == 'jax' else name} not importable: skipped)", flush=True)
+
+
+def assert_close_tree(got, want, **tol) -> None:
+    """``got`` (a peer's result: nested lists, tuples, dicts of arrays) equals ``want``."""
+    if isinstance(want, dict):
+        assert sorted(got) == sorted(want)
+        for k in want:
+            assert_close_tree(got[k], want[k], **tol)
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            assert_close_tree(a, b, **tol)
+    else:
+        got = np.asarray(got)
+        assert got.dtype == np.asarray(want).dtype, (got.dtype, np.asarray(want).dtype)
+        np.testing.assert_allclose(got, want, **tol)
+
+
 # --- 1. seed neuron: per-call overhead ---------------------------------------------------
 def bench_seed(quick: bool) -> None:
     print("seed neuron: grad of (w*x - y)**2 at w=1, x=2, y=4")
@@ -121,6 +153,7 @@ def bench_seed(quick: bool) -> None:
             return wt.grad
 
         fns["PyTorch backward"] = torch_grad
+    skipped_peers("autograd", "jax")
     run_case("seed", fns, "hand-written Python", {"funcgrad jit(grad)": "target <= 40x"})
 
 
@@ -165,6 +198,7 @@ def bench_chain(quick: bool) -> None:
     if jax is not None:
         gjax = jax.jit(jax.grad(chain_fn(jnp)))
         fns["JAX jit(grad)"] = lambda: gjax(x).block_until_ready()
+    skipped_peers("autograd", "jax")
     run_case(
         "chain",
         fns,
@@ -228,6 +262,51 @@ def numpy_mlp_step(params, x, y, lr):
     return loss, new
 
 
+def peer_mlp_loss(np_, logsumexp):
+    """``mlp_loss`` for a peer: the same network and mean cross-entropy, with the peer's
+    ``logsumexp`` in place of the max-shifted log-sum-exp (autograd has no stop_gradient)."""
+
+    def loss(params, x, y):
+        h = x
+        for layer in params[:-1]:
+            z = h @ layer["W"] + layer["b"]
+            h = z * (z > 0)
+        logits = h @ params[-1]["W"] + params[-1]["b"]
+        logp = logits - logsumexp(logits, axis=1, keepdims=True)
+        return -np_.sum(y * logp) / x.shape[0]
+
+    return loss
+
+
+def mlp_peers(params, x, y, lr, want) -> dict:
+    """JAX ``jit(value_and_grad)`` + SGD and autograd ``value_and_grad`` + SGD (eager) steps,
+    each checked once against ``want`` = the hand-written numpy step's (loss, params)."""
+    fns = {}
+    if autograd is not None:
+        vg = autograd.value_and_grad(peer_mlp_loss(anp, asp.logsumexp))
+
+        def autograd_step():
+            loss, grads = vg(params, x, y)
+            new = [{k: p[k] - lr * g[k] for k in p} for p, g in zip(params, grads)]
+            return loss, new
+
+        assert_close_tree(autograd_step(), want, rtol=1e-3, atol=1e-5)
+        fns["autograd eager"] = autograd_step
+    if jax is not None:
+        jloss = peer_mlp_loss(jnp, jsp.logsumexp)
+
+        @jax.jit
+        def jax_step(params, x, y, lr):
+            loss, grads = jax.value_and_grad(jloss)(params, x, y)
+            return loss, jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads)
+
+        jp, jx, jy = jax.device_put((params, x, y))
+        assert_close_tree(jax_step(jp, jx, jy, lr), want, rtol=1e-3, atol=1e-5)
+        fns["JAX jit(value_and_grad)"] = lambda: jax.block_until_ready(jax_step(jp, jx, jy, lr))
+    skipped_peers("autograd", "jax")
+    return fns
+
+
 def bench_mlp(sizes, batch, quick: bool, target: str) -> None:
     name = "MLP " + "-".join(map(str, sizes))
     print(f"{name}, batch {batch}, float32: one value_and_grad + SGD step")
@@ -251,6 +330,7 @@ def bench_mlp(sizes, batch, quick: bool, target: str) -> None:
             "hand-written numpy": lambda: numpy_mlp_step(params, x, y, lr),
             "funcgrad eager": lambda: mlp_step(params, x, y, lr),
             "funcgrad jit": lambda: step_j(params, x, y, lr),
+            **mlp_peers(params, x, y, lr, (l0, p0)),
         },
         "hand-written numpy",
         {"funcgrad jit": target},
@@ -258,6 +338,54 @@ def bench_mlp(sizes, batch, quick: bool, target: str) -> None:
 
 
 # --- 5. RNN via lax.scan ---------------------------------------------------------------
+def rnn_loss(np_, lax_, h0):
+    """``sum(h_T ** 2)`` of the tanh RNN ``h_t = tanh(h_{t-1} @ Wh + x_t @ Wx)`` through
+    ``lax_.scan`` (funcgrad's or JAX's), as a function of ``(Wh, Wx, xs)``."""
+
+    def loss(Wh, Wx, xs):
+        def step(h, x):
+            h = np_.tanh(h @ Wh + x @ Wx)
+            return h, None
+
+        h, _ = lax_.scan(step, h0, xs)
+        return np_.sum(h * h)
+
+    return loss
+
+
+def rnn_loop_loss(np_, h0):
+    """The same loss as a Python loop over the steps (for autograd, which has no scan)."""
+
+    def loss(Wh, Wx, xs):
+        h = h0
+        for t in range(xs.shape[0]):
+            h = np_.tanh(h @ Wh + xs[t] @ Wx)
+        return np_.sum(h * h)
+
+    return loss
+
+
+def rnn_by_hand(Wh, Wx, xs, h0):
+    """Hand-written numpy forward + backward of ``rnn_loss`` wrt ``(Wh, Wx)`` (the practical
+    limit of numpy calls)."""
+    T = xs.shape[0]
+    hs = [h0]
+    h = h0
+    for t in range(T):
+        h = np.tanh(h @ Wh + xs[t] @ Wx)
+        hs.append(h)
+    gh = 2 * h
+    gWh = np.zeros_like(Wh)
+    gWx = np.zeros_like(Wx)
+    WhT = Wh.T
+    for t in range(T - 1, -1, -1):
+        gz = gh * (1 - hs[t + 1] ** 2)
+        gWh += hs[t].T @ gz
+        gWx += xs[t].T @ gz
+        gh = gz @ WhT
+    return gWh, gWx
+
+
 def bench_rnn(quick: bool) -> None:
     if not hasattr(fg, "lax"):
         print("RNN via lax.scan: skipped (funcgrad.lax not available)")
@@ -272,43 +400,24 @@ def bench_rnn(quick: bool) -> None:
     xs = rng.standard_normal((T, B, H))
     h0 = np.zeros((B, H))
 
-    def loss(Wh, Wx, xs):
-        def step(h, x):
-            h = fnp.tanh(h @ Wh + x @ Wx)
-            return h, None
-
-        h, _ = lax.scan(step, h0, xs)
-        return fnp.sum(h * h)
-
-    def by_hand(Wh, Wx, xs):
-        hs = [h0]
-        h = h0
-        for t in range(T):
-            h = np.tanh(h @ Wh + xs[t] @ Wx)
-            hs.append(h)
-        gh = 2 * h
-        gWh = np.zeros_like(Wh)
-        gWx = np.zeros_like(Wx)
-        for t in range(T - 1, -1, -1):
-            gz = gh * (1 - hs[t + 1] ** 2)
-            gWh += hs[t].T @ gz
-            gWx += xs[t].T @ gz
-            gh = gz @ Wh.T
-        return gWh, gWx
-
-    g = fg.jit(fg.grad(loss, argnums=(0, 1)))
-    got = g(Wh, Wx, xs)
-    want = by_hand(Wh, Wx, xs)
-    np.testing.assert_allclose(got[0], want[0], rtol=1e-8, atol=1e-10)
-    run_case(
-        "rnn",
-        {
-            "hand-written numpy": lambda: by_hand(Wh, Wx, xs),
-            "funcgrad jit(grad)": lambda: g(Wh, Wx, xs),
-        },
-        "hand-written numpy",
-        {"funcgrad jit(grad)": "target <= 1.3x"},
-    )
+    g = fg.jit(fg.grad(rnn_loss(fnp, lax, h0), argnums=(0, 1)))
+    want = rnn_by_hand(Wh, Wx, xs, h0)
+    assert_close_tree(g(Wh, Wx, xs), want, rtol=1e-8, atol=1e-10)
+    fns = {
+        "hand-written numpy": lambda: rnn_by_hand(Wh, Wx, xs, h0),
+        "funcgrad jit(grad)": lambda: g(Wh, Wx, xs),
+    }
+    if autograd is not None:
+        ga = autograd.grad(rnn_loop_loss(anp, h0), argnum=(0, 1))
+        assert_close_tree(ga(Wh, Wx, xs), want, rtol=1e-8, atol=1e-10)
+        fns["autograd grad (Python loop)"] = lambda: ga(Wh, Wx, xs)
+    if jax is not None:
+        gj = jax.jit(jax.grad(rnn_loss(jnp, jax.lax, h0), argnums=(0, 1)))
+        jWh, jWx, jxs = jax.device_put((Wh, Wx, xs))
+        assert_close_tree(gj(jWh, jWx, jxs), want, rtol=1e-8, atol=1e-10)
+        fns["JAX jit(grad)"] = lambda: jax.block_until_ready(gj(jWh, jWx, jxs))
+    skipped_peers("autograd", "jax")
+    run_case("rnn", fns, "hand-written numpy", {"funcgrad jit(grad)": "target <= 1.3x"})
 
 
 # --- 6. trace + compile time ---------------------------------------------------------------
@@ -354,6 +463,20 @@ def bench_compile(quick: bool) -> None:
 
 
 # --- 7. per-example gradients (logistic regression) -------------------------------------
+def logistic_loss(np_):
+    """One example's logistic-regression loss ``log(1 + e^z) - y z``, ``z = x . w``."""
+
+    def loss(w, x, y):
+        z = np_.dot(x, w)
+        return (
+            np_.logaddexp(0.0, z) - y * z
+            if hasattr(np_, "logaddexp")
+            else (np_.log1p(np_.exp(z)) - y * z)
+        )
+
+    return loss
+
+
 def bench_per_example(quick: bool) -> None:
     print("per-example gradients: logistic regression, d = 100, batch 256")
     rng = np.random.default_rng(0)
@@ -362,31 +485,35 @@ def bench_per_example(quick: bool) -> None:
     X = rng.standard_normal((B, d))
     Y = (rng.random(B) > 0.5).astype(np.float64)
 
-    def loss(w, x, y):
-        z = fnp.dot(x, w)
-        return (
-            fnp.logaddexp(0.0, z) - y * z
-            if hasattr(fnp, "logaddexp")
-            else (fnp.log1p(fnp.exp(z)) - y * z)
-        )
-
     def by_hand(w, X, Y):
         z = X @ w
         p = 1.0 / (1.0 + np.exp(-z))
         return (p - Y)[:, None] * X
 
-    pe = fg.vmap(fg.grad(loss), in_axes=(None, 0, 0))
-    np.testing.assert_allclose(pe(w, X, Y), by_hand(w, X, Y), rtol=1e-8, atol=1e-12)
+    want = by_hand(w, X, Y)
+    pe = fg.vmap(fg.grad(logistic_loss(fnp)), in_axes=(None, 0, 0))
+    np.testing.assert_allclose(pe(w, X, Y), want, rtol=1e-8, atol=1e-12)
     pej = fg.jit(pe)
-    run_case(
-        "per-example",
-        {
-            "hand-written numpy": lambda: by_hand(w, X, Y),
-            "funcgrad vmap(grad)": lambda: pe(w, X, Y),
-            "funcgrad jit(vmap(grad))": lambda: pej(w, X, Y),
-        },
-        "hand-written numpy",
-    )
+    fns = {
+        "hand-written numpy": lambda: by_hand(w, X, Y),
+        "funcgrad vmap(grad)": lambda: pe(w, X, Y),
+        "funcgrad jit(vmap(grad))": lambda: pej(w, X, Y),
+    }
+    if autograd is not None:
+        ga = autograd.grad(logistic_loss(anp))
+
+        def autograd_loop():
+            return np.stack([ga(w, X[i], Y[i]) for i in range(B)])
+
+        assert_close_tree(autograd_loop(), want, rtol=1e-8, atol=1e-12)
+        fns["autograd grad (Python loop)"] = autograd_loop
+    if jax is not None:
+        pejax = jax.jit(jax.vmap(jax.grad(logistic_loss(jnp)), in_axes=(None, 0, 0)))
+        jw, jX, jY = jax.device_put((w, X, Y))
+        assert_close_tree(pejax(jw, jX, jY), want, rtol=1e-8, atol=1e-12)
+        fns["JAX jit(vmap(grad))"] = lambda: pejax(jw, jX, jY).block_until_ready()
+    skipped_peers("autograd", "jax")
+    run_case("per-example", fns, "hand-written numpy")
 
 
 # --- 8. Hessian ---------------------------------------------------------------------------
@@ -397,8 +524,11 @@ def bench_hessian(quick: bool) -> None:
     A = rng.standard_normal((n, n)) / np.sqrt(n)
     x = rng.standard_normal(n)
 
-    def f(x):
-        return fnp.sum(fnp.tanh(A @ x) ** 2)
+    def f_of(np_):
+        def f(x):
+            return np_.sum(np_.tanh(A @ x) ** 2)
+
+        return f
 
     def by_hand(x):
         t = np.tanh(A @ x)
@@ -406,18 +536,62 @@ def bench_hessian(quick: bool) -> None:
         # d2/dz2 of tanh(z)^2 = 2 s (s - 2 t^2)
         return A.T @ ((2 * s * (s - 2 * t * t))[:, None] * A)
 
-    h = fg.hessian(f)
-    np.testing.assert_allclose(h(x), by_hand(x), rtol=1e-8, atol=1e-10)
-    hj = fg.jit(fg.hessian(f))
-    run_case(
-        "hessian",
-        {
-            "hand-written numpy": lambda: by_hand(x),
-            "funcgrad hessian": lambda: h(x),
-            "funcgrad jit(hessian)": lambda: hj(x),
-        },
-        "hand-written numpy",
-    )
+    want = by_hand(x)
+    h = fg.hessian(f_of(fnp))
+    np.testing.assert_allclose(h(x), want, rtol=1e-8, atol=1e-10)
+    hj = fg.jit(fg.hessian(f_of(fnp)))
+    fns = {
+        "hand-written numpy": lambda: by_hand(x),
+        "funcgrad hessian": lambda: h(x),
+        "funcgrad jit(hessian)": lambda: hj(x),
+    }
+    if autograd is not None:
+        ha = autograd.hessian(f_of(anp))
+        assert_close_tree(ha(x), want, rtol=1e-8, atol=1e-10)
+        fns["autograd hessian"] = lambda: ha(x)
+    if jax is not None:
+        hjax = jax.jit(jax.hessian(f_of(jnp)))
+        jx = jax.device_put(x)
+        assert_close_tree(hjax(jx), want, rtol=1e-8, atol=1e-10)
+        fns["JAX jit(hessian)"] = lambda: hjax(jx).block_until_ready()
+    skipped_peers("autograd", "jax")
+    run_case("hessian", fns, "hand-written numpy")
+
+
+# --- 9. eager grad: overhead per primitive ----------------------------------------------------
+def bench_eager(quick: bool) -> None:
+    """``benchmarks/eager_overhead.py``'s chain of n elementwise primitives on f64[8]: eager
+    grad time minus the hand-written numpy forward + backward, per primitive."""
+    sys.modules.setdefault("run", sys.modules[__name__])  # eager_overhead imports run.measure
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import eager_overhead as eo
+
+    n = 100
+    print(f"eager grad, {n}-primitive elementwise chain on f64[8]: overhead per primitive")
+    x = np.random.default_rng(0).standard_normal(8)
+    want = eo.chain_by_hand(x, n)
+    g = fg.grad(eo.chain_fn(fnp, n))
+    np.testing.assert_allclose(g(x), want, rtol=1e-10)
+    fns = {"hand-written numpy": lambda: eo.chain_by_hand(x, n), "funcgrad grad": lambda: g(x)}
+    if autograd is not None:
+        ga = autograd.grad(eo.chain_fn(anp, n))
+        assert_close_tree(ga(x), want, rtol=1e-10)
+        fns["autograd grad"] = lambda: ga(x)
+    if jax is not None:
+        gjax = jax.grad(eo.chain_fn(jnp, n))  # no jit: JAX's op-by-op dispatch
+        jx = jax.device_put(x)
+        assert_close_tree(gjax(jx), want, rtol=1e-10)
+        fns["JAX grad (no jit)"] = lambda: gjax(jx).block_until_ready()
+    skipped_peers("autograd", "jax")
+    times = measure(fns, repeats=7 if quick else 21)
+    base = times["hand-written numpy"]
+    for k, t in times.items():
+        report("eager", k, t, base)
+    for k, t in times.items():
+        if k != "hand-written numpy":
+            report("eager", f"{k} per prim", (t - base) / n, None)
 
 
 CASES = {
@@ -429,6 +603,7 @@ CASES = {
     "compile": bench_compile,
     "per_example": bench_per_example,
     "hessian": bench_hessian,
+    "eager": bench_eager,
 }
 
 

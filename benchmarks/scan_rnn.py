@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS"):
     if _var == "XLA_FLAGS":
@@ -27,8 +25,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_
         os.environ.setdefault(_var, "1")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+from run import measure, rnn_by_hand, rnn_loss  # noqa: E402
 
 import funcgrad as fg  # noqa: E402
 import funcgrad.numpy as fnp  # noqa: E402
@@ -43,33 +43,6 @@ except ImportError:  # optional peer
     jax = None
 
 
-def _calls_per_batch(fn, min_time: float) -> int:
-    fn()  # warm up (compiles, caches)
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        if time.perf_counter() - t0 > min_time or n > 1 << 20:
-            return n
-        n *= 2
-
-
-def measure(fns: dict, *, min_time: float = 0.05, repeats: int = 21) -> dict:
-    """Median seconds per call of each function; batches of the implementations are
-    interleaved so background load affects them alike."""
-    counts = {k: _calls_per_batch(f, min_time) for k, f in fns.items()}
-    samples: dict = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            n = counts[k]
-            t0 = time.perf_counter()
-            for _ in range(n):
-                f()
-            samples[k].append((time.perf_counter() - t0) / n)
-    return {k: statistics.median(v) for k, v in samples.items()}
-
-
 def make_problem(H: int, T: int, B: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     Wh = rng.standard_normal((H, H)) * 0.1
@@ -77,38 +50,6 @@ def make_problem(H: int, T: int, B: int, seed: int = 0):
     xs = rng.standard_normal((T, B, H))
     h0 = np.zeros((B, H))
     return Wh, Wx, xs, h0
-
-
-def funcgrad_loss(h0):
-    def loss(Wh, Wx, xs):
-        def step(h, x):
-            h = fnp.tanh(h @ Wh + x @ Wx)
-            return h, None
-
-        h, _ = lax.scan(step, h0, xs)
-        return fnp.sum(h * h)
-
-    return loss
-
-
-def by_hand(Wh, Wx, xs, h0):
-    """Hand-written numpy forward + backward (the practical limit of numpy calls)."""
-    T = xs.shape[0]
-    hs = [h0]
-    h = h0
-    for t in range(T):
-        h = np.tanh(h @ Wh + xs[t] @ Wx)
-        hs.append(h)
-    gh = 2 * h
-    gWh = np.zeros_like(Wh)
-    gWx = np.zeros_like(Wx)
-    WhT = Wh.T
-    for t in range(T - 1, -1, -1):
-        gz = gh * (1 - hs[t + 1] ** 2)
-        gWh += hs[t].T @ gz
-        gWx += xs[t].T @ gz
-        gh = gz @ WhT
-    return gWh, gWx
 
 
 def main() -> None:
@@ -121,31 +62,23 @@ def main() -> None:
     a = ap.parse_args()
     H, T, B = a.hidden, a.steps, a.batch
     Wh, Wx, xs, h0 = make_problem(H, T, B)
-    g = fg.jit(fg.grad(funcgrad_loss(h0), argnums=(0, 1)))
+    g = fg.jit(fg.grad(rnn_loss(fnp, lax, h0), argnums=(0, 1)))
     got = g(Wh, Wx, xs)
-    want = by_hand(Wh, Wx, xs, h0)
+    want = rnn_by_hand(Wh, Wx, xs, h0)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-9, atol=1e-12)
     if a.show_source:
         print(g.lower(Wh, Wx, xs).source)
     print(f"tanh RNN via lax.scan: hidden {H}, {T} steps, batch {B}, grad wrt (Wh, Wx), f64")
-    ge = fg.grad(funcgrad_loss(h0), argnums=(0, 1))
+    ge = fg.grad(rnn_loss(fnp, lax, h0), argnums=(0, 1))
     np.testing.assert_allclose(ge(Wh, Wx, xs)[0], want[0], rtol=1e-9, atol=1e-12)
     fns = {
-        "hand-written numpy": lambda: by_hand(Wh, Wx, xs, h0),
+        "hand-written numpy": lambda: rnn_by_hand(Wh, Wx, xs, h0),
         "funcgrad jit(grad)": lambda: g(Wh, Wx, xs),
         "funcgrad grad (eager)": lambda: ge(Wh, Wx, xs),
     }
     if jax is not None:
-
-        def jloss(Wh, Wx, xs):
-            def step(h, x):
-                h = jnp.tanh(h @ Wh + x @ Wx)
-                return h, None
-
-            h, _ = jax.lax.scan(step, jnp.asarray(h0), xs)
-            return jnp.sum(h * h)
-
+        jloss = rnn_loss(jnp, jax.lax, jnp.asarray(h0))
         gj = jax.jit(jax.grad(jloss, argnums=(0, 1)))
         jWh, jWx, jxs = (jnp.asarray(v) for v in (Wh, Wx, xs))
         jr = gj(jWh, jWx, jxs)
@@ -153,7 +86,7 @@ def main() -> None:
         fns["JAX jit(grad)"] = lambda: jax.block_until_ready(gj(jWh, jWx, jxs))
     else:
         print("  (JAX not importable: skipped)")
-    times = measure(fns, repeats=a.repeats)
+    times = measure(fns, min_time=0.05, repeats=a.repeats)
     base = times["hand-written numpy"]
     for k, t in times.items():
         print(f"  {k:<24} {t * 1e3:9.3f} ms  {t / base:6.2f}x")

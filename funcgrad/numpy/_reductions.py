@@ -507,9 +507,7 @@ def quantile(
     _no_out(out, "quantile")
     if method != "linear" or weights is not None:
         raise LocatedNotImplementedError("funcgrad.numpy.quantile supports method='linear' only")
-    qs = _np.asarray(_concrete(q, "quantile's q"), dtype=float64)
-    if qs.size and (qs.min() < 0 or qs.max() > 1):
-        raise LocatedValueError("Quantiles must be in the range [0, 1]")
+    qs = _quantile_q(q, "quantile")
     x, shape, axes = _move_axes_last(_operand(a), axis)
     weak_q = isinstance(q, (int, float)) and not isinstance(q, bool)
     x = astype(
@@ -525,14 +523,36 @@ def quantile(
     hi = _np.minimum(lo + 1, n - 1)
     t = (pos - lo).astype(_dtype(s))
     lo_v, hi_v = take(s, lo, axis=-1), take(s, hi, axis=-1)  # (..., len(q))
+    r = _lerp(lo_v, hi_v, t)
+    return _quantile_result(r, qs.shape, shape, axes, keepdims)
+
+
+def _quantile_q(q: Any, name: str) -> _np.ndarray:
+    """``q`` of ``quantile``-like function ``name`` as a float64 array, checked in [0, 1]."""
+    qs = _np.asarray(_concrete(q, f"{name}'s q"), dtype=float64)
+    if qs.size and (qs.min() < 0 or qs.max() > 1):
+        raise LocatedValueError("Quantiles must be in the range [0, 1]")
+    return qs
+
+
+def _lerp(lo_v: Any, hi_v: Any, t: Any) -> Any:
+    """``lo_v + t * (hi_v - lo_v)`` as numpy's quantile computes it (from ``hi_v`` down when
+    ``t >= 0.5``, so ``t = 1`` gives ``hi_v`` exactly)."""
     d = subtract(hi_v, lo_v)
-    r = where(t >= 0.5, subtract(hi_v, multiply(d, 1 - t)), add(lo_v, multiply(d, t)))
+    return where(t >= 0.5, subtract(hi_v, multiply(d, 1 - t)), add(lo_v, multiply(d, t)))
+
+
+def _quantile_result(
+    r: Any, q_shape: tuple[int, ...], shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool
+) -> Any:
+    """Lay out ``r`` of shape ``(kept..., q.size)`` (from ``_move_axes_last``) as numpy's
+    quantile result: ``q_shape + kept shape`` (reduced axes kept as 1 when ``keepdims``)."""
     if keepdims:
         kshape = tuple(1 if i in axes else sz for i, sz in enumerate(shape))
     else:
         kshape = tuple(sz for i, sz in enumerate(shape) if i not in axes)
-    r = moveaxis(reshape(r, kshape + (qs.size,)), -1, 0)
-    return reshape(r, qs.shape + kshape)
+    r = moveaxis(reshape(r, kshape + (int(_np.prod(q_shape, dtype=_np.int64)),)), -1, 0)
+    return reshape(r, tuple(q_shape) + kshape)
 
 
 def percentile(

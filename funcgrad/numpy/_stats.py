@@ -49,7 +49,10 @@ from funcgrad.numpy._elementwise import (
 from funcgrad.numpy._indices import ravel_multi_index
 from funcgrad.numpy._products import dot
 from funcgrad.numpy._reductions import (
+    _lerp,
     _move_axes_last,
+    _quantile_q,
+    _quantile_result,
     argmax,
     argmin,
     average,
@@ -63,7 +66,6 @@ from funcgrad.numpy._shape import (
     concatenate,
     diagonal,
     flip,
-    moveaxis,
     ravel,
     reshape,
     take_along_axis,
@@ -196,32 +198,23 @@ def nanquantile(
         raise LocatedValueError("nanquantile: out= is not supported (arrays are immutable)")
     if method != "linear" or weights is not None:
         raise LocatedNotImplementedError("nanquantile supports method='linear' only")
-    qs = _np.asarray(_concrete(q, "nanquantile's q"), dtype=_np.float64)
-    if qs.size and (qs.min() < 0 or qs.max() > 1):
-        raise LocatedValueError("Quantiles must be in the range [0, 1]")
+    qs = _quantile_q(q, "nanquantile")
     x, shape, axes = _move_axes_last(_float(_operand(a)), axis)
     n = _shape(x)[-1]
     if n == 0:
         raise LocatedValueError("nanquantile of an empty axis")
     s = sort(x, axis=-1)
     nv = _sum(logical_not(isnan(x)), axis=-1, keepdims=True)  # (..., 1)
-    nq = qs.size
-    pos = multiply(astype(subtract(nv, 1), _dtype(s)), qs.ravel().astype(_dtype(s)))  # (..., nq)
+    # pos, lo, hi, t and the gathered values are (..., nq), nq = q.size
+    pos = multiply(astype(subtract(nv, 1), _dtype(s)), qs.ravel().astype(_dtype(s)))
     lo_f = floor(maximum(pos, 0.0))
     lo = astype(lo_f, _np.intp)
     hi = minimum(add(lo, 1), maximum(subtract(nv, 1), 0))
     t = subtract(pos, lo_f)
     lo_v = take_along_axis(s, minimum(lo, n - 1), axis=-1)
     hi_v = take_along_axis(s, minimum(hi, n - 1), axis=-1)
-    d = subtract(hi_v, lo_v)
-    r = where(greater_equal(t, 0.5), subtract(hi_v, multiply(d, 1 - t)), add(lo_v, multiply(d, t)))
-    r = where(equal(nv, 0), _np.nan, r)
-    if keepdims:
-        kshape = tuple(1 if i in axes else sz for i, sz in enumerate(shape))
-    else:
-        kshape = tuple(sz for i, sz in enumerate(shape) if i not in axes)
-    r = moveaxis(reshape(r, kshape + (nq,)), -1, 0)
-    return reshape(r, qs.shape + kshape)
+    r = where(equal(nv, 0), _np.nan, _lerp(lo_v, hi_v, t))
+    return _quantile_result(r, qs.shape, shape, axes, keepdims)
 
 
 def nanpercentile(

@@ -22,6 +22,7 @@ file, or ``NUMBA_CACHE_DIR``) in a fraction of a second, numba's own import incl
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -175,66 +176,58 @@ _CUT64 = np.float64(6.25)
 _CUT32 = np.float32(5.0)
 
 
-@numba.njit(cache=True)
-def _erf_inv_main64(u: Any, t: Any, sqrt2: Any) -> int:
+# Both main kernels come from one template: ``{steps}`` becomes the unrolled Horner steps
+# ``p = p * z + C[j]`` (multiply then add, as the numpy path) on one line, so the generated
+# function's lines match the template's lines in this file (tracebacks, numba's messages).
+# The source is compiled under this file's name: numba's disk cache needs a real source file
+# (stamped by this file's mtime and size) and keys each kernel by its name and bytecode.
+_MAIN_TEMPLATE_LINE = sys._getframe().f_lineno + 1
+_MAIN_TEMPLATE = """
+def {name}(u: Any, t: Any, sqrt2: Any) -> int:
+    tails = 0
+    for i in range(u.shape[0]):
+        w = -t[i]
+        z = w - {shift}
+        p = {c}[0] * z
+        p = p + {c}[1]
+        {steps}
+        x = u[i]
+        tail = w >= {cut}
+        u[i] = x if tail else (p * x) * sqrt2
+        tails += tail
+    return tails
+"""
+
+
+def _erf_inv_main(name: str, c: str, shift: str, cut: str, doc: str) -> Any:
+    """The njit kernel ``name`` from ``_MAIN_TEMPLATE``: Horner over the module-level tuple
+    named ``c`` (highest degree first) in ``w - shift``, tails where ``w >= cut``."""
+    steps = "; ".join(f"p = p * z + {c}[{j}]" for j in range(2, len(globals()[c])))
+    src = _MAIN_TEMPLATE.format(name=name, c=c, shift=shift, cut=cut, steps=steps)
+    code = compile("\n" * (_MAIN_TEMPLATE_LINE - 1) + src, __file__, "exec")
+    namespace: dict[str, Any] = {}
+    exec(code, globals(), namespace)
+    fn = namespace[name]
+    fn.__doc__ = doc
+    return numba.njit(cache=True)(fn)
+
+
+_erf_inv_main64 = _erf_inv_main(
+    "_erf_inv_main64",
+    "_MAIN64",
+    "_SHIFT_MAIN64",
+    "_CUT64",
     """``u[i] = sqrt2 * erf_inv(u[i])`` in place by the main float64 polynomial, given
     ``t[i] = log1p(-u[i]**2)``, except where ``w = -t`` reaches the tails (``w >= 6.25``):
-    those are left as they are; returns how many."""
-    tails = 0
-    for i in range(u.shape[0]):
-        w = -t[i]
-        z = w - _SHIFT_MAIN64
-        p = _MAIN64[0] * z
-        p = p + _MAIN64[1]
-        p = p * z + _MAIN64[2]
-        p = p * z + _MAIN64[3]
-        p = p * z + _MAIN64[4]
-        p = p * z + _MAIN64[5]
-        p = p * z + _MAIN64[6]
-        p = p * z + _MAIN64[7]
-        p = p * z + _MAIN64[8]
-        p = p * z + _MAIN64[9]
-        p = p * z + _MAIN64[10]
-        p = p * z + _MAIN64[11]
-        p = p * z + _MAIN64[12]
-        p = p * z + _MAIN64[13]
-        p = p * z + _MAIN64[14]
-        p = p * z + _MAIN64[15]
-        p = p * z + _MAIN64[16]
-        p = p * z + _MAIN64[17]
-        p = p * z + _MAIN64[18]
-        p = p * z + _MAIN64[19]
-        p = p * z + _MAIN64[20]
-        p = p * z + _MAIN64[21]
-        p = p * z + _MAIN64[22]
-        x = u[i]
-        tail = w >= _CUT64
-        u[i] = x if tail else (p * x) * sqrt2
-        tails += tail
-    return tails
-
-
-@numba.njit(cache=True)
-def _erf_inv_main32(u: Any, t: Any, sqrt2: Any) -> int:
-    """float32 twin of :func:`_erf_inv_main64` (tails where ``w >= 5``)."""
-    tails = 0
-    for i in range(u.shape[0]):
-        w = -t[i]
-        z = w - _SHIFT_MAIN32
-        p = _MAIN32[0] * z
-        p = p + _MAIN32[1]
-        p = p * z + _MAIN32[2]
-        p = p * z + _MAIN32[3]
-        p = p * z + _MAIN32[4]
-        p = p * z + _MAIN32[5]
-        p = p * z + _MAIN32[6]
-        p = p * z + _MAIN32[7]
-        p = p * z + _MAIN32[8]
-        x = u[i]
-        tail = w >= _CUT32
-        u[i] = x if tail else (p * x) * sqrt2
-        tails += tail
-    return tails
+    those are left as they are; returns how many.""",
+)
+_erf_inv_main32 = _erf_inv_main(
+    "_erf_inv_main32",
+    "_MAIN32",
+    "_SHIFT_MAIN32",
+    "_CUT32",
+    "float32 twin of :func:`_erf_inv_main64` (tails where ``w >= 5``).",
+)
 
 
 def hash_counters(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

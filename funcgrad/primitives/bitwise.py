@@ -11,11 +11,13 @@ differentiable and is written in ``funcgrad.numpy`` as ``x * 2**-exponent``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from funcgrad.core.tracer import bind
+from funcgrad.primitives.base import Primitive
 from funcgrad.primitives.elementwise import _binary, _unary
 
 __all__ = [
@@ -48,60 +50,38 @@ def _frexp_exponent(x: Any) -> Any:
     return np.frexp(x)[1]
 
 
-bitwise_and_p = _binary("bitwise_and", np.bitwise_and, None, None, "({0} & {1})", False)
-bitwise_or_p = _binary("bitwise_or", np.bitwise_or, None, None, "({0} | {1})", False)
-bitwise_xor_p = _binary("bitwise_xor", np.bitwise_xor, None, None, "({0} ^ {1})", False)
-invert_p = _unary("invert", np.invert, None, "np.invert({0})")
-left_shift_p = _binary("left_shift", np.left_shift, None, None, "np.left_shift({0}, {1})", False)
-right_shift_p = _binary(
-    "right_shift", np.right_shift, None, None, "np.right_shift({0}, {1})", False
-)
-bitwise_count_p = _unary("bitwise_count", np.bitwise_count, None, "np.bitwise_count({0})")
-gcd_p = _binary("gcd", np.gcd, None, None, "np.gcd({0}, {1})", False)
-lcm_p = _binary("lcm", np.lcm, None, None, "np.lcm({0}, {1})", False)
-spacing_p = _unary("spacing", np.spacing, None, "np.spacing({0})")
-frexp_exponent_p = _unary("frexp_exponent", _frexp_exponent, None, "np.frexp({0})[1]")
+def _op1(name: str, fn: Callable[..., Any], emit: str) -> tuple[Primitive, Callable[..., Any]]:
+    """A unary primitive ``name`` (no derivative) and the function that binds it."""
+    p = _unary(name, fn, None, emit)
+
+    def op(x: Any) -> Any:
+        return bind(p, x)
+
+    op.__name__ = op.__qualname__ = name
+    return p, op
 
 
-def bitwise_and(x: Any, y: Any) -> Any:
-    return bind(bitwise_and_p, x, y)
+def _op2(name: str, fn: Callable[..., Any], emit: str) -> tuple[Primitive, Callable[..., Any]]:
+    """A binary primitive ``name`` (no derivative) and the function that binds it."""
+    p = _binary(name, fn, None, None, emit, False)
+
+    def op(x: Any, y: Any) -> Any:
+        return bind(p, x, y)
+
+    op.__name__ = op.__qualname__ = name
+    return p, op
 
 
-def bitwise_or(x: Any, y: Any) -> Any:
-    return bind(bitwise_or_p, x, y)
-
-
-def bitwise_xor(x: Any, y: Any) -> Any:
-    return bind(bitwise_xor_p, x, y)
-
-
-def invert(x: Any) -> Any:
-    return bind(invert_p, x)
-
-
-def left_shift(x: Any, y: Any) -> Any:
-    return bind(left_shift_p, x, y)
-
-
-def right_shift(x: Any, y: Any) -> Any:
-    return bind(right_shift_p, x, y)
-
-
-def bitwise_count(x: Any) -> Any:
-    return bind(bitwise_count_p, x)
-
-
-def gcd(x: Any, y: Any) -> Any:
-    return bind(gcd_p, x, y)
-
-
-def lcm(x: Any, y: Any) -> Any:
-    return bind(lcm_p, x, y)
-
-
-def spacing(x: Any) -> Any:
-    return bind(spacing_p, x)
-
-
-def frexp_exponent(x: Any) -> Any:
-    return bind(frexp_exponent_p, x)
+# One row a primitive: its Primitive, the function binding it = _op<arity>(name, numpy's
+# kernel, the expression jit emits for it).
+bitwise_and_p, bitwise_and = _op2("bitwise_and", np.bitwise_and, "({0} & {1})")
+bitwise_or_p, bitwise_or = _op2("bitwise_or", np.bitwise_or, "({0} | {1})")
+bitwise_xor_p, bitwise_xor = _op2("bitwise_xor", np.bitwise_xor, "({0} ^ {1})")
+invert_p, invert = _op1("invert", np.invert, "np.invert({0})")
+left_shift_p, left_shift = _op2("left_shift", np.left_shift, "np.left_shift({0}, {1})")
+right_shift_p, right_shift = _op2("right_shift", np.right_shift, "np.right_shift({0}, {1})")
+bitwise_count_p, bitwise_count = _op1("bitwise_count", np.bitwise_count, "np.bitwise_count({0})")
+gcd_p, gcd = _op2("gcd", np.gcd, "np.gcd({0}, {1})")
+lcm_p, lcm = _op2("lcm", np.lcm, "np.lcm({0}, {1})")
+spacing_p, spacing = _op1("spacing", np.spacing, "np.spacing({0})")
+frexp_exponent_p, frexp_exponent = _op1("frexp_exponent", _frexp_exponent, "np.frexp({0})[1]")

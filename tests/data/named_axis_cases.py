@@ -2,9 +2,14 @@
 ``tests/test_named_axis.py`` (run with funcgrad): each case is a function of a namespace
 ``ns`` holding ``vmap``, ``grad``, ``jit``, ``jvp``, ``value_and_grad``, ``hessian``,
 ``jacfwd``, ``jacrev``, ``pbroadcast``, ``lax``
-and ``xp`` (``jax.numpy`` or ``funcgrad.numpy``), returning a tuple of arrays."""
+and ``xp`` (``jax.numpy`` or ``funcgrad.numpy``), returning a tuple of arrays; ``namespace``
+builds that ``ns`` from either library, and ``ref_key`` names the recorded arrays. This module
+imports neither library."""
 
 from __future__ import annotations
+
+import types
+from typing import Any
 
 import numpy as np
 
@@ -403,3 +408,19 @@ def _rng_fixed(seed: int, *shape: int) -> np.ndarray:
 
 
 CASES = _cases()
+
+TRANSFORMS = ("vmap", "grad", "jit", "jvp", "value_and_grad", "hessian", "jacfwd", "jacrev")
+
+
+def namespace(lib: Any, lax: Any, xp: Any, pbroadcast: Any) -> types.SimpleNamespace:
+    """The ``ns`` the cases take: the ``TRANSFORMS`` of ``lib`` (``jax`` or ``funcgrad``), its
+    ``lax``, its numpy ``xp`` and a ``pbroadcast``."""
+    ns = types.SimpleNamespace(pbroadcast=pbroadcast, lax=lax, xp=xp)
+    for name in TRANSFORMS:
+        setattr(ns, name, getattr(lib, name))
+    return ns
+
+
+def ref_key(case: str, leaf: int) -> str:
+    """The key of a case's ``leaf``-th output (pytree leaf order) in named_axis_ref.npz."""
+    return f"{case}/{leaf}"

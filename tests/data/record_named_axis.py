@@ -7,7 +7,6 @@ tests/data/named_axis_ref.npz. Run with the reference venv (JAX, x64):
 from __future__ import annotations
 
 import sys
-import types
 from pathlib import Path
 
 import jax
@@ -18,7 +17,7 @@ jax.config.update("jax_enable_x64", True)
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from named_axis_cases import CASES  # noqa: E402
+from named_axis_cases import CASES, namespace, ref_key  # noqa: E402
 
 
 def pbroadcast(x, axis_name, source):
@@ -27,25 +26,13 @@ def pbroadcast(x, axis_name, source):
     return jax.lax.psum(masked, axis_name)
 
 
-ns = types.SimpleNamespace(
-    pbroadcast=pbroadcast,
-    vmap=jax.vmap,
-    grad=jax.grad,
-    jit=jax.jit,
-    jvp=jax.jvp,
-    value_and_grad=jax.value_and_grad,
-    hessian=jax.hessian,
-    jacfwd=jax.jacfwd,
-    jacrev=jax.jacrev,
-    lax=jax.lax,
-    xp=jnp,
-)
+ns = namespace(jax, jax.lax, jnp, pbroadcast)
 
 out = {}
 for name, case in CASES.items():
     res = case(ns)
     for k, r in enumerate(jax.tree_util.tree_leaves(res)):
-        out[f"{name}/{k}"] = np.asarray(r)
+        out[ref_key(name, k)] = np.asarray(r)
     print(name, [np.shape(r) for r in jax.tree_util.tree_leaves(res)])
 out["__version__"] = np.array(jax.__version__)
 np.savez_compressed(HERE / "named_axis_ref.npz", **out)
