@@ -1,0 +1,228 @@
+"""jit's buffer planning on an MLP training step: intermediates that never leave the
+generated function live in per-thread scratch buffers recycled across calls, returned arrays
+are always the caller's own (never an input, never a scratch buffer, never shared between
+calls), and inputs are never written."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import optim
+from funcgrad.transforms import codegen
+
+SIZES = [48, 256, 256, 10]  # hidden activations f32[128,256] = 128 KB: above SCRATCH_MIN_BYTES
+BATCH = 128
+
+
+def init(seed: int, sizes=SIZES, batch=BATCH):
+    rng = np.random.default_rng(seed)
+    params = [
+        {
+            "W": (rng.standard_normal((m, n)) * np.sqrt(2.0 / m)).astype(np.float32),
+            "b": (0.1 * rng.standard_normal(n)).astype(np.float32),
+        }
+        for m, n in zip(sizes[:-1], sizes[1:])
+    ]
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
+    return params, x, y
+
+
+def loss_fn(params, x, y):
+    h = x
+    for layer in params[:-1]:
+        z = h @ layer["W"] + layer["b"]
+        h = z * (z > 0)
+    logits = h @ params[-1]["W"] + params[-1]["b"]
+    m = fg.stop_gradient(fnp.max(logits, axis=1, keepdims=True))
+    shifted = logits - m
+    logp = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
+    return -fnp.sum(y * logp) / x.shape[0]
+
+
+def step(params, x, y, lr):
+    loss, grads = fg.value_and_grad(loss_fn)(params, x, y)
+    return loss, optim.sgd_update(params, grads, lr)
+
+
+def numpy_step(params, x, y, lr):
+    """The closed-form forward + backward + SGD, in float64."""
+    p64 = [{k: v.astype(np.float64) for k, v in layer.items()} for layer in params]
+    hs, zs, h = [x.astype(np.float64)], [], x.astype(np.float64)
+    for layer in p64[:-1]:
+        z = h @ layer["W"] + layer["b"]
+        zs.append(z)
+        h = np.maximum(z, 0)
+        hs.append(h)
+    logits = h @ p64[-1]["W"] + p64[-1]["b"]
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    s = e.sum(axis=1, keepdims=True)
+    n = x.shape[0]
+    loss = -np.sum(y * np.log(e / s)) / n
+    d = (e / s - y) / n
+    new = [None] * len(p64)
+    for i in range(len(p64) - 1, -1, -1):
+        gW, gb = hs[i].T @ d, d.sum(axis=0)
+        if i > 0:
+            d = (d @ p64[i]["W"].T) * (zs[i - 1] > 0)
+        new[i] = {"W": p64[i]["W"] - lr * gW, "b": p64[i]["b"] - lr * gb}
+    return loss, new
+
+
+def leaves(tree):
+    return fg.tree_util.tree_leaves(tree)
+
+
+def scratch_pool_buffers():
+    pool = getattr(codegen._scratch_local, "pool", {}) or {}
+    return [b for bufs in pool.values() for b in bufs]
+
+
+def test_mlp_step_source_uses_scratch_for_intermediates_only():
+    params, x, y = init(0)
+    src = fg.jit(step).lower(params, x, y, np.float32(0.05)).source
+    # forward matmuls and relu masks go to scratch buffers ...
+    assert "np.matmul(x, params_0_W, out=_scratch((128, 256), np.float32" in src
+    assert "_scratch_release(" in src
+    # ... but the updated weights (returned) are new arrays: no scratch, no input buffer
+    for line in src.splitlines():
+        if "_subtract(params_" in line:
+            assert "_scratch" not in line
+            assert "out=params" not in line
+
+
+def test_mlp_step_matches_closed_form_and_keeps_inputs():
+    params, x, y = init(1)
+    lr = np.float32(0.05)
+    before = [a.copy() for a in leaves((params, x, y))]
+    jstep = fg.jit(step)
+    loss, new = jstep(params, x, y, lr)
+    loss0, new0 = numpy_step(params, x, y, 0.05)
+    np.testing.assert_allclose(loss, loss0, rtol=1e-5)
+    for a, b in zip(leaves(new), leaves(new0)):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    # inputs unmodified, results share no memory with inputs
+    for a, b in zip(leaves((params, x, y)), before):
+        np.testing.assert_array_equal(a, b)
+    for r in leaves(new):
+        for a in leaves((params, x, y)):
+            assert not np.shares_memory(r, a)
+
+
+def test_successive_calls_give_independent_results():
+    params1, x1, y1 = init(2)
+    params2, x2, y2 = init(3)
+    lr = np.float32(0.05)
+    jstep = fg.jit(step)
+    loss1, new1 = jstep(params1, x1, y1, lr)
+    kept = [a.copy() for a in leaves(new1)]
+    loss2, new2 = jstep(params2, x2, y2, lr)
+    loss3, new3 = jstep(new1, x1, y1, lr)  # results fed back as inputs (a training loop)
+    # call 1's results are unchanged by calls 2 and 3
+    for a, b in zip(leaves(new1), kept):
+        np.testing.assert_array_equal(a, b)
+    for r1 in leaves(new1):
+        for r2 in leaves(new2) + leaves(new3):
+            assert not np.shares_memory(r1, r2)
+    # and each call is right
+    np.testing.assert_allclose(loss2, numpy_step(params2, x2, y2, 0.05)[0], rtol=1e-5)
+    loss3_0, new3_0 = numpy_step(new1, x1, y1, 0.05)
+    np.testing.assert_allclose(loss3, loss3_0, rtol=1e-5)
+    for a, b in zip(leaves(new3), leaves(new3_0)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    # no returned array lives in a scratch buffer kept for the next call
+    for r in leaves(new1) + leaves(new2) + leaves(new3):
+        assert r.flags.writeable
+        for buf in scratch_pool_buffers():
+            assert not np.shares_memory(r, buf)
+
+
+@pytest.mark.parametrize("which", ["matmul", "view", "inplace_chain", "twice"])
+def test_returned_intermediates_are_not_scratch(which):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((128, 256)).astype(np.float32)
+    W = rng.standard_normal((256, 256)).astype(np.float32)
+    b = rng.standard_normal(256).astype(np.float32)
+
+    def f(x, W, b):
+        z = x @ W  # scratch-sized
+        if which == "matmul":
+            return z, fnp.sum(z)
+        if which == "view":  # a view of an intermediate (the buffer may be scratch)
+            return (z + b).T, fnp.reshape(z * 2.0, (-1,))
+        if which == "inplace_chain":  # z's buffer would be rewritten in place into the result
+            h = z + b
+            return h * (h > 0)
+        return z * 3.0, (z * 3.0) @ W  # an intermediate that is also returned
+
+    def expected(x, W, b):
+        z = x.astype(np.float64) @ W
+        if which == "matmul":
+            return z, z.sum()
+        if which == "view":
+            return (z + b).T, (z * 2.0).reshape(-1)
+        if which == "inplace_chain":
+            h = z + b
+            return h * (h > 0)
+        return z * 3.0, (z * 3.0) @ W
+
+    jf = fg.jit(f)
+    out1 = jf(x, W, b)
+    kept = [np.array(a) for a in leaves(out1)]
+    x2 = x[::-1].copy()
+    out2 = jf(x2, W, b)
+    for a, k, e in zip(leaves(out1), kept, leaves(expected(x, W, b))):
+        np.testing.assert_array_equal(a, k)
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-3)
+    for a, e in zip(leaves(out2), leaves(expected(x2, W, b))):
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-3)
+    for r in leaves(out1) + leaves(out2):
+        if np.ndim(r):
+            for buf in scratch_pool_buffers():
+                assert not np.shares_memory(r, buf)
+            for a in (x, x2, W, b):
+                assert not np.shares_memory(r, a)
+
+
+def test_threads_use_their_own_scratch():
+    jstep = fg.jit(step)
+    lr = np.float32(0.05)
+    cases = [init(10 + k) for k in range(4)]
+    expect = [numpy_step(p, x, y, 0.05) for p, x, y in cases]
+    jstep(*cases[0], lr)  # compile once
+    errors: list[BaseException] = []
+
+    def work(k):
+        try:
+            for _ in range(5):
+                loss, new = jstep(*cases[k], lr)
+                np.testing.assert_allclose(loss, expect[k][0], rtol=1e-5)
+                for a, b in zip(leaves(new), leaves(expect[k][1])):
+                    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_scratch_pool_is_bounded_and_recycled():
+    params, x, y = init(5)
+    lr = np.float32(0.05)
+    jstep = fg.jit(step)
+    jstep(params, x, y, lr)
+    ids = {id(b) for b in scratch_pool_buffers()}
+    assert ids  # the step's intermediates were kept for the next call
+    jstep(params, x, y, lr)
+    assert {id(b) for b in scratch_pool_buffers()} == ids  # the same buffers, reused
+    assert codegen._scratch_local.nbytes <= codegen.SCRATCH_MAX_BYTES
