@@ -226,3 +226,33 @@ def test_scratch_pool_is_bounded_and_recycled():
     jstep(params, x, y, lr)
     assert {id(b) for b in scratch_pool_buffers()} == ids  # the same buffers, reused
     assert codegen._scratch_local.nbytes <= codegen.SCRATCH_MAX_BYTES
+
+
+def test_dropped_results_are_recycled_held_ones_are_not():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((128, 256)).astype(np.float32)
+    W = rng.standard_normal((256, 256)).astype(np.float32)
+
+    def f(x, W):
+        return W - 0.5 * (x.T @ x)
+
+    jf = fg.jit(f)
+    assert "out=_result_buffer((256, 256), np.float32)" in jf.lower(x, W).source
+    expect = W - 0.5 * (x.T.astype(np.float64) @ x)
+    r1 = jf(x, W)
+    p1 = r1.__array_interface__["data"][0]
+    del r1  # every reference dropped: the next call may reuse the buffer
+    r2 = jf(x, W)
+    assert r2.__array_interface__["data"][0] == p1
+    np.testing.assert_allclose(r2, expect, rtol=1e-4, atol=1e-3)
+    v = r2[3:5].T  # a view keeps the buffer out of the pool
+    kept = v.copy()
+    del r2
+    r3 = jf(x * 2, W)
+    assert not np.shares_memory(r3, v)
+    np.testing.assert_array_equal(v, kept)
+    np.testing.assert_allclose(r3, W - 2.0 * (x.T.astype(np.float64) @ x), rtol=1e-4, atol=1e-3)
+    # a held result is an input of the next call (a training loop): never its output buffer
+    r4 = jf(x, r3)
+    assert not np.shares_memory(r4, r3)
+    np.testing.assert_allclose(r4, r3 - 0.5 * (x.T.astype(np.float64) @ x), rtol=1e-4, atol=1e-3)

@@ -28,6 +28,7 @@ import keyword
 import linecache
 import math
 import os
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -118,6 +119,49 @@ def _scratch_release(held: list[Any]) -> None:
     held.clear()
 
 
+# Result buffers: a big array the generated function returns is allocated from a per-thread
+# pool of earlier results that the caller has since dropped — every reference gone, which
+# ``sys.getrefcount`` shows exactly (views keep their base alive, so a view the caller still
+# holds keeps the buffer out of the pool). A returned array is the caller's own as long as
+# any reference to it lives; fresh pages would otherwise be faulted in on every call. Off on
+# free-threaded builds, where reference counts are not exact.
+RESULT_PER_TYPE = 4  # buffers kept per (shape, dtype)
+RESULT_MAX_BYTES = 1 << 26  # kept per thread, at most (64 MB)
+_results_local = threading.local()
+_RECYCLE_RESULTS = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+def _refcounts(bufs: list[Any]) -> list[int]:
+    return [sys.getrefcount(b) for b in bufs]
+
+
+# references to a buffer that only the pool's list holds, as _refcounts counts them
+_FREE_REFS = _refcounts([np.empty(1)])[0]
+
+
+def _result_buffer(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialized array to be returned: one of this thread's earlier results of this
+    shape and dtype that nothing refers to any more, else a new one (kept for reuse while
+    the pool has room)."""
+    dtype = np.dtype(dtype)
+    pool = getattr(_results_local, "pool", None)
+    if pool is None:
+        pool = _results_local.pool = {}
+        _results_local.nbytes = 0
+    bufs = pool.get((shape, dtype))
+    if bufs:
+        for buf, refs in zip(bufs, _refcounts(bufs)):
+            if refs <= _FREE_REFS:
+                return buf
+    buf = np.empty(shape, dtype)
+    if _results_local.nbytes + buf.nbytes <= RESULT_MAX_BYTES:
+        bufs = pool.setdefault((shape, dtype), [])
+        if len(bufs) < RESULT_PER_TYPE:
+            bufs.append(buf)
+            _results_local.nbytes += buf.nbytes
+    return buf
+
+
 _BASE_GLOBALS = {
     "np": np,
     "math": math,
@@ -127,6 +171,7 @@ _BASE_GLOBALS = {
     "_Array": Array,
     "_scratch": _scratch,
     "_scratch_release": _scratch_release,
+    "_result_buffer": _result_buffer,
 }
 
 
@@ -438,7 +483,7 @@ def _emit_eqns(
             if reused is not None:
                 out_src = names[reused]
             elif not all(type(x) is not Var or x.aval.weak for x in e.inputs):
-                out_src = st.scratch_alloc(e.outputs[0])
+                out_src = st.scratch_alloc(e.outputs[0]) or st.result_alloc(e.outputs[0])
             if out_src is not None:
                 expr = _emit_out(prim, ins, e.params, out_src)
         if group is not None and prim.ufunc is not None and not prim.multiple_results:
@@ -767,9 +812,27 @@ class _Plan:
         dt = "bool_" if aval.dtype == np.bool_ else aval.dtype.name
         return f"_scratch({aval.shape!r}, np.{dt}, {self.gen.held})"
 
+    def result_alloc(self, o: Var) -> str | None:
+        """Source of a buffer for the returned value ``o`` recycled from an earlier result
+        the caller has dropped (:func:`_result_buffer`), or None (small, not at the top
+        level, or ``o`` is returned as a copy anyway)."""
+        aval = o.aval
+        if not (self.scratch_ok and _RECYCLE_RESULTS) or o not in self.out_set:
+            return None
+        if aval.ndim == 0 or aval.size * aval.dtype.itemsize < SCRATCH_MIN_BYTES:
+            return None
+        if o in self.origin_const or o in self.keep:
+            return None
+        dt = "bool_" if aval.dtype == np.bool_ else aval.dtype.name
+        return f"_result_buffer({aval.shape!r}, np.{dt})"
+
     def alloc(self, o: Var) -> str:
         """Source of an uninitialized buffer for ``o``: scratch when allowed, else new."""
-        return self.scratch_alloc(o) or f"np.empty({o.aval.shape!r}, np.{o.aval.dtype.name})"
+        return (
+            self.scratch_alloc(o)
+            or self.result_alloc(o)
+            or f"np.empty({o.aval.shape!r}, np.{o.aval.dtype.name})"
+        )
 
 
 def _pool_buffer(st: _Plan, x: Var, fresh: bool = False) -> bool:
@@ -1105,7 +1168,7 @@ def _numexpr_line(
     buf = _pop_free(st, o)
     out = f", out={st.names[buf]}" if buf is not None else ""
     if buf is None:
-        sa = st.scratch_alloc(o)
+        sa = st.scratch_alloc(o) or st.result_alloc(o)
         out = f", out={sa}" if sa is not None else ""
     tail = f"; del {st.names[buf]}" if buf is not None else ""
     # values materialized only inside the group die at their last use in it
