@@ -84,6 +84,10 @@ def _scalar(x: Any) -> Any:
 SCRATCH_MIN_BYTES = 1 << 16
 SCRATCH_MAX_BYTES = 1 << 26  # kept per thread, at most (64 MB)
 SCRATCH_PER_TYPE = 8  # free buffers kept per (shape, dtype)
+# Intermediates and results of plain equations (matmul, ufuncs) are planned into recycled
+# buffers from this size on: smaller ones come from the C library's heap without page faults,
+# and there the cost of the extra Python call would show.
+PLAN_MIN_BYTES = 1 << 18
 _scratch_local = threading.local()
 
 
@@ -804,7 +808,7 @@ class _Plan:
         aval = o.aval
         if not self.scratch_ok or o in self.out_set or aval.ndim == 0:
             return None
-        if aval.size * aval.dtype.itemsize < SCRATCH_MIN_BYTES:
+        if aval.size * aval.dtype.itemsize < PLAN_MIN_BYTES:
             return None
         self.gen.used_scratch = True
         self.scratch.add(o)
@@ -819,7 +823,7 @@ class _Plan:
         aval = o.aval
         if not (self.scratch_ok and _RECYCLE_RESULTS) or o not in self.out_set:
             return None
-        if aval.ndim == 0 or aval.size * aval.dtype.itemsize < SCRATCH_MIN_BYTES:
+        if aval.ndim == 0 or aval.size * aval.dtype.itemsize < PLAN_MIN_BYTES:
             return None
         if o in self.origin_const or o in self.keep:
             return None
