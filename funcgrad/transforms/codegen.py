@@ -6,6 +6,10 @@ names, each line notes the user's source line, and each primitive writes itself 
 Buffer planning: when an elementwise ufunc's operand is a fresh intermediate (owned by the
 generated function, never aliased by a view), has the output's shape and dtype, and is dead
 after this equation, the ufunc writes into it (``np.add(a, b, out=a)``) instead of allocating.
+Else a big intermediate that never leaves the function (a matmul's output, a saved
+activation) is written into a per-thread scratch buffer recycled across calls
+(:func:`_scratch`), and a big returned array into an earlier result the caller has dropped
+(:func:`_result_buffer`): fresh multi-MB arrays cost page faults on every call.
 
 Fusion (``backend`` not None, from ``config.jit_backend``): runs of elementwise equations
 that :func:`funcgrad.transforms.fusion.plan` groups are written as one kernel each — numpy
