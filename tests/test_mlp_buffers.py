@@ -226,6 +226,16 @@ def test_scratch_pool_is_bounded_and_recycled():
     jstep(params, x, y, lr)
     assert {id(b) for b in scratch_pool_buffers()} == ids  # the same buffers, reused
     assert codegen._scratch_local.nbytes <= codegen.SCRATCH_MAX_BYTES
+    # many results held at once: the result pool stays bounded, every result distinct
+    held = [jstep(params, x, y, lr)[1] for _ in range(codegen.RESULT_PER_TYPE + 2)]
+    firsts = [h[1]["W"] for h in held]
+    for i, a in enumerate(firsts):
+        np.testing.assert_array_equal(a, firsts[0])
+        for b in firsts[:i]:
+            assert not np.shares_memory(a, b)
+    pool = codegen._results_local.pool
+    assert all(len(v) <= codegen.RESULT_PER_TYPE for v in pool.values())
+    assert codegen._results_local.nbytes <= codegen.RESULT_MAX_BYTES
 
 
 def test_dropped_results_are_recycled_held_ones_are_not():
@@ -256,3 +266,27 @@ def test_dropped_results_are_recycled_held_ones_are_not():
     r4 = jf(x, r3)
     assert not np.shares_memory(r4, r3)
     np.testing.assert_allclose(r4, r3 - 0.5 * (x.T.astype(np.float64) @ x), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("backend", ["numexpr", "numpy"])
+def test_mlp_step_other_back_ends(backend):
+    """The numexpr back end (kernels writing into planned buffers) and the numpy one plan
+    the same scratch and result buffers."""
+    if backend == "numexpr":
+        pytest.importorskip("numexpr")
+    fg.config.update("jit_backend", backend)
+    try:
+        params, x, y = init(7)
+        lr = np.float32(0.05)
+        jstep = fg.jit(step)
+        assert "_scratch(" in jstep.lower(params, x, y, lr).source
+        loss, new = jstep(params, x, y, lr)
+        kept = [a.copy() for a in leaves(new)]
+        jstep(*init(8), lr)
+        loss0, new0 = numpy_step(params, x, y, 0.05)
+        np.testing.assert_allclose(loss, loss0, rtol=1e-5)
+        for a, k, b in zip(leaves(new), kept, leaves(new0)):
+            np.testing.assert_array_equal(a, k)
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    finally:
+        fg.config.update("jit_backend", "auto")
