@@ -290,3 +290,73 @@ def test_mlp_step_other_back_ends(backend):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     finally:
         fg.config.update("jit_backend", "auto")
+
+
+@pytest.mark.parametrize("which", ["cond", "scan", "fori"])
+def test_scratch_values_through_control_flow(which):
+    """A scratch-sized intermediate passed into a control-flow block, whose result may be
+    that very buffer (a branch returning its operand, a loop's carry), is still returned as
+    the caller's own array."""
+    from funcgrad import lax
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((128, 512)).astype(np.float32)
+    W = (rng.standard_normal((512, 512)) / 30).astype(np.float32)
+
+    def f(x, W, p):
+        z = x @ W
+        if which == "cond":
+            r = lax.cond(p > 0, lambda z: z, lambda z: z * 2.0, z)
+        elif which == "scan":
+            r, _ = lax.scan(lambda h, _: (fnp.tanh(h), None), z, None, length=p)
+        else:
+            r = lax.fori_loop(0, 2, lambda i, h: h * 0.5, z)
+        return r, fnp.sum(z)
+
+    def expected(x, W, p):
+        z = x.astype(np.float64) @ W
+        if which == "cond":
+            return z if p > 0 else 2 * z
+        if which == "scan":
+            for _ in range(p):
+                z = np.tanh(z)
+            return z
+        return z * 0.25
+
+    p = 1 if which != "scan" else 3
+    jf = fg.jit(f, static_argnums=(2,) if which == "scan" else ())
+    r1, _ = jf(x, W, p)
+    kept = r1.copy()
+    r2, _ = jf(x * 3, W, p)
+    np.testing.assert_array_equal(r1, kept)
+    np.testing.assert_allclose(r1, expected(x, W, p), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(r2, expected(x * 3, W, p), rtol=1e-4, atol=1e-4)
+    assert not np.shares_memory(r1, r2)
+    for buf in scratch_pool_buffers():
+        assert not np.shares_memory(r1, buf) and not np.shares_memory(r2, buf)
+
+
+def test_loop_carry_taken_over_not_scratch():
+    """An intermediate whose last use is a loop that takes it over as its carry stays the
+    code's own buffer (no scratch, no copy at the loop's entry); the result is still fresh
+    per call."""
+    from funcgrad import lax
+
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((128, 512)).astype(np.float32)
+    W = (rng.standard_normal((512, 512)) / 30).astype(np.float32)
+
+    def f(x, W):
+        r, _ = lax.scan(lambda h, _: (fnp.tanh(h), None), x @ W, None, length=3)
+        return r
+
+    jf = fg.jit(f)
+    src = jf.lower(x, W).source
+    assert "_scratch(" not in src and "np.array(" not in src
+    r1 = jf(x, W)
+    kept = r1.copy()
+    r2 = jf(x * 2, W)
+    np.testing.assert_array_equal(r1, kept)
+    np.testing.assert_allclose(r1, np.tanh(np.tanh(np.tanh(x @ W))), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(r2, np.tanh(np.tanh(np.tanh(2 * x @ W))), rtol=1e-5, atol=1e-6)
+    assert not np.shares_memory(r1, r2)

@@ -784,6 +784,7 @@ class _Plan:
         # of the top level that never leave the function. ``scratch``: vars whose buffer is
         # one; they, and whatever reuses their buffer, are never returned as they are.
         self.scratch_ok = gen.held is not None and indent == 1
+        self.eqns = ir.eqns
         self.gen = gen
         self.scratch: set[Var] = set()
         self.origin_const: set[Var] = origin_const if origin_const is not None else set()
@@ -814,6 +815,9 @@ class _Plan:
             return None
         if aval.size * aval.dtype.itemsize < PLAN_MIN_BYTES:
             return None
+        last = self.last_use.get(o)
+        if last is not None and self.eqns[last].prim.emit_block is not None:
+            return None  # a loop may take the buffer over as its carry: keep it the code's own
         self.gen.used_scratch = True
         self.scratch.add(o)
         self.origin_const.add(o)
