@@ -6,6 +6,10 @@ names, each line notes the user's source line, and each primitive writes itself 
 Buffer planning: when an elementwise ufunc's operand is a fresh intermediate (owned by the
 generated function, never aliased by a view), has the output's shape and dtype, and is dead
 after this equation, the ufunc writes into it (``np.add(a, b, out=a)``) instead of allocating.
+Else a big intermediate that never leaves the function (a matmul's output, a saved
+activation) is written into a per-thread scratch buffer recycled across calls
+(:func:`_scratch`), and a big returned array into an earlier result the caller has dropped
+(:func:`_result_buffer`): fresh multi-MB arrays cost page faults on every call.
 
 Fusion (``backend`` not None, from ``config.jit_backend``): runs of elementwise equations
 that :func:`funcgrad.transforms.fusion.plan` groups are written as one kernel each — numpy
@@ -28,6 +32,7 @@ import keyword
 import linecache
 import math
 import os
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -82,6 +87,11 @@ def _scalar(x: Any) -> Any:
 # arithmetic. Values derived from a scratch buffer are copied before being returned.
 SCRATCH_MIN_BYTES = 1 << 16
 SCRATCH_MAX_BYTES = 1 << 26  # kept per thread, at most (64 MB)
+SCRATCH_PER_TYPE = 8  # free buffers kept per (shape, dtype)
+# Intermediates and results of plain equations (matmul, ufuncs) are planned into recycled
+# buffers from this size on: smaller ones come from the C library's heap without page faults,
+# and there the cost of the extra Python call would show.
+PLAN_MIN_BYTES = 1 << 18
 _scratch_local = threading.local()
 
 
@@ -111,10 +121,53 @@ def _scratch_release(held: list[Any]) -> None:
         if _scratch_local.nbytes + buf.nbytes > SCRATCH_MAX_BYTES:
             break
         free = pool.setdefault((buf.shape, buf.dtype), [])
-        if len(free) < 4:
+        if len(free) < SCRATCH_PER_TYPE:
             free.append(buf)
             _scratch_local.nbytes += buf.nbytes
     held.clear()
+
+
+# Result buffers: a big array the generated function returns is allocated from a per-thread
+# pool of earlier results that the caller has since dropped — every reference gone, which
+# ``sys.getrefcount`` shows exactly (views keep their base alive, so a view the caller still
+# holds keeps the buffer out of the pool). A returned array is the caller's own as long as
+# any reference to it lives; fresh pages would otherwise be faulted in on every call. Off on
+# free-threaded builds, where reference counts are not exact.
+RESULT_PER_TYPE = 4  # buffers kept per (shape, dtype)
+RESULT_MAX_BYTES = 1 << 26  # kept per thread, at most (64 MB)
+_results_local = threading.local()
+_RECYCLE_RESULTS = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+def _refcounts(bufs: list[Any]) -> list[int]:
+    return [sys.getrefcount(b) for b in bufs]
+
+
+# references to a buffer that only the pool's list holds, as _refcounts counts them
+_FREE_REFS = _refcounts([np.empty(1)])[0]
+
+
+def _result_buffer(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialized array to be returned: one of this thread's earlier results of this
+    shape and dtype that nothing refers to any more, else a new one (kept for reuse while
+    the pool has room)."""
+    dtype = np.dtype(dtype)
+    pool = getattr(_results_local, "pool", None)
+    if pool is None:
+        pool = _results_local.pool = {}
+        _results_local.nbytes = 0
+    bufs = pool.get((shape, dtype))
+    if bufs:
+        for buf, refs in zip(bufs, _refcounts(bufs)):
+            if refs <= _FREE_REFS:
+                return buf
+    buf = np.empty(shape, dtype)
+    if _results_local.nbytes + buf.nbytes <= RESULT_MAX_BYTES:
+        bufs = pool.setdefault((shape, dtype), [])
+        if len(bufs) < RESULT_PER_TYPE:
+            bufs.append(buf)
+            _results_local.nbytes += buf.nbytes
+    return buf
 
 
 _BASE_GLOBALS = {
@@ -126,6 +179,7 @@ _BASE_GLOBALS = {
     "_Array": Array,
     "_scratch": _scratch,
     "_scratch_release": _scratch_release,
+    "_result_buffer": _result_buffer,
 }
 
 
@@ -390,7 +444,7 @@ def _emit_eqns(
     origin_const = set(origin_const)
     # Buffer planning facts: last use of each var, which vars own fresh memory that no view
     # refers to, and the pool of dead buffers.
-    st = _Plan(ir, gen, lines, owned, keep)
+    st = _Plan(ir, gen, lines, owned, keep, indent, origin_const)
     last_use, out_set, viewed, owned = st.last_use, st.out_set, st.viewed, st.owned
 
     def operand(x: Any) -> str:
@@ -435,13 +489,19 @@ def _emit_eqns(
             else:
                 expr = f"np.{e.outputs[0].aval.dtype.name}({expr})"
         # Buffer reuse: write into a dead buffer of the same type (out=).
+        # Else, for an intermediate that never leaves the function, a scratch buffer.
         reused = None
+        out_src = None
         if prim.emit_out is not None and not prim.multiple_results and e.outputs[0].aval.ndim > 0:
             reused = _take_buffer(st, i, e)
             if reused is not None:
-                expr = _emit_out(prim, ins, e.params, names[reused])
+                out_src = names[reused]
+            elif not all(type(x) is not Var or x.aval.weak for x in e.inputs):
+                out_src = st.scratch_alloc(e.outputs[0]) or st.result_alloc(e.outputs[0])
+            if out_src is not None:
+                expr = _emit_out(prim, ins, e.params, out_src)
         if group is not None and prim.ufunc is not None and not prim.multiple_results:
-            expr = _bound_ufunc_call(st, prim.ufunc, ins, reused) or expr
+            expr = _bound_ufunc_call(st, prim.ufunc, ins, out_src) or expr
         lhs = ", ".join(outs) if prim.multiple_results else outs[0]
         if prim.multiple_results and len(outs) == 1:
             lhs += ","
@@ -483,6 +543,7 @@ def _emit_eqns(
             and x in owned
             and x not in viewed
             and x not in out_set
+            and x not in st.scratch
             and last_use.get(x) == i
             and e.inputs.count(x) == 1
             for x in e.inputs
@@ -718,7 +779,14 @@ class _Plan:
     vars own fresh memory that no view refers to, and the pool of dead buffers."""
 
     def __init__(
-        self, ir: IR, gen: _Gen, lines: list[str], owned: set[Var], keep: set[Var]
+        self,
+        ir: IR,
+        gen: _Gen,
+        lines: list[str],
+        owned: set[Var],
+        keep: set[Var],
+        indent: int = 0,
+        origin_const: set[Var] | None = None,
     ) -> None:
         self.names, self.g, self.lines = gen.names, gen.g, lines
         self.last_use: dict[Var, int] = {}
@@ -737,14 +805,70 @@ class _Plan:
         self.free: dict[Any, list[Var]] = {}  # aval -> dead owned buffers, still bound
         self.literals = gen.literals
         self.kernel_sources = gen.kernel_sources
+        # Scratch buffers (per-thread, recycled across calls: see _scratch) for intermediates
+        # of the top level that never leave the function. ``scratch``: vars whose buffer is
+        # one; they, and whatever reuses their buffer, are never returned as they are.
+        self.scratch_ok = gen.held is not None and indent == 1
+        self.eqns = ir.eqns
+        self.gen = gen
+        self.scratch: set[Var] = set()
+        self.origin_const: set[Var] = origin_const if origin_const is not None else set()
 
-    def reusable(self, x: Any, aval: Any) -> bool:
+    def reusable(self, x: Any, aval: Any, target: Var | None = None) -> bool:
+        """Whether ``x``'s buffer may hold ``target`` (of type ``aval``) from now on."""
         return (
             type(x) is Var
             and x in self.owned
             and x not in self.viewed
             and x not in self.out_set
             and x.aval == aval
+            and not (target is not None and x in self.scratch and target in self.out_set)
+        )
+
+    def inherit(self, buf: Var, target: Var) -> None:
+        """``target`` now lives in ``buf``'s buffer (a scratch buffer stays one)."""
+        if buf in self.scratch:
+            self.scratch.add(target)
+            self.origin_const.add(target)
+
+    def scratch_alloc(self, o: Var) -> str | None:
+        """Source of an uninitialized scratch buffer for ``o`` (recycled across calls), or
+        None when ``o`` may leave the function as it is (returned), is small, or this code
+        is not the function's top level (a loop body would take a new one per iteration)."""
+        aval = o.aval
+        if not self.scratch_ok or o in self.out_set or aval.ndim == 0:
+            return None
+        if aval.size * aval.dtype.itemsize < PLAN_MIN_BYTES:
+            return None
+        last = self.last_use.get(o)
+        if last is not None and self.eqns[last].prim.emit_block is not None:
+            return None  # a loop may take the buffer over as its carry: keep it the code's own
+        self.gen.used_scratch = True
+        self.scratch.add(o)
+        self.origin_const.add(o)
+        dt = "bool_" if aval.dtype == np.bool_ else aval.dtype.name
+        return f"_scratch({aval.shape!r}, np.{dt}, {self.gen.held})"
+
+    def result_alloc(self, o: Var) -> str | None:
+        """Source of a buffer for the returned value ``o`` recycled from an earlier result
+        the caller has dropped (:func:`_result_buffer`), or None (small, not at the top
+        level, or ``o`` is returned as a copy anyway)."""
+        aval = o.aval
+        if not (self.scratch_ok and _RECYCLE_RESULTS) or o not in self.out_set:
+            return None
+        if aval.ndim == 0 or aval.size * aval.dtype.itemsize < PLAN_MIN_BYTES:
+            return None
+        if o in self.origin_const or o in self.keep:
+            return None
+        dt = "bool_" if aval.dtype == np.bool_ else aval.dtype.name
+        return f"_result_buffer({aval.shape!r}, np.{dt})"
+
+    def alloc(self, o: Var) -> str:
+        """Source of an uninitialized buffer for ``o``: scratch when allowed, else new."""
+        return (
+            self.scratch_alloc(o)
+            or self.result_alloc(o)
+            or f"np.empty({o.aval.shape!r}, np.{o.aval.dtype.name})"
         )
 
 
@@ -764,21 +888,46 @@ def _take_buffer(st: _Plan, i: int, e: Eqn) -> Var | None:
     """A dead buffer the equation may write its result into: for an elementwise primitive
     one of its own operands dying here (same shape and dtype: an in-place ufunc), else one
     from the pool of dead buffers (never an operand: matmul may not overlap its output)."""
-    out_aval = e.outputs[0].aval
+    o = e.outputs[0]
+    out_aval = o.aval
     if e.prim.ufunc is not None or e.prim.fuse is not None:
         for x in e.inputs:
-            if st.reusable(x, out_aval) and st.last_use.get(x) == i:
+            if st.reusable(x, out_aval, o) and st.last_use.get(x) == i:
                 st.owned.discard(x)
+                st.inherit(x, o)
                 return x
     pool = st.free.get(out_aval)
+    skipped: list[Var] = []
+    found = None
     while pool:
         x = pool.pop()
+        if x in st.scratch and o in st.out_set:
+            skipped.append(x)  # a returned value never lives in a scratch buffer
+            continue
         if x not in e.inputs:
+            st.inherit(x, o)
+            found = x
+            break
+    if pool is not None:
+        pool.extend(reversed(skipped))
+    return found
+
+
+def _pop_free(st: _Plan, o: Var) -> Var | None:
+    """A dead buffer from the pool for ``o`` (never a scratch one when ``o`` is returned)."""
+    pool = st.free.get(o.aval)
+    if not pool:
+        return None
+    for k in range(len(pool) - 1, -1, -1):
+        x = pool[k]
+        if not (x in st.scratch and o in st.out_set):
+            del pool[k]
+            st.inherit(x, o)
             return x
     return None
 
 
-def _bound_ufunc_call(st: _Plan, ufunc: Any, ins: list[str], out: Var | None) -> str | None:
+def _bound_ufunc_call(st: _Plan, ufunc: Any, ins: list[str], out: str | None) -> str | None:
     """In a numpy-fused group, ``_multiply(a, b, out=c)``: the ufunc bound to a global (~10 %
     less call overhead than ``np.multiply``'s lookup, which is what dominates short
     vectors)."""
@@ -786,7 +935,7 @@ def _bound_ufunc_call(st: _Plan, ufunc: Any, ins: list[str], out: Var | None) ->
     if gname in st.names.used or st.g.get(gname, ufunc) is not ufunc:
         return None
     st.g[gname] = ufunc
-    args = ins + ([f"out={st.names[out]}"] if out is not None else [])
+    args = ins + ([f"out={out}"] if out is not None else [])
     return f"{gname}({', '.join(args)})"
 
 
@@ -844,21 +993,20 @@ def _group_outputs(
         name = st.names.bind(o, None)
         buf = None
         for x in group.inputs:
-            if x not in taken and st.reusable(x, o.aval) and st.last_use.get(x, -1) < group.stop:
+            if x not in taken and st.reusable(x, o.aval, o) and st.last_use.get(x, -1) < group.stop:
                 buf = x
                 break
         if buf is not None:
             taken.add(buf)
             st.owned.discard(buf)
+            st.inherit(buf, o)
             st.lines.append(f"{ind}{name} = {st.names[buf]}")
         else:
-            pool = st.free.get(o.aval)
-            if pool:
-                x = pool.pop()
+            x = _pop_free(st, o)
+            if x is not None:
                 st.lines.append(f"{ind}{name} = {st.names[x]}; del {st.names[x]}")
             else:
-                dt = o.aval.dtype.name
-                st.lines.append(f"{ind}{name} = np.empty({o.aval.shape!r}, np.{dt})")
+                st.lines.append(f"{ind}{name} = {st.alloc(o)}")
         names.append(name)
     return names, taken
 
@@ -1054,11 +1202,11 @@ def _numexpr_line(
         st.g[cname] = np.asarray(x.val, dtype=group.dtype)
         call_args.append(cname)
     name = st.names.bind(o, None)
-    buf = None
-    pool = st.free.get(o.aval)
-    if pool:
-        buf = pool.pop()
+    buf = _pop_free(st, o)
     out = f", out={st.names[buf]}" if buf is not None else ""
+    if buf is None:
+        sa = st.scratch_alloc(o) or st.result_alloc(o)
+        out = f", out={sa}" if sa is not None else ""
     tail = f"; del {st.names[buf]}" if buf is not None else ""
     # values materialized only inside the group die at their last use in it
     line = f"{ind}{name} = {gname}({', '.join(call_args)}{out}){tail}  # numexpr: {expr}"
