@@ -5,12 +5,20 @@ type), and the static arguments' values. A call whose key is cached goes straigh
 generated function: flatten, one dict lookup, the generated code, which itself builds the
 output pytree — no per-call IR walk. Called with tracers of another transform (``grad(jit(f))``,
 ``vmap(jit(f))``, ``jit`` inside ``jit``), the optimized IR is inlined into that transform.
+
+Tiers (``config.jit_backend == "auto"``): a signature is compiled with its fused groups on
+numpy (no compile cost beyond Python's). When numba is installed and some group would run
+faster as a numba kernel, the calls are timed; once they add up to
+``config.jit_promote_after`` seconds, the calling thread recompiles the signature with numba
+kernels (under the function's lock; other threads keep running the numpy code meanwhile),
+then swaps the entry's function — the old one is dropped. Nothing is timed otherwise.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -26,7 +34,7 @@ from funcgrad.core.ir import IR, ShapedArray, unsupported_dtype
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Tracer
 from funcgrad.core.tracing import _param_names, eval_ir, trace_to_ir
-from funcgrad.transforms.codegen import compile_ir
+from funcgrad.transforms.codegen import AUTO_PROMOTED, compile_ir
 from funcgrad.transforms.compile_log import log_miss
 from funcgrad.transforms.passes import optimize
 
@@ -57,7 +65,20 @@ class Lowered:
 
 
 class _Entry:
-    __slots__ = ("traced_ir", "ir", "fn", "source", "out_tree", "closes_over_tracers")
+    __slots__ = (
+        "traced_ir",
+        "ir",
+        "fn",
+        "source",
+        "out_tree",
+        "closes_over_tracers",
+        "call",
+        "calls",
+        "spent",
+        "limit",
+        "settled",
+        "check_nans",
+    )
 
     def __init__(self, traced_ir: IR, ir: IR, fn: Any, source: str, out_tree: PyTreeDef) -> None:
         self.traced_ir, self.ir, self.fn, self.source, self.out_tree = (
@@ -70,6 +91,14 @@ class _Entry:
         # A function closing over values traced by an enclosing transform (jit inside grad)
         # is inlined into that transform and never cached: those values die with it.
         self.closes_over_tracers = any(type(c) is Tracer for c in ir.consts)
+        # What calls run: ``fn``, or while a signature may still be promoted (see the module
+        # docstring) a wrapper timing it. ``settled``: promoted, or never will be.
+        self.call = fn
+        self.calls = 0
+        self.spent = 0.0  # seconds run on the first tier
+        self.limit = math.inf  # seconds before promotion
+        self.settled = True
+        self.check_nans = False
 
 
 def _leaf_sig(x: Any, where: str) -> Hashable:
@@ -178,7 +207,7 @@ class JitFunction:
             # Inside another transform: inline the optimized IR there.
             outs = eval_ir(entry.ir, *leaves)
             return tree_unflatten(entry.out_tree, outs)
-        return entry.fn(*leaves)
+        return entry.call(*leaves)
 
     def _lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         static_vals, dyn_idx, dyn_kwargs = self._split(args, kwargs)
@@ -244,7 +273,7 @@ class JitFunction:
                 simple_key = tuple(fast_key)
                 if len(self._fast) >= _cfg.jit_cache_size:
                     self._fast.clear()
-                self._fast[simple_key] = entry.fn
+                self._fast[simple_key] = entry.call
         return entry, leaves, dyn_idx, simple_key
 
     def _display_name(self) -> str:
@@ -303,7 +332,91 @@ class JitFunction:
             check_nans=_cfg.debug_nans or _cfg.debug_infs,
             backend=_cfg.jit_backend,
         )
-        return _Entry(traced, ir, fn, source, out_tree)
+        entry = _Entry(traced, ir, fn, source, out_tree)
+        entry.check_nans = _cfg.debug_nans or _cfg.debug_infs
+        limit = _cfg.jit_promote_after
+        if fn.__globals__.get("_fg_promotable") and limit < math.inf:
+            entry.limit = limit
+            entry.settled = False
+            entry.call = self._timed(entry)
+            n = fn.__globals__["_fg_promotable"]
+            head, sep, rest = source.partition("\n")
+            entry.source = (
+                f"{head}{sep}    # first tier (numpy): {n} of these groups move to numba once "
+                f"this signature has run {limit:g} s (config jit_promote_after)\n{rest}"
+            )
+        return entry
+
+    # -- tiers ----------------------------------------------------------------------------
+    def _timed(self, entry: _Entry) -> Callable[..., Any]:
+        """The first tier's call: run ``entry.fn``, add up its time, promote when hot."""
+        clock = time.perf_counter
+
+        def timed(*leaves: Any) -> Any:
+            if entry.settled:  # promoted meanwhile (a caller still holding this wrapper)
+                return entry.fn(*leaves)
+            t0 = clock()
+            out = entry.fn(*leaves)
+            entry.calls += 1  # (races between threads may lose a count: harmless)
+            entry.spent += clock() - t0
+            if entry.spent >= entry.limit:
+                self._promote(entry, timed)
+            return out
+
+        return timed
+
+    def _promote(self, entry: _Entry, timed: Callable[..., Any]) -> None:
+        """Recompile ``entry`` with auto's promoted tier and switch every path to it. The new
+        function is fully built before it is published (one attribute store each); a thread
+        finding the lock taken keeps running the numpy code and retries at its next call."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if entry.settled:
+                return
+            t0 = time.perf_counter()
+            try:
+                fn, source = compile_ir(
+                    entry.ir,
+                    self._display_name(),
+                    entry.out_tree,
+                    None,
+                    check_nans=entry.check_nans,
+                    backend=AUTO_PROMOTED,
+                )
+            except Exception as exc:  # noqa: BLE001 - keep the working numpy code
+                entry.settled = True
+                entry.call = entry.fn
+                self._replace_fast(timed, entry.fn)
+                _log.warning(
+                    "jit: promoting %s to numba failed (%s: %s); it stays on numpy",
+                    self._display_name(),
+                    type(exc).__name__,
+                    exc,
+                )
+                return
+            took = time.perf_counter() - t0
+            note = (
+                f"promoted to numba after {entry.calls} call{'s' if entry.calls != 1 else ''} "
+                f"({entry.spent:.3g} s on numpy, "
+                f"jit_promote_after={entry.limit:g} s); compiled in {1e3 * took:.1f} ms"
+            )
+            head, sep, rest = source.partition("\n")
+            source = f"{head}{sep}    # {note}\n{rest}"
+            entry.fn = fn
+            entry.source = source
+            entry.call = fn
+            entry.settled = True
+            self._replace_fast(timed, fn)
+            if _cfg.log_compiles:
+                _log.warning("jit: %s %s (%s)", self._display_name(), note, _backend_note(source))
+        finally:
+            self._lock.release()
+
+    def _replace_fast(self, old: Any, new: Any) -> None:
+        for k, v in list(self._fast.items()):
+            if v is old:
+                self._fast[k] = new
 
     # -- inspection -----------------------------------------------------------------------
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
