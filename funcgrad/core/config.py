@@ -24,9 +24,10 @@
   (another order of operations, libm instead of numpy's SIMD functions, a fused sum
   accumulated in order instead of pairwise).
 * ``jit_promote_after`` — seconds a signature of a ``jit_backend="auto"`` function runs on
-  numpy (summed over its calls) before it is recompiled with numba kernels (default 2.0,
-  about the cost of compiling its kernels when they are not in the disk cache yet; 0:
-  at the first call; ``float("inf")``: never). Without numba, or when no fused group
+  numpy (summed over its calls, estimated from one call in 8; the first call, which may
+  pay one-time costs, is not counted) before it is recompiled with numba kernels (default
+  2.0, about what compiling its kernels costs when they are not in the disk cache yet;
+  0: at the second call; ``float("inf")``: never). Without numba, or when no fused group
   would gain, nothing is timed and nothing is recompiled.
 
 Options under JAX's names are accepted so that ported programs run unchanged:
@@ -134,8 +135,8 @@ class _Config:
                 )
             if not value >= 0:  # (also refuses NaN)
                 raise LocatedValueError(
-                    f"config option {name} takes seconds >= 0 (0: at once, float('inf'): "
-                    f"never), got {value!r}"
+                    f"config option {name} takes seconds >= 0 (0: at the second call, "
+                    f"float('inf'): never), got {value!r}"
                 )
             value = float(value)
         elif not isinstance(value, kind):

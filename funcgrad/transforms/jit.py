@@ -351,10 +351,12 @@ class JitFunction:
     # -- tiers ----------------------------------------------------------------------------
     def _timed(self, entry: _Entry) -> Callable[..., Any]:
         """The first tier's call: run the numpy function, time every ``_SAMPLE``-th call
-        (calls 1, 1 + _SAMPLE, ...; each sample counts for ``_SAMPLE`` calls: timing every
+        (calls 2, 2 + _SAMPLE, ...; each sample counts for ``_SAMPLE`` calls: timing every
         call cost ~1 us, 10% of a 10 us call) and promote once the estimate passes
-        ``entry.limit``. After promotion a caller still holding this wrapper runs the old
-        function, which stays valid until the last such call returns."""
+        ``entry.limit``. The first call is not timed: it may pay one-time costs (numba's
+        random kernels compile or load at their first use, which took 4 s in one test).
+        After promotion a caller still holding this wrapper runs the old function, which
+        stays valid until the last such call returns."""
         clock = time.perf_counter
         fn = entry.fn
         limit = entry.limit
@@ -364,7 +366,7 @@ class JitFunction:
         def timed(*leaves: Any) -> Any:
             nonlocal n, spent
             n += 1  # (races between threads may lose a count: harmless)
-            if n % _SAMPLE != 1:
+            if n % _SAMPLE != 2:
                 return fn(*leaves)
             t0 = clock()
             out = fn(*leaves)
