@@ -77,7 +77,7 @@ def test_promoted_after_the_threshold_and_equal_to_numpy(caplog: Any) -> None:
     jf = fg.jit(fg.grad(chain))
     first = jf(X)
     src = jf.lower(X).source
-    assert "first tier (numpy): 1 of these groups move to numba once this signature has run " in src
+    assert "first tier (numpy): 1 group goes to numba once this signature has run " in src
     assert "0.05 s (config jit_promote_after)" in src
     assert "-> numpy, ufuncs writing into dead buffers" in src and "-> numba" not in src
     entry = _entry(jf)

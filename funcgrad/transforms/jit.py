@@ -343,8 +343,9 @@ class JitFunction:
             n = fn.__globals__["_fg_promotable"]
             head, sep, rest = source.partition("\n")
             entry.source = (
-                f"{head}{sep}    # first tier (numpy): {n} of these groups move to numba once "
-                f"this signature has run {limit:g} s (config jit_promote_after)\n{rest}"
+                f"{head}{sep}    # first tier (numpy): {n} group{'s go' if n != 1 else ' goes'} to "
+                f"numba once this signature has run {limit:g} s (config jit_promote_after)"
+                f"\n{rest}"
             )
         return entry
 
