@@ -262,3 +262,35 @@ def test_threads_share_one_promotion_and_never_see_half_built_code(caplog: Any) 
     assert _entry(jf).settled and "-> numba" in jf.lower(X).source
     assert sum("promoted to numba" in r.getMessage() for r in caplog.records) == 1
     assert jf.cache_info().misses == 1
+
+
+_SUBPROCESS = """
+import numpy as np, funcgrad as fg, funcgrad.numpy as fnp
+fg.config.update("jit_promote_after", 0)
+jf = fg.jit(lambda x: fnp.cos(x) * 0.25 + x)
+x = np.linspace(0.0, 1.0, 9)
+jf(x)
+jf(x)
+print([ln.strip() for ln in jf.lower(x).source.splitlines() if "promoted" in ln or "->" in ln])
+"""
+
+
+@needs_numba
+def test_promoted_kernel_loads_from_the_disk_cache_in_a_new_process(tmp_path: Any) -> None:
+    """The second process finds the kernel the first compiled (numba's cache names the
+    kernel's module, which must be importable by that name)."""
+    import subprocess
+
+    env = dict(os.environ, FUNCGRAD_KERNEL_CACHE=str(tmp_path), NUMBA_NUM_THREADS="1")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    outs = []
+    for _ in range(2):
+        r = subprocess.run(
+            [sys.executable, "-c", _SUBPROCESS], env=env, capture_output=True, text=True
+        )
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    for out in outs:
+        assert "-> numba" in out and "fell back" not in out, out
+    assert os.path.isdir(tmp_path / "__pycache__")  # numba's index and object files

@@ -120,6 +120,7 @@ def numexpr_program(text: str, names: list[str], dtypes: list[np.dtype]) -> Nume
 # --- numba ----------------------------------------------------------------------------------
 # The names of numexpr's vocabulary that fuse templates use, as numba functions.
 NUMBA_PRELUDE = """\
+# funcgrad fused kernel, format 2 (the module is registered in sys.modules)
 import numpy as np
 from numba import njit
 
@@ -222,11 +223,21 @@ def numba_kernel(body: str) -> tuple[Callable[..., Any], str, str]:
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        # Registered under its name: numba records the kernel's module by name in its disk
+        # cache and imports it when another process loads the kernel. Unregistered, the name
+        # was numba's placeholder '<dynamic>' and every load in a new process failed
+        # (ModuleNotFoundError, so the group fell back to numpy).
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
         fn = mod.kernel
         _kernels[path] = fn
         if len(_kernels) > 4096:  # bounded in memory too
-            _kernels.pop(next(iter(_kernels)))
+            old = _kernels.pop(next(iter(_kernels)))
+            sys.modules.pop(getattr(old, "py_func", old).__module__, None)
     return fn, name, path
 
 
