@@ -8,8 +8,9 @@ programs and numba loops, written from each primitive's scalar expression (``fus
   constant), so float32 stays float32.
 * numba: one ``@njit`` function per group, a loop nest over the group's shape reading every
   input at the index, computing the chain in registers and writing every output. Compiling
-  costs ~0.1–3 s per kernel (~2.5 s for a 600-operation chain; 0.02–0.05 s to load from the
-  disk cache), paid when jit compiles (the kernel runs once on zeros); kernels are cached
+  costs ~0.1–3 s per kernel (~2.5 s for a 600-operation chain; from the disk cache ~15 ms
+  in a process that has used numba already, ~0.3–0.5 s in a new one: numba's import and
+  initialization), paid when jit compiles (the kernel runs once on zeros); kernels are cached
   on disk (``cache=True``): the source is written to ``$FUNCGRAD_KERNEL_CACHE`` (default
   ``~/.cache/funcgrad/kernels``) under a name made of its hash; the directory is kept under
   ``$FUNCGRAD_KERNEL_CACHE_MB`` megabytes (default 64; oldest kernels removed first).
