@@ -98,6 +98,10 @@ def test_promoted_after_the_threshold_and_equal_to_numpy(caplog: Any) -> None:
     np.testing.assert_allclose(promoted, first, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(promoted, chain_grad_np(X), rtol=1e-12)
     log = [r.getMessage() for r in caplog.records]
+    assert log[1].endswith(
+        "fused groups: 1 on numpy; 1 group goes to numba once this signature has run 0.05 s "
+        "(config jit_promote_after))"
+    )
     (line,) = [m for m in log if "promoted to numba" in m]
     assert line.startswith(f"jit: grad_chain promoted to numba after {calls} calls")
     assert line.endswith("(fused groups: 1 on numba)")

@@ -472,7 +472,11 @@ def _backend_note(source: str) -> str:
             kinds[kind] = kinds.get(kind, 0) + 1
     if not kinds:
         return "no fused groups"
-    return "fused groups: " + ", ".join(f"{n} on {k}" for k, n in kinds.items())
+    note = "fused groups: " + ", ".join(f"{n} on {k}" for k, n in kinds.items())
+    for line in source.splitlines()[1:3]:
+        if line.lstrip().startswith("# first tier (numpy): "):
+            note += "; " + line.split("# first tier (numpy): ", 1)[1]
+    return note
 
 
 def _fast_flatten(x: Any, leaves: list[Any], key: list[Any], depth: int) -> bool:
