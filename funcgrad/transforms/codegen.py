@@ -803,9 +803,10 @@ def _literal_array(st: _Plan, x: Any, group: Group) -> str | None:
 
 
 # "auto": the largest group (elements) whose promoted tier is a numba kernel. Measured on one
-# thread (benchmarks/fusion.py --only sizes): a fused numba loop beats numpy's ufuncs 2-9x
-# up to ~1000 elements, where numpy's per-call overhead dominates, ties at ~1000 and loses
-# 1.2-2.2x from 10^4 elements on (numpy's SIMD loops), so bigger groups stay on numpy.
+# thread (benchmarks/fusion.py --only sizes, jit(grad) of 50-step chains): a fused numba
+# loop takes 0.03-0.5x numpy's time at 10-100 elements (numpy's per-call overhead
+# dominates), 0.8-1.0x at 1000, 1.2-1.4x at 4000 and 1.4-3x from 10^4 on (numpy's SIMD
+# loops), so bigger groups stay on numpy.
 AUTO_NUMBA_MAX_ELEMENTS = 1024
 # The promoted tier of "auto" (internal: jit recompiles a hot signature with it).
 AUTO_PROMOTED = "auto:numba"
@@ -823,8 +824,8 @@ def _choose_backend(backend: str | None, group: Group) -> tuple[str, str]:
     ``auto`` is numpy first: numba kernels cost ~0.1-3 s of compilation each, so jit runs a
     signature on numpy until it is hot (``config.jit_promote_after`` seconds of run time),
     then recompiles it with ``AUTO_PROMOTED``: small groups on numba, big ones on numpy.
-    numexpr is never chosen by ``auto``: single-threaded it is slower than numpy's ufuncs
-    from ~1000 elements on (1.5-3.7x measured) and slower than numba below that."""
+    numexpr is never chosen by ``auto``: single-threaded it took 1.6-3.4x numpy's time
+    from 1000 elements on, and below that (0.6-1.0x numpy's) numba was faster still."""
     if backend in ("numexpr", "numba"):
         if kernels.available(backend):
             return backend, ""
