@@ -2,17 +2,23 @@
 forward + backward and JAX's jit, single-threaded, as ratios of medians of interleaved
 batches (``run.measure``).
 
-Run:  PYTHONPATH=. python benchmarks/fusion.py [--only chain mlp per-example compile]
+Run:  PYTHONPATH=. python benchmarks/fusion.py [--only chain mlp per-example compile sizes tiers]
 With JAX as the peer:  PYTHONPATH=$PWD /work/venvs/ref/bin/python benchmarks/fusion.py
 
 Numba kernels are compiled into a temporary cache directory (``FUNCGRAD_KERNEL_CACHE``)
 unless one is set; their first-call compile time is reported separately.
+
+``[auto]`` rows are measured after promotion (``jit_promote_after`` is set to 0 for them);
+``tiers`` measures the default threshold: calls until promotion, the promotion's compile
+cost with a cold and a warm kernel cache, and the promoted speed. ``sizes`` is the
+measurement behind ``codegen.AUTO_NUMBA_MAX_ELEMENTS`` and numexpr's absence from auto.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -42,6 +48,7 @@ from funcgrad import optim  # noqa: E402
 from funcgrad.transforms.kernels import available  # noqa: E402
 
 BACKENDS = [b for b in ("numpy", "numexpr", "numba", "auto") if b == "auto" or available(b)]
+DEFAULT_PROMOTE_AFTER = fg.config.jit_promote_after
 
 
 def _under(backend, f):
@@ -61,9 +68,12 @@ def _jit_per_backend(make, *args):
     fns, first = {}, {}
     for b in BACKENDS:
         f = _under(b, fg.jit(make()))
+        if b == "auto":  # promoted at the first call: measures auto's second tier
+            fg.config.update("jit_promote_after", 0)
         t0 = time.perf_counter()
         f(*args)
         first[b] = time.perf_counter() - t0
+        fg.config.update("jit_promote_after", DEFAULT_PROMOTE_AFTER)
         fns[b] = f
     fg.config.update("jit_backend", "auto")
     return fns, first
@@ -241,11 +251,122 @@ def bench_compile() -> None:
         fg.config.update("jit_backend", "auto")
 
 
+def bench_sizes() -> None:
+    """Each explicit back end against numpy on jit(grad) of 50-step chains at several vector
+    sizes: transcendental (tanh(sin(x) * 1.01 + 0.1)) and arithmetic only."""
+
+    def arith(x):
+        for _ in range(50):
+            x = (x * 0.99 + 0.1) * (x > 0.0) - x * 0.01
+        return fnp.sum(x)
+
+    for title, f in (("sin/tanh chain", chain_fn(fnp)), ("arithmetic chain", arith)):
+        print(f"{title}, jit(grad), time / numpy back end's (median of 7 interleaved batches)")
+        for n in (10, 100, 1000, 4000, 10000, 100000):
+            x = np.random.default_rng(0).standard_normal(n)
+            fns = {}
+            for b in [b for b in BACKENDS if b != "auto"]:
+                fg.config.update("jit_backend", b)
+                g = fg.jit(fg.grad(f))
+                g(x)
+                fns[b] = _under(b, g)
+            fg.config.update("jit_backend", "auto")
+            times = measure({b: (lambda g=g: g(x)) for b, g in fns.items()}, repeats=7)
+            row = ", ".join(
+                f"{b} {t / times['numpy']:5.2f}x" for b, t in times.items() if b != "numpy"
+            )
+            print(f"  n={n:6d}  numpy {times['numpy'] * 1e6:10.1f} us; {row}", flush=True)
+
+
+_PROMOTED = re.compile(
+    r"promoted to numba after (\d+) calls? \(([\d.e+-]+) s on numpy.*compiled in ([\d.]+) ms"
+)
+
+
+def _promotion(g, *args):
+    """Call ``g`` until its signature is promoted: (calls, seconds on numpy, compile ms)."""
+    while True:
+        for _ in range(20):
+            g(*args)
+        m = _PROMOTED.search(g.lower(*args).source)
+        if m:
+            return int(m.group(1)), float(m.group(2)), float(m.group(3))
+
+
+def bench_tiers() -> None:
+    """auto's tiers on the 200-op chain under the default jit_promote_after: how many calls
+    until promotion, what the promotion costs with an empty and a warm kernel cache, and
+    the promoted speed against numpy and JAX."""
+    if not available("numba"):
+        print("tiers: numba is not installed; auto stays on numpy")
+        return
+    from funcgrad.transforms import kernels
+
+    x = np.random.default_rng(0).standard_normal(100)
+    f = chain_fn(fnp)
+    limit = fg.config.jit_promote_after
+    print(f"auto's tiers, 200-op chain, f64[100], jit(grad), jit_promote_after={limit:g} s")
+    d = tempfile.mkdtemp(prefix="fg-kernels-cold-")
+    old = os.environ["FUNCGRAD_KERNEL_CACHE"]
+    os.environ["FUNCGRAD_KERNEL_CACHE"] = d  # empty: numba compiles
+    kernels.clear_memory_cache()
+    g = fg.jit(fg.grad(f))
+    t0 = time.perf_counter()
+    calls, spent, cold_ms = _promotion(g, x)
+    wall = time.perf_counter() - t0
+    print(
+        f"  promoted after {calls} calls ({spent:.2f} s on numpy, {wall:.2f} s wall incl. "
+        f"the first compile and the promotion); promotion compile, cold cache {cold_ms:.0f} ms"
+    )
+    kernels.clear_memory_cache()  # as a new process: the kernels come from the disk cache
+    g2 = fg.jit(fg.grad(f))
+    _, _, warm_ms = _promotion(g2, x)
+    print(f"  promotion compile, kernels in the disk cache, same process: {warm_ms:.0f} ms")
+    # a new process: numba's import and initialization come on top of loading the kernel
+    import subprocess
+
+    code = (
+        "import sys, numpy as np, funcgrad as fg, funcgrad.numpy as fnp\n"
+        f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
+        "from run import chain_fn\n"
+        "fg.config.update('jit_promote_after', 0)\n"
+        "g = fg.jit(fg.grad(chain_fn(fnp)))\n"
+        "x = np.ones(100)\n"
+        "g(x); g(x)\n"
+        "print(g.lower(x).source)\n"
+    )
+    env = dict(os.environ, FUNCGRAD_KERNEL_CACHE=d, PYTHONPATH=os.pathsep.join(sys.path))
+    for label, pre in (("", ""), (", numba imported before", "import numba\n")):
+        r = subprocess.run(
+            [sys.executable, "-c", pre + code], env=env, capture_output=True, text=True
+        )
+        m = _PROMOTED.search(r.stdout)
+        got = f"{float(m.group(3)):.0f} ms" if m else f"failed: {r.stderr[-300:]}"
+        print(f"  promotion compile, kernels in the disk cache, new process{label}: {got}")
+    os.environ["FUNCGRAD_KERNEL_CACHE"] = old
+    fg.config.update("jit_backend", "numpy")
+    gn = fg.jit(fg.grad(f))
+    gn(x)
+    fg.config.update("jit_backend", "auto")
+    np.testing.assert_allclose(g(x), chain_by_hand(x), rtol=1e-10)
+    cases = {
+        "hand-written numpy": lambda: chain_by_hand(x),
+        "funcgrad [numpy]": _under("numpy", lambda: gn(x)),
+        "funcgrad [auto], promoted": _under("auto", lambda: g(x)),
+    }
+    if jax is not None:
+        gj = jax.jit(jax.grad(chain_fn(jnp)))
+        cases["JAX jit(grad)"] = lambda: gj(x).block_until_ready()
+    _run("  promoted speed", cases)
+
+
 CASES = {
     "chain": bench_chain,
     "mlp": bench_mlp,
     "per-example": bench_per_example,
     "compile": bench_compile,
+    "sizes": bench_sizes,
+    "tiers": bench_tiers,
 }
 
 if __name__ == "__main__":

@@ -14,8 +14,21 @@
   or ``"auto"`` (the default: numba when it is importable). Both draw identical numbers.
 * ``jit_backend`` — how ``jit`` runs fused runs of elementwise operations: ``"numpy"``
   (ufuncs writing into planned buffers), ``"numexpr"``, ``"numba"`` (one compiled loop per
-  run, cached on disk; ~0.1–3 s to compile a kernel) or ``"auto"`` (default; currently
-  numpy, which needs no compilation). A missing package falls back to numpy.
+  run, cached on disk; ~0.1–3 s to compile a kernel) or ``"auto"`` (default): a tiered jit.
+  Each compiled signature first runs on numpy, which needs no compilation; once it is hot
+  (``jit_promote_after``) and numba is installed, it is recompiled with numba kernels for
+  its fused groups of at most 1024 elements (bigger ones stay on numpy, which is faster
+  there) and later calls run that. ``jit(f).lower(x).source`` shows the code that runs
+  now. numexpr is never picked by ``"auto"`` (slower than numpy single-threaded). A missing
+  package falls back to numpy. Fused kernels may differ from numpy in the last bits
+  (another order of operations, libm instead of numpy's SIMD functions, a fused sum
+  accumulated in order instead of pairwise).
+* ``jit_promote_after`` — seconds a signature of a ``jit_backend="auto"`` function runs on
+  numpy (summed over its calls, estimated from one call in 8; the first call, which may
+  pay one-time costs, is not counted) before it is recompiled with numba kernels (default
+  2.0, about what compiling its kernels costs when they are not in the disk cache yet;
+  0: at the second call; ``float("inf")``: never). Without numba, or when no fused group
+  would gain, nothing is timed and nothing is recompiled.
 
 Options under JAX's names are accepted so that ported programs run unchanged:
 
@@ -49,6 +62,7 @@ class _Config:
         "jit_cache_size",
         "random_backend",
         "jit_backend",
+        "jit_promote_after",
         "check_finite",
     )
     # option name -> (type, default)
@@ -59,6 +73,7 @@ class _Config:
         "jit_cache_size": (int, 1024),
         "random_backend": (str, "auto"),
         "jit_backend": (str, "auto"),
+        "jit_promote_after": (float, 2.0),
     }
     _CHOICES = {"jit_backend": ("auto", "numpy", "numexpr", "numba")}
     _JAX_ALIASES = {
@@ -76,6 +91,8 @@ class _Config:
         self.jit_cache_size = 1024
         self.random_backend = "auto"  # "auto" | "numpy" | "numba" (see _check_random_backend)
         self.jit_backend = "auto"  # fused elementwise groups: auto / numpy / numexpr / numba
+        # "auto": seconds of numpy run time per signature before recompiling with numba
+        self.jit_promote_after = 2.0
         # derived: True when any output check is on; read by the tracer on every bind
         self.check_finite = False
 
@@ -111,6 +128,17 @@ class _Config:
         if kind is int:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise LocatedTypeError(f"config option {name} takes a positive int, got {value!r}")
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise LocatedTypeError(
+                    f"config option {name} takes a number of seconds, got {value!r}"
+                )
+            if not value >= 0:  # (also refuses NaN)
+                raise LocatedValueError(
+                    f"config option {name} takes seconds >= 0 (0: at the second call, "
+                    f"float('inf'): never), got {value!r}"
+                )
+            value = float(value)
         elif not isinstance(value, kind):
             raise LocatedTypeError(f"config option {name} takes a {kind.__name__}, got {value!r}")
         if name in self._CHOICES and value not in self._CHOICES[name]:

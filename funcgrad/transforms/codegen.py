@@ -327,7 +327,9 @@ def generate(
     lines += body.lines
     origin_const = body.origin_const
     if gen.n_groups:
-        lines.insert(1, f"    # jit_backend={backend!r}: {gen.n_groups} fused groups")
+        lines.insert(1, f"    # {_backend_header(backend, gen)}")
+    # for jit's tiering: how many fused groups the promoted tier would compile with numba
+    g["_fg_promotable"] = gen.promotable
 
     seen_out: set[Var] = set()
     in_set = set(ir.invars)
@@ -400,6 +402,8 @@ class _Gen:
         # literal arrays they share and the kernels' sources (shown after the function)
         self.backend = backend
         self.n_groups = 0
+        self.promotable = 0  # groups auto's promoted tier runs on numba (see _choose_backend)
+        self.on: dict[str, int] = {}  # back end -> groups written on it
         self.literals: dict[tuple[Any, ...], str] = {}
         self.kernel_sources: list[tuple[str, str]] = []
         # the local list of scratch buffers taken (None: this function takes none)
@@ -589,6 +593,8 @@ def _emit_eqns(
                 emit_eqn(item, ir.eqns[item], None)
             continue
         kind, why = _choose_backend(gen.backend, item)
+        if gen.backend == "auto" and _auto_numba(item):
+            gen.promotable += 1
         kernel = None
         if kind == "numba":
             try:
@@ -598,6 +604,7 @@ def _emit_eqns(
         fused_red = kernel is not None and item.reduction is not None
         n = gen.n_groups
         gen.n_groups += 1
+        gen.on[kind] = gen.on.get(kind, 0) + 1
         lines.append(
             f"{pad}# fused group {n}: {len(item.eqns)} equations"
             f"{' and the final ' + item.reduction.prim.name if fused_red else ''} on "  # type: ignore[union-attr]
@@ -969,16 +976,52 @@ def _literal_array(st: _Plan, x: Any, group: Group) -> str | None:
     return cname
 
 
+# "auto": the largest group (elements) whose promoted tier is a numba kernel. Measured on one
+# thread (benchmarks/fusion.py --only sizes, jit(grad) of 50-step chains): a fused numba
+# loop takes 0.03-0.5x numpy's time at 10-100 elements (numpy's per-call overhead
+# dominates), 0.8-1.0x at 1000, 1.2-1.4x at 4000 and 1.4-3x from 10^4 on (numpy's SIMD
+# loops), so bigger groups stay on numpy.
+AUTO_NUMBA_MAX_ELEMENTS = 1024
+# The promoted tier of "auto" (internal: jit recompiles a hot signature with it).
+AUTO_PROMOTED = "auto:numba"
+
+
+def _auto_numba(group: Group) -> bool:
+    """Whether ``auto``'s promoted tier runs ``group`` as a numba kernel: numba imports and
+    the group is small enough to gain (``AUTO_NUMBA_MAX_ELEMENTS``)."""
+    return math.prod(group.shape) <= AUTO_NUMBA_MAX_ELEMENTS and kernels.installed("numba")
+
+
 def _choose_backend(backend: str | None, group: Group) -> tuple[str, str]:
-    """(back end for this group, note for the source). ``auto`` is numpy: measured on one
-    thread, numpy's SIMD ufuncs writing into planned buffers beat numexpr's interpreter at
-    every size, and numba's compiled loops (fastest for short vectors, where per-call
-    overhead dominates) cost ~0.1–3 s of compilation per kernel, so they are opt-in."""
+    """(back end for this group, note for the source).
+
+    ``auto`` is numpy first: numba kernels cost ~0.1-3 s of compilation each, so jit runs a
+    signature on numpy until it is hot (``config.jit_promote_after`` seconds of run time),
+    then recompiles it with ``AUTO_PROMOTED``: small groups on numba, big ones on numpy.
+    numexpr is never chosen by ``auto``: single-threaded it took 1.6-3.4x numpy's time
+    from 1000 elements on, and below that (0.6-1.0x numpy's) numba was faster still."""
     if backend in ("numexpr", "numba"):
         if kernels.available(backend):
             return backend, ""
         return "numpy", f" ({backend} is not installed: fell back to numpy)"
+    if backend == AUTO_PROMOTED:
+        if _auto_numba(group):
+            return "numba", ""
+        n = math.prod(group.shape)
+        if n > AUTO_NUMBA_MAX_ELEMENTS:
+            why = f" (auto: {n} elements, numpy's loops are faster)"
+        else:
+            why = " (numba is not installed)"
+        return "numpy", ", ufuncs writing into dead buffers (out=)" + why
     return "numpy", ", ufuncs writing into dead buffers (out=)"
+
+
+def _backend_header(backend: str | None, gen: _Gen) -> str:
+    """The generated function's first comment: the back end asked for and the groups."""
+    if backend == AUTO_PROMOTED:
+        on = ", ".join(f"{k} {n}" for k, n in gen.on.items())
+        return f"jit_backend='auto', promoted tier: {gen.n_groups} fused groups ({on})"
+    return f"jit_backend={backend!r}: {gen.n_groups} fused groups"
 
 
 def _group_outputs(

@@ -5,12 +5,20 @@ type), and the static arguments' values. A call whose key is cached goes straigh
 generated function: flatten, one dict lookup, the generated code, which itself builds the
 output pytree — no per-call IR walk. Called with tracers of another transform (``grad(jit(f))``,
 ``vmap(jit(f))``, ``jit`` inside ``jit``), the optimized IR is inlined into that transform.
+
+Tiers (``config.jit_backend == "auto"``): a signature is compiled with its fused groups on
+numpy (no compile cost beyond Python's). When numba is installed and some group would run
+faster as a numba kernel, the calls are timed; once they add up to
+``config.jit_promote_after`` seconds, the calling thread recompiles the signature with numba
+kernels (under the function's lock; other threads keep running the numpy code meanwhile),
+then swaps the entry's function — the old one is dropped. Nothing is timed otherwise.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -26,13 +34,14 @@ from funcgrad.core.ir import IR, ShapedArray, unsupported_dtype
 from funcgrad.core.pytree import PyTreeDef, tree_flatten, tree_paths, tree_unflatten
 from funcgrad.core.tracer import Tracer
 from funcgrad.core.tracing import _param_names, eval_ir, trace_to_ir
-from funcgrad.transforms.codegen import compile_ir
+from funcgrad.transforms.codegen import AUTO_PROMOTED, compile_ir
 from funcgrad.transforms.compile_log import log_miss
 from funcgrad.transforms.passes import optimize
 
 __all__ = ["jit", "Lowered", "CacheInfo"]
 
 _SCALAR_TYPES = (float, int, bool, complex)
+_SAMPLE = 8  # the first tier times one call in _SAMPLE
 _log = logging.getLogger("funcgrad.jit")  # config.update("log_compiles", True) writes here
 
 
@@ -57,7 +66,20 @@ class Lowered:
 
 
 class _Entry:
-    __slots__ = ("traced_ir", "ir", "fn", "source", "out_tree", "closes_over_tracers")
+    __slots__ = (
+        "traced_ir",
+        "ir",
+        "fn",
+        "source",
+        "out_tree",
+        "closes_over_tracers",
+        "call",
+        "calls",
+        "spent",
+        "limit",
+        "settled",
+        "check_nans",
+    )
 
     def __init__(self, traced_ir: IR, ir: IR, fn: Any, source: str, out_tree: PyTreeDef) -> None:
         self.traced_ir, self.ir, self.fn, self.source, self.out_tree = (
@@ -70,6 +92,14 @@ class _Entry:
         # A function closing over values traced by an enclosing transform (jit inside grad)
         # is inlined into that transform and never cached: those values die with it.
         self.closes_over_tracers = any(type(c) is Tracer for c in ir.consts)
+        # What calls run: ``fn``, or while a signature may still be promoted (see the module
+        # docstring) a wrapper timing it. ``settled``: promoted, or never will be.
+        self.call = fn
+        self.calls = 0  # calls and (estimated) seconds on the first tier, at promotion
+        self.spent = 0.0
+        self.limit = math.inf  # seconds before promotion
+        self.settled = True
+        self.check_nans = False
 
 
 def _leaf_sig(x: Any, where: str) -> Hashable:
@@ -178,7 +208,7 @@ class JitFunction:
             # Inside another transform: inline the optimized IR there.
             outs = eval_ir(entry.ir, *leaves)
             return tree_unflatten(entry.out_tree, outs)
-        return entry.fn(*leaves)
+        return entry.call(*leaves)
 
     def _lookup(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         static_vals, dyn_idx, dyn_kwargs = self._split(args, kwargs)
@@ -244,7 +274,7 @@ class JitFunction:
                 simple_key = tuple(fast_key)
                 if len(self._fast) >= _cfg.jit_cache_size:
                     self._fast.clear()
-                self._fast[simple_key] = entry.fn
+                self._fast[simple_key] = entry.call
         return entry, leaves, dyn_idx, simple_key
 
     def _display_name(self) -> str:
@@ -303,7 +333,104 @@ class JitFunction:
             check_nans=_cfg.debug_nans or _cfg.debug_infs,
             backend=_cfg.jit_backend,
         )
-        return _Entry(traced, ir, fn, source, out_tree)
+        entry = _Entry(traced, ir, fn, source, out_tree)
+        entry.check_nans = _cfg.debug_nans or _cfg.debug_infs
+        limit = _cfg.jit_promote_after
+        if fn.__globals__.get("_fg_promotable") and limit < math.inf:
+            entry.limit = limit
+            entry.settled = False
+            entry.call = self._timed(entry)
+            n = fn.__globals__["_fg_promotable"]
+            head, sep, rest = source.partition("\n")
+            entry.source = (
+                f"{head}{sep}    # first tier (numpy): {n} group{'s go' if n != 1 else ' goes'} to "
+                f"numba once this signature has run {limit:g} s (config jit_promote_after)"
+                f"\n{rest}"
+            )
+        return entry
+
+    # -- tiers ----------------------------------------------------------------------------
+    def _timed(self, entry: _Entry) -> Callable[..., Any]:
+        """The first tier's call: run the numpy function, time every ``_SAMPLE``-th call
+        (calls 2, 2 + _SAMPLE, ...; each sample counts for ``_SAMPLE`` calls: timing every
+        call cost ~1 us, 10% of a 10 us call) and promote once the estimate passes
+        ``entry.limit``. The first call is not timed: it may pay one-time costs (numba's
+        random kernels compile or load at their first use, which took 4 s in one test).
+        After promotion a caller still holding this wrapper runs the old function, which
+        stays valid until the last such call returns."""
+        clock = time.perf_counter
+        fn = entry.fn
+        limit = entry.limit
+        n = 0
+        spent = 0.0
+
+        def timed(*leaves: Any) -> Any:
+            nonlocal n, spent
+            n += 1  # (races between threads may lose a count: harmless)
+            if n % _SAMPLE != 2:
+                return fn(*leaves)
+            t0 = clock()
+            out = fn(*leaves)
+            spent += (clock() - t0) * _SAMPLE
+            if spent >= limit and not entry.settled:
+                entry.calls, entry.spent = n, spent
+                self._promote(entry, timed)
+            return out
+
+        return timed
+
+    def _promote(self, entry: _Entry, timed: Callable[..., Any]) -> None:
+        """Recompile ``entry`` with auto's promoted tier and switch every path to it. The new
+        function is fully built before it is published (one attribute store each); a thread
+        finding the lock taken keeps running the numpy code and retries at its next call."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if entry.settled:
+                return
+            t0 = time.perf_counter()
+            try:
+                fn, source = compile_ir(
+                    entry.ir,
+                    self._display_name(),
+                    entry.out_tree,
+                    None,
+                    check_nans=entry.check_nans,
+                    backend=AUTO_PROMOTED,
+                )
+            except Exception as exc:  # noqa: BLE001 - keep the working numpy code
+                entry.settled = True
+                entry.call = entry.fn
+                self._replace_fast(timed, entry.fn)
+                _log.warning(
+                    "jit: promoting %s to numba failed (%s: %s); it stays on numpy",
+                    self._display_name(),
+                    type(exc).__name__,
+                    exc,
+                )
+                return
+            took = time.perf_counter() - t0
+            note = (
+                f"promoted to numba after {entry.calls} call{'s' if entry.calls != 1 else ''} "
+                f"({entry.spent:.3g} s on numpy, "
+                f"jit_promote_after={entry.limit:g} s); compiled in {1e3 * took:.1f} ms"
+            )
+            head, sep, rest = source.partition("\n")
+            source = f"{head}{sep}    # {note}\n{rest}"
+            entry.fn = fn
+            entry.source = source
+            entry.call = fn
+            entry.settled = True
+            self._replace_fast(timed, fn)
+            if _cfg.log_compiles:
+                _log.warning("jit: %s %s (%s)", self._display_name(), note, _backend_note(source))
+        finally:
+            self._lock.release()
+
+    def _replace_fast(self, old: Any, new: Any) -> None:
+        for k, v in list(self._fast.items()):
+            if v is old:
+                self._fast[k] = new
 
     # -- inspection -----------------------------------------------------------------------
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
@@ -345,7 +472,11 @@ def _backend_note(source: str) -> str:
             kinds[kind] = kinds.get(kind, 0) + 1
     if not kinds:
         return "no fused groups"
-    return "fused groups: " + ", ".join(f"{n} on {k}" for k, n in kinds.items())
+    note = "fused groups: " + ", ".join(f"{n} on {k}" for k, n in kinds.items())
+    for line in source.splitlines()[1:3]:
+        if line.lstrip().startswith("# first tier (numpy): "):
+            note += "; " + line.split("# first tier (numpy): ", 1)[1]
+    return note
 
 
 def _fast_flatten(x: Any, leaves: list[Any], key: list[Any], depth: int) -> bool:

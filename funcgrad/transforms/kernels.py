@@ -8,8 +8,9 @@ programs and numba loops, written from each primitive's scalar expression (``fus
   constant), so float32 stays float32.
 * numba: one ``@njit`` function per group, a loop nest over the group's shape reading every
   input at the index, computing the chain in registers and writing every output. Compiling
-  costs ~0.1–3 s per kernel (~2.5 s for a 600-operation chain; 0.02–0.05 s to load from the
-  disk cache), paid when jit compiles (the kernel runs once on zeros); kernels are cached
+  costs ~0.1–3 s per kernel (~2.5 s for a 600-operation chain; from the disk cache ~15 ms
+  in a process that has used numba already, ~0.3–0.5 s in a new one: numba's import and
+  initialization), paid when jit compiles (the kernel runs once on zeros); kernels are cached
   on disk (``cache=True``): the source is written to ``$FUNCGRAD_KERNEL_CACHE`` (default
   ``~/.cache/funcgrad/kernels``) under a name made of its hash; the directory is kept under
   ``$FUNCGRAD_KERNEL_CACHE_MB`` megabytes (default 64; oldest kernels removed first).
@@ -23,6 +24,7 @@ import hashlib
 import importlib
 import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +36,7 @@ from funcgrad.core.ir import Var
 
 __all__ = [
     "available",
+    "installed",
     "cache_dir",
     "prune_cache",
     "numexpr_program",
@@ -55,6 +58,25 @@ def available(name: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+_found: dict[str, bool] = {}
+
+
+def installed(name: str) -> bool:
+    """Like :func:`available` but without importing the package (importing numba takes
+    ~0.5 s): whether it is imported already, or else findable on the path (cached). A
+    package set to ``None`` in ``sys.modules`` (blocked) is not installed."""
+    if name in sys.modules:
+        return sys.modules[name] is not None
+    found = _found.get(name)
+    if found is None:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        _found[name] = found
+    return found
 
 
 # --- numexpr --------------------------------------------------------------------------------
@@ -99,6 +121,7 @@ def numexpr_program(text: str, names: list[str], dtypes: list[np.dtype]) -> Nume
 # --- numba ----------------------------------------------------------------------------------
 # The names of numexpr's vocabulary that fuse templates use, as numba functions.
 NUMBA_PRELUDE = """\
+# funcgrad fused kernel, format 2 (the module is registered in sys.modules)
 import numpy as np
 from numba import njit
 
@@ -201,11 +224,21 @@ def numba_kernel(body: str) -> tuple[Callable[..., Any], str, str]:
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        # Registered under its name: numba records the kernel's module by name in its disk
+        # cache and imports it when another process loads the kernel. Unregistered, the name
+        # was numba's placeholder '<dynamic>' and every load in a new process failed
+        # (ModuleNotFoundError, so the group fell back to numpy).
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
         fn = mod.kernel
         _kernels[path] = fn
         if len(_kernels) > 4096:  # bounded in memory too
-            _kernels.pop(next(iter(_kernels)))
+            old = _kernels.pop(next(iter(_kernels)))
+            sys.modules.pop(getattr(old, "py_func", old).__module__, None)
     return fn, name, path
 
 
