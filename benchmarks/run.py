@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import funcgrad as fg  # noqa: E402
 import funcgrad.numpy as fnp  # noqa: E402
 from funcgrad import optim  # noqa: E402
+from funcgrad.transforms import kernels  # noqa: E402
 
 try:
     import autograd  # type: ignore[import-not-found]
@@ -192,6 +193,19 @@ def bench_chain(quick: bool) -> None:
         "funcgrad eager grad": lambda: g(x),
         "funcgrad jit(grad)": lambda: gj(x),
     }
+    if kernels.installed("numba"):
+        # auto's second tier: what a signature runs once it has run jit_promote_after
+        # seconds (2 s by default; promoted here at once, the numba compile is not timed)
+        old = fg.config.jit_promote_after
+        fg.config.update("jit_promote_after", 0.0)
+        try:
+            gp = fg.jit(fg.grad(f))
+            for _ in range(3):
+                np.testing.assert_allclose(gp(x), chain_by_hand(x), rtol=1e-10)
+            assert "promoted to numba" in gp.lower(x).source
+        finally:
+            fg.config.update("jit_promote_after", old)
+        fns["funcgrad jit(grad), promoted"] = lambda: gp(x)
     if autograd is not None:
         ga = autograd.grad(chain_fn(anp))
         fns["autograd grad"] = lambda: ga(x)
