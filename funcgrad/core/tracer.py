@@ -59,8 +59,9 @@ class Tracer:
         self._trace = trace
         self.irvar = var
         self.val = val
-        self.shape = var.aval.shape
-        self.dtype = var.aval.dtype
+        aval = var.aval
+        self.shape = aval.shape
+        self.dtype = aval.dtype
         self.src = src
 
     @property
@@ -234,12 +235,14 @@ class Trace:
         # user_src(), inlined (the hottest path); the frames above are this method and bind
         # (its only caller), both funcgrad's
         src = _tls.loc
+        key = None
         if src is None:
             f = _getframe(2)
             while f is not None and f.f_code.co_filename.startswith(_OURS):
                 f = f.f_back
             if f is not None:
-                hit = _lines.get((id(f.f_code), f.f_lasti))
+                key = (id(f.f_code), f.f_lasti)
+                hit = _lines.get(key)
                 src = hit[1] if hit is not None else user_src(2)
         if concrete:
             try:
@@ -248,6 +251,11 @@ class Trace:
                     out = t(prim.impl, vals, params)
                 else:
                     out = call_at(src, prim.impl, vals, params)
+                    t = _trampolines.get(src) if src is not None else None
+                if key is not None and t is not None and key not in _sites:
+                    if len(_sites) >= _MAX_SITES:
+                        _sites.clear()
+                    _sites[key] = (f.f_code, src, t)  # the code object keeps its id unique
             except Exception as e:
                 # Prefer the shape rule's message (it says what is wrong and what to do).
                 prim.abstract_eval([x.aval for x in ins], params, src)
@@ -293,6 +301,13 @@ class Trace:
         self.alive = False
         return IR(self.constvars, self.consts, [t.irvar for t in inputs], self.eqns, outvars)
 
+
+# Call sites of eager primitives: (id(code), instruction offset) of the user's frame ->
+# (code, (file, line), trampoline), so bind's fast path finds both with one lookup. The code
+# object is kept in the value, so its id cannot be reused while the entry exists (bounded:
+# cleared when full).
+_sites: dict[tuple[int, int], tuple[Any, tuple[str, int], Any]] = {}
+_MAX_SITES = 1 << 14
 
 # (shape, dtype) -> the ShapedArray of concrete values of that type, shared by the equations
 # that eager tracing records (bounded: cleared when full).
@@ -362,6 +377,8 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
                     out = out[()]
             elif (t is tuple or t is list) and prim.multiple_results:
                 out = t(_user_leaf(o) for o in out)
+        elif _tls.direct:
+            out = prim.impl(*args, **params)
         else:
             tramp = _trampolines.get(loc)  # call_at, inlined
             if tramp is not None:
@@ -375,7 +392,76 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
         for a in args:
             if type(a) is Tracer and a._trace is trace:
                 raise _leak_error(a)
-    return trace.process(prim, args, params)
+    if prim.multiple_results:
+        return trace.process(prim, args, params)
+    # Trace.process, inlined for its commonest case (the eager hot path): one result, every
+    # operand a concrete tracer of this trace or a Python scalar. Anything else (abstract
+    # values, constants, tracers of enclosing traces, impl errors) takes the general path.
+    ins: list[Any] = []
+    vals: list[Any] = []
+    in_aval = None  # the first traced operand's aval: usually the result's too
+    for a in args:
+        if type(a) is Tracer and a._trace is trace:
+            v = a.val
+            if v is None:
+                return trace.process(prim, args, params)
+            var = a.irvar
+            if in_aval is None:
+                in_aval = var.aval
+            ins.append(var)
+        else:
+            weak = _WEAK_AVALS.get(type(a))
+            if weak is None:
+                return trace.process(prim, args, params)
+            ins.append(Literal(a, weak))
+            v = a
+        vals.append(v)
+    # The user's line and its trampoline (see call_at): cached per call site, so a line
+    # seen before costs one frame walk and one dict lookup.
+    src = _tls.loc
+    if src is None:
+        f = _getframe(1)
+        while f is not None and f.f_code.co_filename.startswith(_OURS):
+            f = f.f_back
+        site = _sites.get((id(f.f_code), f.f_lasti)) if f is not None else None
+        if site is None:
+            return trace.process(prim, args, params)  # (fills the caches)
+        src = site[1]
+        tramp = site[2]
+    else:
+        tramp = _trampolines.get(src)
+        if tramp is None:
+            return trace.process(prim, args, params)
+    try:
+        out = tramp(prim.impl, vals, params)
+    except Exception as e:  # as in Trace.process
+        prim.abstract_eval([x.aval for x in ins], params, src)
+        raise type(e)(f"{format_src(src)}{prim.name}: {e}") from e
+    if _cfg.check_finite:
+        _debug_check(prim, out, src)
+    try:
+        shape = out.shape
+        dtype = out.dtype
+    except AttributeError:  # a Python scalar from an impl
+        shape = np.shape(out)
+        dtype = _dtype_of(out)
+    if (
+        in_aval is not None
+        and dtype is in_aval.dtype
+        and shape == in_aval.shape
+        and not in_aval.weak
+    ):
+        aval = in_aval
+    else:
+        aval = _avals.get((shape, dtype))
+        if aval is None:
+            aval = _concrete_aval((shape, dtype))
+    var = Var(aval)
+    trace.eqns.append(Eqn(prim, ins, params, [var], src, _tls.phase))
+    env = trace.env
+    if env is not None:
+        env[var] = out
+    return Tracer(trace, var, out, src)
 
 
 _tracer_type[0] = Tracer  # lets funcgrad.core.array recognise traced indices
