@@ -14,7 +14,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.core import pytree, source, tracer
 from funcgrad.core.ir import Literal, ShapedArray, Var
-from funcgrad.core.tracing import check_diff_leaf
+from funcgrad.core.tracing import check_diff_leaf, eval_ir
 from funcgrad.transforms import reverse
 
 OPS = [
@@ -312,3 +312,239 @@ def test_var_avals_are_never_mutated_by_sharing():
     v1, v2 = (e.outputs[0] for e in ir.eqns)
     assert type(v1) is Var and v1.aval is v2.aval
     assert str(ir).count("f64[2]") >= 3
+
+
+# --- bind's inlined eager case ---------------------------------------------------------------
+
+
+def test_inlined_bind_records_what_the_general_path_records():
+    # same-shape float64 operands (the inlined case) and everything it hands to the general
+    # path: broadcasting, promotion, weak scalars, integer and complex operands, constants
+    cases = [
+        (lambda a, b: fnp.sin(a) * b + 1.0, np.ones(3), np.full(3, 2.0)),
+        (lambda a, b: a * b, np.ones(3), np.ones((2, 3))),  # broadcast
+        (lambda a, b: a + b, np.ones(3, np.float32), np.ones(3)),  # promotion
+        (lambda a, b: a * 2 + b, np.arange(3), np.ones(3, np.float32)),  # int * weak int
+        (lambda a, b: a * (1 + 2j) - b, np.ones(2), np.ones(2)),  # weak complex
+        (lambda a, b: a * np.float32(3.0) + np.arange(2.0), np.ones(2), np.ones(2)),
+    ]
+    for f, a, b in cases:
+        for _ in range(2):  # the first call at a line takes the general path, then the inlined
+            ir = fg.make_ir(f)(a, b)
+            want = np.asarray(f(a, b))  # plain numpy (NEP 50 promotion)
+            (v,) = ir.outvars
+            assert v.aval == ShapedArray(want.shape, want.dtype), (f, v.aval)
+            assert not v.aval.weak
+            got = eval_ir(ir, a, b)[0]
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+            assert all(e.src[0] == __file__ for e in ir.eqns)
+
+
+def test_inlined_bind_shares_the_operand_aval_only_when_equal():
+    def f(a):
+        return fnp.tanh(a) + 1.0
+
+    fg.make_ir(f)(np.ones(3))
+    ir = fg.make_ir(f)(np.ones(3))  # (the line is cached: the inlined path)
+    (x,) = ir.invars
+    assert all(e.outputs[0].aval is x.aval for e in ir.eqns)
+    ir = fg.make_ir(lambda a: a * 2.0)(np.ones(3, np.float32))
+    assert ir.eqns[0].outputs[0].aval == ShapedArray((3,), np.float32)
+    ir = fg.make_ir(lambda a, b: a * b)(np.ones(3, np.float32), np.ones(3))
+    out = ir.eqns[0].outputs[0].aval
+    assert out == ShapedArray((3,), np.float64) and out is not ir.invars[0].aval
+    ir = fg.make_ir(lambda a, b: a * b)(np.ones(3), np.ones((2, 3)))
+    assert ir.eqns[0].outputs[0].aval == ShapedArray((2, 3), np.float64)
+    # a byte-swapped operand: equal dtype, not the same object
+    sw = np.ones(2, dtype=">f8")
+    ir = fg.make_ir(lambda a: a * 1.0)(sw)
+    assert ir.eqns[0].outputs[0].aval.dtype == np.multiply(sw, 1.0).dtype
+
+
+def test_inlined_bind_gradients_against_closed_forms():
+    x = np.array([0.3, -1.2, 2.0])
+    y = np.array([[1.5, -0.5, 0.25], [2.0, 1.0, -3.0]])
+
+    def f(a, b):
+        return fnp.sum(fnp.tanh(fnp.sin(a) * b) + a * 0.5)
+
+    ga, gb = fg.grad(f, argnums=(0, 1))(x, y)
+    t = np.tanh(np.sin(x) * y)
+    d = 1.0 - t * t
+    # a * 0.5 is broadcast over the 2 rows of b before the sum: 2 * 0.5
+    assert np.allclose(ga, (d * y).sum(0) * np.cos(x) + 1.0, rtol=1e-14)
+    assert np.allclose(gb, d * np.sin(x), rtol=1e-14)
+    # float32 input reaching float64 through a promoting operand
+    g = fg.grad(lambda a: fnp.sum(fnp.sin(a) * np.ones(3)))(x.astype(np.float32))
+    assert g.dtype == np.float32 and np.allclose(g, np.cos(x.astype(np.float32)), rtol=1e-6)
+
+
+def test_inlined_bind_impl_errors_name_the_line():
+    def f(a):
+        return a**-1  # the error line
+
+    src, start = inspect.getsourcelines(f)
+    line = start + next(i for i, s in enumerate(src) if "# the error line" in s)
+    name = __file__.rsplit("/", 1)[-1]
+    with pytest.raises(ValueError, match=rf"^in {name}:{line}, .*negative integer powers"):
+        fg.make_ir(f)(np.arange(1, 3))
+
+
+def test_call_site_cache_with_fresh_code_objects(monkeypatch):
+    # the cache of (line, trampoline) per call site, also when it is cleared in between
+    for max_sites in (tracer._MAX_SITES, 1):
+        monkeypatch.setattr(tracer, "_MAX_SITES", max_sites)
+        for line in (5, 2, 30, 5):
+            f = _compile_at(line, "gen_site.py")
+            for _ in range(2):  # the second call takes the cached site
+                ir = fg.make_ir(f)(np.ones(2))
+                assert {e.src for e in ir.eqns} == {("gen_site.py", line + 1)}
+            assert len(tracer._sites) <= max(max_sites, 2)
+            del f, ir
+
+
+# --- long eager backward passes: numpy called directly, warnings raised and re-run -------------
+
+_FILLER = 20  # harmless primitives making the backward pass long enough for the fast path
+
+
+def _filler(a):
+    for _ in range(_FILLER):
+        a = a * 1.0 + 0.0
+    return a
+
+
+def _warnings_of(fn, *args):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn(*args)
+    return out, [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+
+
+def _slow_and_fast(monkeypatch, fn, *args):
+    """(result, warnings) with the fast backward path, then with it off."""
+    modes = []
+    walk = reverse._walk
+
+    def spy(*a):
+        modes.append(a[-1] is not None)  # its user_err: numpy runs raising
+        return walk(*a)
+
+    monkeypatch.setattr(reverse, "_walk", spy)
+    fast = _warnings_of(fn, *args)
+    assert modes == [True]
+    monkeypatch.setattr(reverse, "_FAST_MIN_EQNS", 1 << 30)
+    slow = _warnings_of(fn, *args)
+    assert modes == [True, False]
+    monkeypatch.undo()
+    return fast, slow
+
+
+def test_fast_backward_warnings_name_the_users_line(monkeypatch):
+    def f(x):
+        r = fnp.sqrt(x)  # sqrt line: its rule divides by 2*sqrt(0) in the backward pass
+        return fnp.sum(_filler(r))
+
+    src, start = inspect.getsourcelines(f)
+    line = start + next(i for i, s in enumerate(src) if "# sqrt line" in s)
+    x = np.array([0.0, 4.0])
+    (g_fast, w_fast), (g_slow, w_slow) = _slow_and_fast(monkeypatch, fg.grad(f), x)
+    assert np.array_equal(g_fast, [np.inf, 0.25]) and np.array_equal(g_slow, g_fast)
+    assert w_fast == w_slow
+    assert [(c, fn, ln) for c, _, fn, ln in w_fast] == [(RuntimeWarning, __file__, line)]
+    assert "divide by zero" in w_fast[0][1]
+
+
+def test_fast_backward_redoes_only_the_failing_operand(monkeypatch):
+    def f(a, b):
+        p = a * b  # product line: the rule for b overflows (a * 1e200), the one for a does not
+        return fnp.sum(_filler(p * 1e200))
+
+    src, start = inspect.getsourcelines(f)
+    line = start + next(i for i, s in enumerate(src) if "# product line" in s)
+    a, b = np.array([1e200]), np.array([1e-200])
+    gf = fg.grad(f, argnums=(0, 1))
+    ((ga, gb), w_fast), ((ga2, gb2), w_slow) = _slow_and_fast(monkeypatch, gf, a, b)
+    # d/da = b * 1e200 = 1 (counted once), d/db = a * 1e200 = inf
+    assert np.array_equal(ga, [1.0]) and np.array_equal(gb, [np.inf])
+    assert np.array_equal(ga2, ga) and np.array_equal(gb2, gb)
+    assert w_fast == w_slow
+    assert [(c, fn, ln) for c, _, fn, ln in w_fast] == [(RuntimeWarning, __file__, line)]
+
+
+def test_fast_backward_keeps_the_callers_error_state():
+    def f(x):
+        return fnp.sum(_filler(fnp.sqrt(x)))
+
+    x = np.array([0.0, 4.0])
+    with np.errstate(divide="raise"):
+        with pytest.raises(FloatingPointError):
+            fg.grad(f)(x)
+    g, w = _warnings_of(lambda: _ignoring(fg.grad(f), x))
+    assert w == [] and np.array_equal(g, [np.inf, 0.25])
+    assert np.geterr()["divide"] == "warn" and not source._tls.direct
+    # a handler-based state keeps the general path (and is honoured)
+    calls = []
+    old = np.seterrcall(lambda kind, flag: calls.append(kind))
+    try:
+        with np.errstate(divide="call"):
+            g = fg.grad(f)(x)
+    finally:
+        np.seterrcall(old)
+    assert calls == ["divide by zero"] and np.array_equal(g, [np.inf, 0.25])
+
+
+def _ignoring(fn, *args):
+    with np.errstate(all="ignore"):
+        return fn(*args)
+
+
+def test_fast_backward_runs_custom_rules_once_in_the_callers_state():
+    import warnings
+
+    calls = []
+
+    @fg.custom_vjp
+    def h(x):
+        return fnp.sin(x)
+
+    def h_fwd(x):
+        return fnp.sin(x), x
+
+    def h_bwd(x, g):
+        calls.append(np.geterr()["divide"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            np.log(np.zeros(1))  # user numpy in a custom rule warns, as outside grad
+        calls.append(len(caught))
+        return (g * fnp.cos(x),)
+
+    h.defvjp(h_fwd, h_bwd)
+    x = np.array([0.5, 1.0])
+    g = fg.grad(lambda x: fnp.sum(_filler(h(x))))(x)
+    assert np.allclose(g, np.cos(x), rtol=1e-14)
+    assert calls == ["warn", 1]
+
+
+def test_fast_backward_in_a_thread_and_after_an_error():
+    out = {}
+
+    def work():
+        out["g"] = fg.grad(lambda x: fnp.sum(_filler(fnp.sin(x))))(np.zeros(2))
+        out["direct"] = source._tls.direct
+        out["err"] = np.geterr()
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert np.array_equal(out["g"], np.ones(2)) and out["direct"] is False
+    assert out["err"]["divide"] == "warn"
+
+    def bad_bwd(x):
+        return fnp.sum(_filler(fnp.sin(x) * "s"))
+
+    with pytest.raises(TypeError):
+        fg.grad(bad_bwd)(np.zeros(2))
+    assert source._tls.direct is False and np.geterr()["over"] == "warn"
