@@ -548,3 +548,25 @@ def test_fast_backward_in_a_thread_and_after_an_error():
     with pytest.raises(TypeError):
         fg.grad(bad_bwd)(np.zeros(2))
     assert source._tls.direct is False and np.geterr()["over"] == "warn"
+
+
+def test_fast_backward_errors_name_the_equations_line(monkeypatch):
+    def f(x):
+        r = fnp.sqrt(x)  # sqrt line: its rule makes an inf in the backward pass
+        return fnp.sum(_filler(r))
+
+    src, start = inspect.getsourcelines(f)
+    line = start + next(i for i, s in enumerate(src) if "# sqrt line" in s)
+    name = __file__.rsplit("/", 1)[-1]
+    msgs = []
+    fg.config.update("debug_infs", True)
+    try:
+        for min_eqns in (reverse._FAST_MIN_EQNS, 1 << 30):  # fast, then the general path
+            monkeypatch.setattr(reverse, "_FAST_MIN_EQNS", min_eqns)
+            # (numpy's own divide warning off: the error is debug_infs's, raised by bind)
+            with pytest.raises(FloatingPointError) as info, np.errstate(divide="ignore"):
+                fg.grad(f)(np.array([0.0, 4.0]))
+            msgs.append(str(info.value))
+    finally:
+        fg.config.update("debug_infs", False)
+    assert msgs[0] == msgs[1] and f"{name}:{line}" in msgs[0], msgs

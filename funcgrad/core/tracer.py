@@ -364,6 +364,11 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
     if trace is None:
         # Concrete values. Inside an interpreter (e.g. eager reverse mode running VJP rules)
         # the equation's user line is known for free: run there, so warnings name it.
+        if _tls.direct:  # (a raising backward pass: see funcgrad.transforms.reverse)
+            out = prim.impl(*args, **params)
+            if _cfg.check_finite:
+                _debug_check(prim, out, user_src())
+            return out
         loc = _tls.loc
         if loc is None:
             out = prim.impl(*args, **params)
@@ -377,8 +382,6 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
                     out = out[()]
             elif (t is tuple or t is list) and prim.multiple_results:
                 out = t(_user_leaf(o) for o in out)
-        elif _tls.direct:
-            out = prim.impl(*args, **params)
         else:
             tramp = _trampolines.get(loc)  # call_at, inlined
             if tramp is not None:

@@ -164,9 +164,10 @@ def _fast_numpy(ir: IR) -> dict[str, str] | None:
     Eagerly, every primitive runs from a tiny frame compiled at its equation's user line
     (:func:`funcgrad.core.source.call_at`), so numpy's RuntimeWarnings name that line. Long
     backward passes instead run with numpy's warnings raised as ``FloatingPointError`` and
-    call numpy directly; an equation whose rules raise one is re-run from the failing operand
-    under the caller's error state, through the trampolines, so the same warnings (or errors)
-    come out at the same lines. Rules are pure, so re-running one is safe; whole-primitive
+    call numpy directly, without setting each equation's line; an equation whose rules raise
+    (a warning, or any error) is re-run from the failing operand under the caller's error
+    state, at its line, through the trampolines, so the same warnings (or errors) come out at
+    the same lines. Rules are pure, so re-running one is safe; whole-primitive
     rules (``vjp_full``: control flow, custom rules, collectives — which may run user code) run
     under the caller's error state only. Error states with ``call``/``print``/``log`` handlers
     keep the general path.
@@ -235,7 +236,10 @@ def _walk(
             ans = env[out]
             if record is not None:
                 record[out] = g
-        set_loc(e.src)
+        if user_err is None:
+            set_loc(e.src)
+        # (raising numpy: the line is set only when an equation is re-run, below; primitives
+        # run directly, so nothing else reads it, and errors are raised again by the re-run)
         args = []
         for x in e.inputs:  # a plain loop: cheaper than a comprehension for 1-3 inputs
             args.append(env[x] if type(x) is Var else x.val)
@@ -243,6 +247,7 @@ def _walk(
             if user_err is None:
                 _full_rule(e, g, ans, args, dep, ct_env, residuals)
             else:
+                set_loc(e.src)
                 with _caller_numpy(user_err):
                     _full_rule(e, g, ans, args, dep, ct_env, residuals)
             continue
@@ -262,18 +267,20 @@ def _walk(
                             if not (
                                 (t is np.ndarray or t is np.float64 or t is np.float32)
                                 and ct.shape == aval.shape
-                                and ct.dtype == aval.dtype
+                                and (ct.dtype is aval.dtype or ct.dtype == aval.dtype)
                             ):
                                 ct = fit_cotangent(ct, aval)
                             prev = get(x)
                             # (assigned last: an error above leaves ct_env as it was)
                             ct_env[x] = ct if prev is None else add(prev, ct)
                 i += 1
-        except FloatingPointError:
+        except Exception:
             if user_err is None:
                 raise
-            # A numpy warning (or the caller's error) in operand i's rule: redo it and the
-            # operands after it as outside the fast path. Earlier operands are done.
+            # A numpy warning raised (FloatingPointError), or any other error, in operand i's
+            # rule: redo it and the operands after it as outside the fast path, at the
+            # equation's line (so warnings and errors name it). Earlier operands are done.
+            set_loc(e.src)
             with _caller_numpy(user_err):
                 _rules_from(e, i, g, ans, args, dep, ct_env)
 
