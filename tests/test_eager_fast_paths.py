@@ -570,3 +570,36 @@ def test_fast_backward_errors_name_the_equations_line(monkeypatch):
     finally:
         fg.config.update("debug_infs", False)
     assert msgs[0] == msgs[1] and f"{name}:{line}" in msgs[0], msgs
+
+
+def test_inlined_bind_objects_have_every_slot_their_constructors_set():
+    # bind's inlined case makes Var, Eqn, Literal and Tracer objects without calling their
+    # __init__: each must carry exactly what the constructor would set
+    from funcgrad.core.ir import Eqn
+
+    seen = []
+
+    def f(a):
+        t = fnp.sin(a) * 2.0
+        seen.append(t)
+        return t
+
+    for _ in range(2):  # the second trace takes the inlined path (the line is cached)
+        ir = fg.make_ir(f)(np.ones(2))
+    t, e = seen[-1], ir.eqns[-1]
+    lit, var = e.inputs[1], e.outputs[0]
+    assert type(lit) is Literal and t.irvar is var
+    refs = [
+        (t, tracer.Tracer(t._trace, var, t.val, t.src)),
+        (e, Eqn(e.prim, e.inputs, e.params, e.outputs, e.src, e.phase)),
+        (var, Var(var.aval)),
+        (lit, Literal(lit.val, lit.aval)),
+    ]
+    for obj, ref in refs:
+        for cls in type(ref).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                if slot in ("__weakref__", "__dict__"):
+                    continue
+                assert hasattr(ref, slot) and hasattr(obj, slot), (type(obj), slot)
+                assert getattr(obj, slot) is getattr(ref, slot), (type(obj), slot)
+        assert getattr(obj, "__dict__", {}) == getattr(ref, "__dict__", {})

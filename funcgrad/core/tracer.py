@@ -39,6 +39,7 @@ from funcgrad.core.source import (
 __all__ = ["Trace", "Tracer", "bind", "source_context", "emit_phase", "aval_of", "is_tracer"]
 
 _levels = itertools.count(1)
+_new = object.__new__
 
 
 def _debug_check(prim: Any, out: Any, src: Any) -> None:
@@ -416,7 +417,10 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
             weak = _WEAK_AVALS.get(type(a))
             if weak is None:
                 return trace.process(prim, args, params)
-            ins.append(Literal(a, weak))
+            lit = _new(Literal)  # Literal(a, weak), without the __init__ frame
+            lit.val = a
+            lit.aval = weak
+            ins.append(lit)
             v = a
         vals.append(v)
     # The user's line and its trampoline (see call_at): cached per call site, so a line
@@ -459,12 +463,30 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
         aval = _avals.get((shape, dtype))
         if aval is None:
             aval = _concrete_aval((shape, dtype))
-    var = Var(aval)
-    trace.eqns.append(Eqn(prim, ins, params, [var], src, _tls.phase))
+    # Var(aval), Eqn(...) and Tracer(...) without their __init__ frames (the same slots;
+    # tests/test_eager_fast_paths.py checks them against the constructors)
+    var = _new(Var)
+    var.aval = aval
+    var.hint = None
+    e = _new(Eqn)
+    e.prim = prim
+    e.inputs = ins
+    e.params = params
+    e.outputs = [var]
+    e.src = src
+    e.phase = _tls.phase
+    trace.eqns.append(e)
     env = trace.env
     if env is not None:
         env[var] = out
-    return Tracer(trace, var, out, src)
+    t = _new(Tracer)
+    t._trace = trace
+    t.irvar = var
+    t.val = out
+    t.shape = aval.shape
+    t.dtype = aval.dtype
+    t.src = src
+    return t
 
 
 _tracer_type[0] = Tracer  # lets funcgrad.core.array recognise traced indices
