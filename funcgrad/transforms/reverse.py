@@ -80,11 +80,13 @@ def _inexact(v: Var) -> bool:
 def _depends(ir: IR, wrt: Sequence[Var]) -> set[Var]:
     """The variables that depend differentiably on ``wrt`` (one forward walk)."""
     dep: set[Var] = set(wrt)
+    isdisjoint = dep.isdisjoint
+    add = dep.add
     for e in ir.eqns:
-        if e.prim.differentiable and not dep.isdisjoint(e.inputs):
+        if e.prim.differentiable and not isdisjoint(e.inputs):
             for o in e.outputs:
                 if o.aval.dtype.kind in "fc":  # _inexact, inlined
-                    dep.add(o)
+                    add(o)
     return dep
 
 
