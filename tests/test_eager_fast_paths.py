@@ -501,8 +501,12 @@ def _ignoring(fn, *args):
         return fn(*args)
 
 
-def test_fast_backward_runs_custom_rules_once_in_the_callers_state():
+@pytest.mark.parametrize("via", ["contextvar", "errstate"])
+def test_fast_backward_runs_custom_rules_once_in_the_callers_state(via, monkeypatch):
     import warnings
+
+    if via == "errstate":  # numpy without the error-state context variable
+        monkeypatch.setattr(reverse, "_errstate_var", None)
 
     calls = []
 
@@ -514,7 +518,8 @@ def test_fast_backward_runs_custom_rules_once_in_the_callers_state():
         return fnp.sin(x), x
 
     def h_bwd(x, g):
-        calls.append(np.geterr()["divide"])
+        calls.extend([np.geterr()["divide"], np.geterr()["over"]])
+        assert not source._tls.direct  # primitives through their trampolines
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             np.log(np.zeros(1))  # user numpy in a custom rule warns, as outside grad
@@ -523,9 +528,12 @@ def test_fast_backward_runs_custom_rules_once_in_the_callers_state():
 
     h.defvjp(h_fwd, h_bwd)
     x = np.array([0.5, 1.0])
-    g = fg.grad(lambda x: fnp.sum(_filler(h(x))))(x)
-    assert np.allclose(g, np.cos(x), rtol=1e-14)
-    assert calls == ["warn", 1]
+    with np.errstate(over="ignore"):  # a caller's state other than the default, kept
+        g = fg.grad(lambda x: fnp.sum(_filler(h(x) * 2.0)))(x)
+        assert np.geterr()["over"] == "ignore" and np.geterr()["divide"] == "warn"
+    assert np.allclose(g, 2.0 * np.cos(x), rtol=1e-14)
+    assert calls == ["warn", "ignore", 1]
+    assert np.geterr()["over"] == "warn" and not source._tls.direct
 
 
 def test_fast_backward_in_a_thread_and_after_an_error():

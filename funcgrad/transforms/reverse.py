@@ -146,10 +146,11 @@ def backward_pass(
         if user_err is None:
             _walk(ir, env, dep, ct_env, residuals, record, set_loc, None)
         else:
+            caller = _CallerNumpy(user_err)  # (captured before the state changes)
             with np.errstate(**_raising(user_err)):
                 saved, _tls.direct = _tls.direct, True
                 try:
-                    _walk(ir, env, dep, ct_env, residuals, record, set_loc, user_err)
+                    _walk(ir, env, dep, ct_env, residuals, record, set_loc, caller)
                 finally:
                     _tls.direct = saved
     return [ct_env.get(v) for v in wrt]
@@ -187,23 +188,37 @@ def _raising(err: dict[str, str]) -> dict[str, str]:
     return {k: "raise" if m == "warn" else m for k, m in err.items()}
 
 
-class _caller_numpy:
-    """Inside a fast backward pass: the caller's numpy error state, primitives through their
-    trampolines (as outside)."""
+try:  # numpy 2: the error state is this context variable, which np.errstate sets and resets
+    from numpy._core._ufunc_config import _extobj_contextvar as _errstate_var
+except ImportError:  # other numpy versions: np.errstate (slower)
+    _errstate_var = None
 
-    __slots__ = ("_err", "_ctx", "_saved")
+
+class _CallerNumpy:
+    """Inside a raising backward pass: the caller's numpy error state, primitives through their
+    trampolines (as outside). One per pass, entered once per equation that needs it (not
+    re-entrantly): restoring the caller's state is one context-variable set and reset."""
+
+    __slots__ = ("_err", "_extobj", "_token", "_ctx")
 
     def __init__(self, err: dict[str, str]) -> None:
         self._err = err
+        self._extobj = _errstate_var.get() if _errstate_var is not None else None
 
     def __enter__(self) -> None:
-        self._ctx = np.errstate(**self._err)
-        self._ctx.__enter__()
-        self._saved, _tls.direct = _tls.direct, False
+        if self._extobj is not None:
+            self._token = _errstate_var.set(self._extobj)
+        else:  # see _errstate_var
+            self._ctx = np.errstate(**self._err)
+            self._ctx.__enter__()
+        _tls.direct = False
 
     def __exit__(self, *exc: Any) -> None:
-        _tls.direct = self._saved
-        self._ctx.__exit__(*exc)
+        _tls.direct = True
+        if self._extobj is not None:
+            _errstate_var.reset(self._token)
+        else:
+            self._ctx.__exit__(*exc)
 
 
 def _walk(
@@ -214,7 +229,7 @@ def _walk(
     residuals: dict[Any, Any] | None,
     record: dict[Var, Any] | None,
     set_loc: Callable[[Any], None],
-    user_err: dict[str, str] | None,
+    user_err: _CallerNumpy | None,
 ) -> None:
     """backward_pass's reverse walk; ``user_err``: the caller's numpy error state when numpy
     runs raising (see :func:`_fast_numpy`), else None."""
@@ -250,7 +265,7 @@ def _walk(
                 _full_rule(e, g, ans, args, dep, ct_env, residuals)
             else:
                 set_loc(e.src)
-                with _caller_numpy(user_err):
+                with user_err:
                     _full_rule(e, g, ans, args, dep, ct_env, residuals)
             continue
         rules = prim.vjp
@@ -283,7 +298,7 @@ def _walk(
             # rule: redo it and the operands after it as outside the fast path, at the
             # equation's line (so warnings and errors name it). Earlier operands are done.
             set_loc(e.src)
-            with _caller_numpy(user_err):
+            with user_err:
                 _rules_from(e, i, g, ans, args, dep, ct_env)
 
 
