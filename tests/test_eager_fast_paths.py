@@ -390,6 +390,22 @@ def test_inlined_bind_impl_errors_name_the_line():
         fg.make_ir(f)(np.arange(1, 3))
 
 
+def test_frame_walk_file_cache_is_bounded_and_right(monkeypatch):
+    monkeypatch.setattr(tracer, "_files", {f"<gen-{i}>": False for i in range(4096)})
+
+    def f(a):
+        return fnp.sin(a) * 2.0  # the line
+
+    src, start = inspect.getsourcelines(f)
+    line = start + next(i for i, s in enumerate(src) if "# the line" in s)
+    for _ in range(2):  # the general path, then the inlined one
+        ir = fg.make_ir(f)(np.ones(2))
+        assert [e.src for e in ir.eqns] == [(__file__, line)] * 2
+    assert len(tracer._files) < 4096  # cleared when full, then refilled
+    assert tracer._files[__file__] is False
+    assert tracer._files[fnp.sin.__code__.co_filename] is True  # (a funcgrad wrapper)
+
+
 def test_call_site_cache_with_fresh_code_objects(monkeypatch):
     # the cache of (line, trampoline) per call site, also when it is cleared in between
     for max_sites in (tracer._MAX_SITES, 1):

@@ -310,6 +310,18 @@ class Trace:
 _sites: dict[tuple[int, int], tuple[Any, tuple[str, int], Any]] = {}
 _MAX_SITES = 1 << 14
 
+# file name -> whether its frames are funcgrad's (the frame walk of bind's fast path);
+# bounded: jit's generated code has a file name per function.
+_files: dict[str, bool] = {}
+
+
+def _file_is_ours(filename: str) -> bool:
+    if len(_files) >= 4096:
+        _files.clear()
+    ours = _files[filename] = filename.startswith(_OURS)
+    return ours
+
+
 # (shape, dtype) -> the ShapedArray of concrete values of that type, shared by the equations
 # that eager tracing records (bounded: cleared when full).
 _avals: dict[tuple[tuple[int, ...], np.dtype], ShapedArray] = {}
@@ -428,7 +440,12 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
     src = _tls.loc
     if src is None:
         f = _getframe(1)
-        while f is not None and f.f_code.co_filename.startswith(_OURS):
+        while f is not None:
+            ours = _files.get(f.f_code.co_filename)  # (file name).startswith(_OURS), cached
+            if ours is None:
+                ours = _file_is_ours(f.f_code.co_filename)
+            if not ours:
+                break
             f = f.f_back
         site = _sites.get((id(f.f_code), f.f_lasti)) if f is not None else None
         if site is None:
