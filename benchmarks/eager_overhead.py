@@ -2,9 +2,10 @@
 
 A chain of n elementwise primitives (cycling sin, ·1.01, +0.1, tanh) on f64[8], then a sum;
 the per-primitive overhead is (eager grad time − hand-written numpy forward+backward time) / n,
-i.e. the Python cost funcgrad adds around the numpy calls. Also the seed example's call,
-``grad((w*x - y)**2)`` at w=1, x=2, y=4 on Python floats. Medians of interleaved batches
-(``run.measure``); BLAS single-threaded. Peers are timed when importable.
+i.e. the Python cost funcgrad adds around the numpy calls; for n=300 also by CPU time (min
+and median over batches), which the machine's other load inflates less. Also the seed
+example's call, ``grad((w*x - y)**2)`` at w=1, x=2, y=4 on Python floats. Medians of
+interleaved batches (``run.measure``); BLAS single-threaded. Peers are timed when importable.
 
 Run:  PYTHONPATH=. python benchmarks/eager_overhead.py [--quick]
       PYTHONPATH=$PWD /work/venvs/ref/bin/python benchmarks/eager_overhead.py   (with autograd)
@@ -13,7 +14,9 @@ Run:  PYTHONPATH=. python benchmarks/eager_overhead.py [--quick]
 from __future__ import annotations
 
 import os
+import statistics
 import sys
+import time
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -79,6 +82,21 @@ def chain_by_hand(x, n):
     return g
 
 
+def cpu_per_call(fns: dict, batches: int, calls: int = 20) -> dict:
+    """(min, median) CPU seconds per call of each function (``time.process_time`` over
+    interleaved batches): what the machine's other load does not add, unlike wall time."""
+    for f in fns.values():
+        f()
+    samples: dict = {k: [] for k in fns}
+    for _ in range(batches):
+        for k, f in fns.items():
+            t0 = time.process_time()
+            for _ in range(calls):
+                f()
+            samples[k].append((time.process_time() - t0) / calls)
+    return {k: (min(v), statistics.median(v)) for k, v in samples.items()}
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     reps = 7 if quick else 21
@@ -99,6 +117,22 @@ def main() -> None:
                 per = (t[k] - base) / n * 1e6
                 row += f" | {k} {t[k] * 1e6:8.1f} us = {per:5.2f} us/prim"
         print(row, flush=True)
+
+    n = 300
+    print(f"CPU time (process_time, min / median of {reps} batches), n={n}, per primitive:")
+    g = fg.grad(chain_fn(fnp, n))
+    fns = {"numpy": lambda: chain_by_hand(x, n), "funcgrad": lambda: g(x)}
+    if autograd is not None:
+        ga = autograd.grad(chain_fn(anp, n))
+        fns["autograd"] = lambda: ga(x)
+    c = cpu_per_call(fns, reps)
+    row = "  "
+    for k in fns:
+        if k != "numpy":
+            lo = (c[k][0] - c["numpy"][0]) / n * 1e6
+            med = (c[k][1] - c["numpy"][1]) / n * 1e6
+            row += f"{k} {lo:5.2f} / {med:5.2f} us/prim   "
+    print(row.rstrip(), flush=True)
 
     print("seed example: grad((w*x - y)**2) at w=1.0, x=2.0, y=4.0 (Python floats)")
 

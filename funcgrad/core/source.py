@@ -35,6 +35,11 @@ class _State(threading.local):
     # lookup (``getattr(local, name, None)`` on a missing name raises and catches inside).
     loc: tuple[str, int] | None = None
     phase: str | None = None
+    # True while eager reverse mode runs its backward pass with numpy's floating-point
+    # warnings raised as errors (see funcgrad.transforms.reverse): concrete primitives then
+    # run directly, not through their line's trampoline (a warning raises and the equation is
+    # re-run through the trampolines, which name the user's line).
+    direct: bool = False
 
 
 _tls = _State()

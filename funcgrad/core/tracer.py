@@ -39,6 +39,7 @@ from funcgrad.core.source import (
 __all__ = ["Trace", "Tracer", "bind", "source_context", "emit_phase", "aval_of", "is_tracer"]
 
 _levels = itertools.count(1)
+_new = object.__new__
 
 
 def _debug_check(prim: Any, out: Any, src: Any) -> None:
@@ -59,8 +60,9 @@ class Tracer:
         self._trace = trace
         self.irvar = var
         self.val = val
-        self.shape = var.aval.shape
-        self.dtype = var.aval.dtype
+        aval = var.aval
+        self.shape = aval.shape
+        self.dtype = aval.dtype
         self.src = src
 
     @property
@@ -234,12 +236,14 @@ class Trace:
         # user_src(), inlined (the hottest path); the frames above are this method and bind
         # (its only caller), both funcgrad's
         src = _tls.loc
+        key = None
         if src is None:
             f = _getframe(2)
             while f is not None and f.f_code.co_filename.startswith(_OURS):
                 f = f.f_back
             if f is not None:
-                hit = _lines.get((id(f.f_code), f.f_lasti))
+                key = (id(f.f_code), f.f_lasti)
+                hit = _lines.get(key)
                 src = hit[1] if hit is not None else user_src(2)
         if concrete:
             try:
@@ -248,6 +252,11 @@ class Trace:
                     out = t(prim.impl, vals, params)
                 else:
                     out = call_at(src, prim.impl, vals, params)
+                    t = _trampolines.get(src) if src is not None else None
+                if key is not None and t is not None and key not in _sites:
+                    if len(_sites) >= _MAX_SITES:
+                        _sites.clear()
+                    _sites[key] = (f.f_code, src, t)  # the code object keeps its id unique
             except Exception as e:
                 # Prefer the shape rule's message (it says what is wrong and what to do).
                 prim.abstract_eval([x.aval for x in ins], params, src)
@@ -292,6 +301,25 @@ class Trace:
         outvars = [self.lift(o) for o in outputs]
         self.alive = False
         return IR(self.constvars, self.consts, [t.irvar for t in inputs], self.eqns, outvars)
+
+
+# Call sites of eager primitives: (id(code), instruction offset) of the user's frame ->
+# (code, (file, line), trampoline), so bind's fast path finds both with one lookup. The code
+# object is kept in the value, so its id cannot be reused while the entry exists (bounded:
+# cleared when full).
+_sites: dict[tuple[int, int], tuple[Any, tuple[str, int], Any]] = {}
+_MAX_SITES = 1 << 14
+
+# file name -> whether its frames are funcgrad's (the frame walk of bind's fast path);
+# bounded: jit's generated code has a file name per function.
+_files: dict[str, bool] = {}
+
+
+def _file_is_ours(filename: str) -> bool:
+    if len(_files) >= 4096:
+        _files.clear()
+    ours = _files[filename] = filename.startswith(_OURS)
+    return ours
 
 
 # (shape, dtype) -> the ShapedArray of concrete values of that type, shared by the equations
@@ -349,6 +377,11 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
     if trace is None:
         # Concrete values. Inside an interpreter (e.g. eager reverse mode running VJP rules)
         # the equation's user line is known for free: run there, so warnings name it.
+        if _tls.direct:  # (a raising backward pass: see funcgrad.transforms.reverse)
+            out = prim.impl(*args, **params)
+            if _cfg.check_finite:
+                _debug_check(prim, out, user_src())
+            return out
         loc = _tls.loc
         if loc is None:
             out = prim.impl(*args, **params)
@@ -375,7 +408,102 @@ def bind(prim: Any, *args: Any, **params: Any) -> Any:
         for a in args:
             if type(a) is Tracer and a._trace is trace:
                 raise _leak_error(a)
-    return trace.process(prim, args, params)
+    if prim.multiple_results:
+        return trace.process(prim, args, params)
+    # Trace.process, inlined for its commonest case (the eager hot path): one result, every
+    # operand a concrete tracer of this trace or a Python scalar. Anything else (abstract
+    # values, constants, tracers of enclosing traces, impl errors) takes the general path.
+    ins: list[Any] = []
+    vals: list[Any] = []
+    in_aval = None  # the first traced operand's aval: usually the result's too
+    for a in args:
+        if type(a) is Tracer and a._trace is trace:
+            v = a.val
+            if v is None:
+                return trace.process(prim, args, params)
+            var = a.irvar
+            if in_aval is None:
+                in_aval = var.aval
+            ins.append(var)
+        else:
+            weak = _WEAK_AVALS.get(type(a))
+            if weak is None:
+                return trace.process(prim, args, params)
+            lit = _new(Literal)  # Literal(a, weak), without the __init__ frame
+            lit.val = a
+            lit.aval = weak
+            ins.append(lit)
+            v = a
+        vals.append(v)
+    # The user's line and its trampoline (see call_at): cached per call site, so a line
+    # seen before costs one frame walk and one dict lookup.
+    src = _tls.loc
+    if src is None:
+        f = _getframe(1)
+        while f is not None:
+            ours = _files.get(f.f_code.co_filename)  # (file name).startswith(_OURS), cached
+            if ours is None:
+                ours = _file_is_ours(f.f_code.co_filename)
+            if not ours:
+                break
+            f = f.f_back
+        site = _sites.get((id(f.f_code), f.f_lasti)) if f is not None else None
+        if site is None:
+            return trace.process(prim, args, params)  # (fills the caches)
+        src = site[1]
+        tramp = site[2]
+    else:
+        tramp = _trampolines.get(src)
+        if tramp is None:
+            return trace.process(prim, args, params)
+    try:
+        out = tramp(prim.impl, vals, params)
+    except Exception as e:  # as in Trace.process
+        prim.abstract_eval([x.aval for x in ins], params, src)
+        raise type(e)(f"{format_src(src)}{prim.name}: {e}") from e
+    if _cfg.check_finite:
+        _debug_check(prim, out, src)
+    try:
+        shape = out.shape
+        dtype = out.dtype
+    except AttributeError:  # a Python scalar from an impl
+        shape = np.shape(out)
+        dtype = _dtype_of(out)
+    if (
+        in_aval is not None
+        and dtype is in_aval.dtype
+        and shape == in_aval.shape
+        and not in_aval.weak
+    ):
+        aval = in_aval
+    else:
+        aval = _avals.get((shape, dtype))
+        if aval is None:
+            aval = _concrete_aval((shape, dtype))
+    # Var(aval), Eqn(...) and Tracer(...) without their __init__ frames (the same slots;
+    # tests/test_eager_fast_paths.py checks them against the constructors)
+    var = _new(Var)
+    var.aval = aval
+    var.hint = None
+    e = _new(Eqn)
+    e.prim = prim
+    e.inputs = ins
+    e.params = params
+    e.outputs = [var]
+    e.src = src
+    e.phase = _tls.phase
+    trace.eqns.append(e)
+    env = trace.env
+    if env is not None:
+        env[var] = out
+    t = _new(Tracer)
+    t._trace = trace
+    t.irvar = var
+    t.val = out
+    t.shape = aval.shape
+    t.dtype = aval.dtype
+    t.src = src
+    return t
 
 
 _tracer_type[0] = Tracer  # lets funcgrad.core.array recognise traced indices

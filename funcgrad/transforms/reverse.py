@@ -19,6 +19,7 @@ import numpy as np
 from funcgrad.core.errors import LocatedTypeError, LocatedValueError
 from funcgrad.core.ir import IR, ShapedArray, Var
 from funcgrad.core.pytree import tree_flatten, tree_unflatten
+from funcgrad.core.source import _tls
 from funcgrad.core.tracer import Tracer, bind, emit_phase, source_context
 from funcgrad.core.tracing import check_diff_leaf, gc_paused, ids, to_user, trace_to_ir
 from funcgrad.primitives.elementwise import add, convert_element_type, real
@@ -79,11 +80,13 @@ def _inexact(v: Var) -> bool:
 def _depends(ir: IR, wrt: Sequence[Var]) -> set[Var]:
     """The variables that depend differentiably on ``wrt`` (one forward walk)."""
     dep: set[Var] = set(wrt)
+    isdisjoint = dep.isdisjoint
+    add = dep.add
     for e in ir.eqns:
-        if e.prim.differentiable and not dep.isdisjoint(e.inputs):
+        if e.prim.differentiable and not isdisjoint(e.inputs):
             for o in e.outputs:
                 if o.aval.dtype.kind in "fc":  # _inexact, inlined
-                    dep.add(o)
+                    add(o)
     return dep
 
 
@@ -119,6 +122,7 @@ def backward_pass(
     wrt: Sequence[Var],
     residuals: dict[Any, Any] | None = None,
     record: dict[Var, Any] | None = None,
+    concrete: bool = False,
 ) -> list[Any]:
     """Cotangents of ``wrt`` given output cotangents (``None`` = zero), by one reverse walk.
 
@@ -126,74 +130,214 @@ def backward_pass(
     a differentiable output are visited; cotangents are freed as soon as they are consumed.
     Equations it emits into an enclosing trace are marked ``phase="backward"``. With
     ``record`` (a dict), each equation output's total cotangent is stored there (explain).
+    ``concrete=True`` says every value in ``env`` and ``out_cts`` is a concrete array (eager
+    reverse mode): see :func:`_fast_numpy`.
     """
     dep = _depends(ir, wrt)
     ct_env: dict[Var, Any] = {}
-
-    def accumulate(v: Var, ct: Any) -> None:
-        prev = ct_env.get(v)
-        ct_env[v] = ct if prev is None else add(prev, ct)
-
     for v, ct in zip(ir.outvars, out_cts):
         if ct is not None and type(v) is Var and v in dep:
-            accumulate(v, fit_cotangent(ct, v.aval))
+            ct = fit_cotangent(ct, v.aval)
+            prev = ct_env.get(v)
+            ct_env[v] = ct if prev is None else add(prev, ct)
     with source_context() as sc, emit_phase("backward"):
         set_loc = sc.setter()
-        pop = ct_env.pop
-        for e in reversed(ir.eqns):
-            prim = e.prim
-            if prim.multiple_results:
-                cts = [ct_env.pop(o, None) for o in e.outputs]
-                if all(c is None for c in cts):
-                    continue
-                g: Any = cts
-                ans: Any = [env[o] for o in e.outputs]
-                if record is not None:
-                    record.update((o, c) for o, c in zip(e.outputs, cts) if c is not None)
-            else:
-                out = e.outputs[0]
-                g = pop(out, None)
-                if g is None:
-                    continue
-                ans = env[out]
-                if record is not None:
-                    record[out] = g
-            set_loc(e.src)
-            args = []
-            for x in e.inputs:  # a plain loop: cheaper than a comprehension for 1-3 inputs
-                args.append(env[x] if type(x) is Var else x.val)
-            if prim.vjp_full is not None:
-                needs = [type(x) is Var and x in dep for x in e.inputs]
-                if residuals and e in residuals:
-                    in_cts = prim.vjp_bwd(residuals[e], g, args, e.params, needs)
-                else:
-                    in_cts = prim.vjp_full(g, ans, args, e.params, needs)
-                for x, ct in zip(e.inputs, in_cts):
-                    if ct is not None and type(x) is Var and x in dep:
-                        accumulate(x, fit_cotangent(ct, x.aval))
+        user_err = _fast_numpy(ir) if concrete else None
+        if user_err is None:
+            _walk(ir, env, dep, ct_env, residuals, record, set_loc, None)
+        else:
+            caller = _CallerNumpy(user_err)  # (captured before the state changes)
+            with np.errstate(**_raising(user_err)):
+                saved, _tls.direct = _tls.direct, True
+                try:
+                    _walk(ir, env, dep, ct_env, residuals, record, set_loc, caller)
+                finally:
+                    _tls.direct = saved
+    return [ct_env.get(v) for v in wrt]
+
+
+# Eager backward passes of at least this many equations run their numpy calls directly.
+_FAST_MIN_EQNS = 16
+
+
+def _fast_numpy(ir: IR) -> dict[str, str] | None:
+    """Whether an eager backward pass may call numpy directly; if so, the caller's numpy error
+    state (else None).
+
+    Eagerly, every primitive runs from a tiny frame compiled at its equation's user line
+    (:func:`funcgrad.core.source.call_at`), so numpy's RuntimeWarnings name that line. Long
+    backward passes instead run with numpy's warnings raised as ``FloatingPointError`` and
+    call numpy directly, without setting each equation's line; an equation whose rules raise
+    (a warning, or any error) is re-run from the failing operand under the caller's error
+    state, at its line, through the trampolines, so the same warnings (or errors) come out at
+    the same lines. Rules are pure, so re-running one is safe; whole-primitive
+    rules (``vjp_full``: control flow, custom rules, collectives — which may run user code) run
+    under the caller's error state only. Error states with ``call``/``print``/``log`` handlers
+    keep the general path.
+    """
+    if len(ir.eqns) < _FAST_MIN_EQNS:
+        return None
+    err = np.geterr()
+    for mode in err.values():
+        if mode != "warn" and mode != "ignore" and mode != "raise":
+            return None
+    return err
+
+
+def _raising(err: dict[str, str]) -> dict[str, str]:
+    return {k: "raise" if m == "warn" else m for k, m in err.items()}
+
+
+try:  # numpy 2: the error state is this context variable, which np.errstate sets and resets
+    from numpy._core._ufunc_config import _extobj_contextvar as _errstate_var
+except ImportError:  # other numpy versions: np.errstate (slower)
+    _errstate_var = None
+
+
+class _CallerNumpy:
+    """Inside a raising backward pass: the caller's numpy error state, primitives through their
+    trampolines (as outside). One per pass, entered once per equation that needs it (not
+    re-entrantly): restoring the caller's state is one context-variable set and reset."""
+
+    __slots__ = ("_err", "_extobj", "_token", "_ctx")
+
+    def __init__(self, err: dict[str, str]) -> None:
+        self._err = err
+        self._extobj = _errstate_var.get() if _errstate_var is not None else None
+
+    def __enter__(self) -> None:
+        if self._extobj is not None:
+            self._token = _errstate_var.set(self._extobj)
+        else:  # see _errstate_var
+            self._ctx = np.errstate(**self._err)
+            self._ctx.__enter__()
+        _tls.direct = False
+
+    def __exit__(self, *exc: Any) -> None:
+        _tls.direct = True
+        if self._extobj is not None:
+            _errstate_var.reset(self._token)
+        else:
+            self._ctx.__exit__(*exc)
+
+
+def _walk(
+    ir: IR,
+    env: dict[Var, Any],
+    dep: set[Var],
+    ct_env: dict[Var, Any],
+    residuals: dict[Any, Any] | None,
+    record: dict[Var, Any] | None,
+    set_loc: Callable[[Any], None],
+    user_err: _CallerNumpy | None,
+) -> None:
+    """backward_pass's reverse walk; ``user_err``: the caller's numpy error state when numpy
+    runs raising (see :func:`_fast_numpy`), else None."""
+    pop = ct_env.pop
+    get = ct_env.get
+    for e in reversed(ir.eqns):
+        prim = e.prim
+        if prim.multiple_results:
+            cts = [pop(o, None) for o in e.outputs]
+            if all(c is None for c in cts):
                 continue
-            rules = prim.vjp
-            params = e.params
-            for i, x in enumerate(e.inputs):
+            g: Any = cts
+            ans: Any = [env[o] for o in e.outputs]
+            if record is not None:
+                record.update((o, c) for o, c in zip(e.outputs, cts) if c is not None)
+        else:
+            out = e.outputs[0]
+            g = pop(out, None)
+            if g is None:
+                continue
+            ans = env[out]
+            if record is not None:
+                record[out] = g
+        if user_err is None:
+            set_loc(e.src)
+        # (raising numpy: the line is set only when an equation is re-run, below; primitives
+        # run directly, so nothing else reads it, and errors are raised again by the re-run)
+        args = []
+        for x in e.inputs:  # a plain loop: cheaper than a comprehension for 1-3 inputs
+            args.append(env[x] if type(x) is Var else x.val)
+        if prim.vjp_full is not None:
+            if user_err is None:
+                _full_rule(e, g, ans, args, dep, ct_env, residuals)
+            else:
+                set_loc(e.src)
+                with user_err:
+                    _full_rule(e, g, ans, args, dep, ct_env, residuals)
+            continue
+        rules = prim.vjp
+        params = e.params
+        i = 0
+        try:
+            for x in e.inputs:
                 if type(x) is Var and x in dep:
                     rule = rules[i]
-                    if rule is None:
-                        continue
-                    ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
-                    if ct is None:
-                        continue
-                    # fit_cotangent's no-op case, inlined (the common one)
-                    aval = x.aval
-                    t = type(ct)
-                    if not (
-                        (t is np.ndarray or t is np.float64 or t is np.float32)
-                        and ct.shape == aval.shape
-                        and ct.dtype == aval.dtype
-                    ):
-                        ct = fit_cotangent(ct, aval)
-                    prev = ct_env.get(x)
-                    ct_env[x] = ct if prev is None else add(prev, ct)
-    return [ct_env.get(v) for v in wrt]
+                    if rule is not None:
+                        ct = rule(g, ans, *args, **params) if params else rule(g, ans, *args)
+                        if ct is not None:
+                            # fit_cotangent's no-op case, inlined (the common one)
+                            aval = x.aval
+                            t = type(ct)
+                            if not (
+                                (t is np.ndarray or t is np.float64 or t is np.float32)
+                                and ct.shape == aval.shape
+                                and (ct.dtype is aval.dtype or ct.dtype == aval.dtype)
+                            ):
+                                ct = fit_cotangent(ct, aval)
+                            prev = get(x)
+                            # (assigned last: an error above leaves ct_env as it was)
+                            ct_env[x] = ct if prev is None else add(prev, ct)
+                i += 1
+        except Exception:
+            if user_err is None:
+                raise
+            # A numpy warning raised (FloatingPointError), or any other error, in operand i's
+            # rule: redo it and the operands after it as outside the fast path, at the
+            # equation's line (so warnings and errors name it). Earlier operands are done.
+            set_loc(e.src)
+            with user_err:
+                _rules_from(e, i, g, ans, args, dep, ct_env)
+
+
+def _rules_from(
+    e: Any, start: int, g: Any, ans: Any, args: list[Any], dep: set[Var], ct_env: dict[Var, Any]
+) -> None:
+    """The per-operand VJP rules of equation ``e`` from operand ``start`` on."""
+    rules = e.prim.vjp
+    for i in range(start, len(e.inputs)):
+        x = e.inputs[i]
+        if type(x) is Var and x in dep and rules[i] is not None:
+            ct = rules[i](g, ans, *args, **e.params)
+            if ct is not None:
+                ct = fit_cotangent(ct, x.aval)
+                prev = ct_env.get(x)
+                ct_env[x] = ct if prev is None else add(prev, ct)
+
+
+def _full_rule(
+    e: Any,
+    g: Any,
+    ans: Any,
+    args: list[Any],
+    dep: set[Var],
+    ct_env: dict[Var, Any],
+    residuals: dict[Any, Any] | None,
+) -> None:
+    """A whole-primitive VJP rule (``vjp_full``, or ``vjp_bwd`` with saved residuals)."""
+    prim = e.prim
+    needs = [type(x) is Var and x in dep for x in e.inputs]
+    if residuals and e in residuals:
+        in_cts = prim.vjp_bwd(residuals[e], g, args, e.params, needs)
+    else:
+        in_cts = prim.vjp_full(g, ans, args, e.params, needs)
+    for x, ct in zip(e.inputs, in_cts):
+        if ct is not None and type(x) is Var and x in dep:
+            ct = fit_cotangent(ct, x.aval)
+            prev = ct_env.get(x)
+            ct_env[x] = ct if prev is None else add(prev, ct)
 
 
 def _zeros(aval: ShapedArray) -> Any:
@@ -272,7 +416,14 @@ def _vjp_flat(
                     f"vjp: the cotangent has dtype {_dtype(c)} but the output {a} is real; "
                     "a real output takes a real cotangent (pass its real part)"
                 )
-        cts = backward_pass(ir, env, list(ct_leaves) + [None] * n_aux, ir.invars, residuals)
+        cts = backward_pass(
+            ir,
+            env,
+            list(ct_leaves) + [None] * n_aux,
+            ir.invars,
+            residuals,
+            concrete=eager and Tracer not in set(map(type, ct_leaves)),
+        )
         ct_ids = ids(ct_leaves)
         flat = [
             to_user(_zeros(v.aval) if c is None else c, v.aval, ct_ids)
