@@ -37,14 +37,23 @@ os.environ.setdefault("FUNCGRAD_KERNEL_CACHE", tempfile.mkdtemp(prefix="fg-kerne
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
-from run import chain_by_hand, chain_fn, init_mlp, jax, measure, numpy_mlp_step  # noqa: E402
+from run import (  # noqa: E402
+    chain_by_hand,
+    chain_fn,
+    init_mlp,
+    jax,
+    measure,
+    mlp_step,
+    numpy_mlp_step,
+    peer_mlp_loss,
+)
 
 if jax is not None:
     import jax.numpy as jnp  # type: ignore[import-not-found]
+    import jax.scipy.special  # type: ignore[import-not-found]  # noqa: F401
 
 import funcgrad as fg  # noqa: E402
 import funcgrad.numpy as fnp  # noqa: E402
-from funcgrad import optim  # noqa: E402
 from funcgrad.transforms.kernels import available  # noqa: E402
 
 BACKENDS = [b for b in ("numpy", "numexpr", "numba", "auto") if b == "auto" or available(b)]
@@ -104,34 +113,9 @@ def bench_chain() -> None:
     print("  first call (trace+compile): " + ", ".join(f"{b} {t:.3f} s" for b, t in first.items()))
 
 
-def _mlp_loss(params, x, y):
-    h = x
-    for layer in params[:-1]:
-        z = h @ layer["W"] + layer["b"]
-        h = z * (z > 0)
-    logits = h @ params[-1]["W"] + params[-1]["b"]
-    m = fg.stop_gradient(fnp.max(logits, axis=1, keepdims=True))
-    shifted = logits - m
-    logp = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=1, keepdims=True))
-    return -fnp.sum(y * logp) / x.shape[0]
-
-
-def _mlp_step(params, x, y, lr):
-    loss, grads = fg.value_and_grad(_mlp_loss)(params, x, y)
-    return loss, optim.sgd_update(params, grads, lr)
-
-
 def _jax_mlp_step():
-    def loss(params, x, y):
-        h = x
-        for layer in params[:-1]:
-            z = h @ layer["W"] + layer["b"]
-            h = z * (z > 0)
-        logits = h @ params[-1]["W"] + params[-1]["b"]
-        m = jax.lax.stop_gradient(jnp.max(logits, axis=1, keepdims=True))
-        shifted = logits - m
-        logp = shifted - jnp.log(jnp.sum(jnp.exp(shifted), axis=1, keepdims=True))
-        return -jnp.sum(y * logp) / x.shape[0]
+    """run.py's peer loss (the same network and cross-entropy) under JAX's jit + SGD."""
+    loss = peer_mlp_loss(jnp, jax.scipy.special.logsumexp)
 
     def step(params, x, y, lr):
         lo, g = jax.value_and_grad(loss)(params, x, y)
@@ -148,7 +132,7 @@ def bench_mlp() -> None:
     y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
     lr = np.float32(0.01)
     l0, p0 = numpy_mlp_step(params, x, y, lr)
-    fns, first = _jit_per_backend(lambda: _mlp_step, params, x, y, lr)
+    fns, first = _jit_per_backend(lambda: mlp_step, params, x, y, lr)
     for fn in fns.values():
         lo, p = fn(params, x, y, lr)
         np.testing.assert_allclose(lo, l0, rtol=1e-4)

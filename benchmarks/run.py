@@ -7,7 +7,8 @@ Run:  python benchmarks/run.py [--quick] [--only NAME ...]
 With the peers: PYTHONPATH=<worktree> /work/venvs/ref/bin/python benchmarks/run.py
 
 BLAS and XLA run single-threaded (set before numpy and JAX are imported) so ratios are stable
-on 2 cores.
+on 2 cores, and the process is pinned to one CPU: XLA 0.10's CPU runtime still ran matmuls on
+two threads with those flags (1.66 CPU-seconds per second), which compared two cores with one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault(
     "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 )
+if hasattr(os, "sched_setaffinity"):  # one CPU for every implementation (see above)
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 import numpy as np  # noqa: E402
 
@@ -629,7 +632,8 @@ def main() -> None:
     print(
         f"python {sys.version.split()[0]}, numpy {np.__version__}, funcgrad {fg.__version__}; "
         f"peers: autograd={'yes' if autograd else 'no'}, jax={'yes' if jax else 'no'}, "
-        f"torch={'yes' if torch else 'no'}"
+        f"torch={'yes' if torch else 'no'}; CPUs: "
+        f"{sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else 'all'}"
     )
     print(f"{'':2}{'implementation':<28} {'median':>15}  {'ratio':>8}  (ratio = time / baseline)")
     for name in args.only or CASES:
