@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,36 +18,15 @@ import funcgrad.numpy as fnp
 from funcgrad.transforms import kernels
 from funcgrad.transforms.fusion import Group, plan
 
-BACKENDS = ["numpy", "numexpr", "numba"]
 RNG = np.random.default_rng(7)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _kernel_cache(tmp_path_factory: Any) -> Iterator[str]:
-    """numba kernels go to a temporary directory, never to ~/.cache (and none is reused)."""
-    d = str(tmp_path_factory.mktemp("kernels"))
-    old = os.environ.get("FUNCGRAD_KERNEL_CACHE")
-    os.environ["FUNCGRAD_KERNEL_CACHE"] = d
-    kernels.clear_memory_cache()
-    try:
-        yield d
-    finally:
-        kernels.clear_memory_cache()
-        if old is None:
-            del os.environ["FUNCGRAD_KERNEL_CACHE"]
-        else:
-            os.environ["FUNCGRAD_KERNEL_CACHE"] = old
+pytestmark = pytest.mark.usefixtures("isolated_kernel_cache")  # (tests/conftest.py)
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: Any) -> Iterator[str]:
-    if not kernels.available(request.param):
-        pytest.skip(f"{request.param} is not installed")
-    fg.config.update("jit_backend", request.param)
-    try:
-        yield request.param
-    finally:
-        fg.config.update("jit_backend", "auto")
+@pytest.fixture
+def backend(jit_backend: str) -> str:
+    return jit_backend
 
 
 def _tol(dt: Any) -> dict[str, float]:
@@ -291,7 +269,9 @@ def test_dead_buffer_is_reused_by_matmul() -> None:
     np.testing.assert_allclose(jf(a, b), (np.exp(a) @ b) @ b * 2.0, rtol=1e-12)
 
 
-def test_numba_kernels_cached_on_disk_in_the_configured_directory(_kernel_cache: str) -> None:
+def test_numba_kernels_cached_on_disk_in_the_configured_directory(
+    isolated_kernel_cache: str,
+) -> None:
     if not kernels.available("numba"):
         pytest.skip("numba is not installed")
     fg.config.update("jit_backend", "numba")
@@ -302,10 +282,12 @@ def test_numba_kernels_cached_on_disk_in_the_configured_directory(_kernel_cache:
         src = jf.lower(x).source
     finally:
         fg.config.update("jit_backend", "auto")
-    assert f"disk cache {_kernel_cache}" in src
-    files = os.listdir(_kernel_cache)
+    assert f"disk cache {isolated_kernel_cache}" in src
+    files = os.listdir(isolated_kernel_cache)
     assert any(f.startswith("fgk_") and f.endswith(".py") for f in files)
-    assert any(f.startswith("fgk_") for f in os.listdir(os.path.join(_kernel_cache, "__pycache__")))
+    assert any(
+        f.startswith("fgk_") for f in os.listdir(os.path.join(isolated_kernel_cache, "__pycache__"))
+    )
 
 
 def test_kernel_cache_is_bounded(tmp_path: Any) -> None:

@@ -4,8 +4,6 @@ written into; the dead-buffer pool never hands a buffer that is still read to a 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -14,37 +12,13 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
-from funcgrad.transforms import kernels
 
-BACKENDS = ["numpy", "numexpr", "numba"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _kernel_cache(tmp_path_factory: Any) -> Iterator[None]:
-    """numba kernels go to a temporary directory, never to ~/.cache."""
-    old = os.environ.get("FUNCGRAD_KERNEL_CACHE")
-    os.environ["FUNCGRAD_KERNEL_CACHE"] = str(tmp_path_factory.mktemp("kernels"))
-    kernels.clear_memory_cache()
-    try:
-        yield
-    finally:
-        kernels.clear_memory_cache()
-        if old is None:
-            del os.environ["FUNCGRAD_KERNEL_CACHE"]
-        else:
-            os.environ["FUNCGRAD_KERNEL_CACHE"] = old
+pytestmark = pytest.mark.usefixtures("isolated_kernel_cache")  # (tests/conftest.py)
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: Any) -> Iterator[str]:
-    if not kernels.available(request.param):
-        pytest.skip(f"{request.param} is not installed")
-    old = fg.config.jit_backend
-    fg.config.update("jit_backend", request.param)
-    try:
-        yield request.param
-    finally:
-        fg.config.update("jit_backend", old)
+@pytest.fixture
+def backend(jit_backend: str) -> str:
+    return jit_backend
 
 
 def rnn_loss(W: Any, xs: Any) -> Any:
