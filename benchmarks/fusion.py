@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ from run import (  # noqa: E402
     init_mlp,
     jax,
     measure,
+    median_seconds,
     mlp_step,
     numpy_mlp_step,
     peer_mlp_loss,
@@ -197,12 +197,7 @@ def bench_compile() -> None:
                     x = fnp.sin(x) * (1.0 + 1e-3 * (i % 7))
                 return fnp.sum(x)
 
-            samples = []
-            for _ in range(5):
-                t0 = time.perf_counter()
-                fg.jit(fg.grad(f)).lower(x)
-                samples.append(time.perf_counter() - t0)
-            times[b][n] = statistics.median(samples)
+            times[b][n] = median_seconds(lambda f=f: fg.jit(fg.grad(f)).lower(x), 5)
             print(f"  [{b}] n={n:5d}  {times[b][n] * 1e3:8.1f} ms", flush=True)
         ns = list(times[b])
         slope = np.polyfit(np.log(ns), np.log(list(times[b].values())), 1)[0]

@@ -69,6 +69,16 @@ def _calls_per_batch(fn, min_time: float) -> int:
         n *= 4
 
 
+def median_seconds(fn, reps: int) -> float:
+    """Median wall time of ``reps`` single calls of ``fn`` (for one-off costs: compiles)."""
+    samples = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
 def measure(fns: dict, *, min_time: float = 0.02, repeats: int = 21) -> dict:
     """Median seconds per call of each function. Batches of the different functions are
     interleaved, so background load affects them alike and the ratios stay meaningful."""
@@ -453,12 +463,7 @@ def bench_compile(quick: bool) -> None:
             fg.jit(fg.grad(f)).lower(x)
 
         reps = 3 if n >= 10000 else 7
-        samples = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            compile_once()
-            samples.append(time.perf_counter() - t0)
-        times[n] = statistics.median(samples)
+        times[n] = median_seconds(compile_once, reps)
         tgt = "target < 0.25 s" if n == 1000 else ""
         report("compile", f"funcgrad n={n}", times[n], None, tgt)
         if jax is not None and n <= 1000:
@@ -468,12 +473,8 @@ def bench_compile(quick: bool) -> None:
                     x = jnp.sin(x) * (1.0 + 1e-3 * (i % 7))
                 return jnp.sum(x)
 
-            samples = []
-            for _ in range(3):
-                t0 = time.perf_counter()
-                jax.jit(jax.grad(jf)).lower(x).compile()
-                samples.append(time.perf_counter() - t0)
-            report("compile", f"JAX n={n}", statistics.median(samples), times[n])
+            took = median_seconds(lambda jf=jf: jax.jit(jax.grad(jf)).lower(x).compile(), 3)
+            report("compile", f"JAX n={n}", took, times[n])
     slope = np.polyfit(np.log(list(times)), np.log(list(times.values())), 1)[0]
     print(f"  log-log slope of compile time over n = 100..10000: {slope:.2f} (target <= 1.15)")
     ROWS.append(("compile", "log-log slope", slope, None, "target <= 1.15"))
