@@ -579,3 +579,51 @@ def test_fuzz_jit(prog: Any) -> None:
         np.testing.assert_allclose(gj, fg.grad(loss)(*args), rtol=rtol * 10, atol=atol * 10)
 
     _check(ops, args, "jit vs eager", jit_vs_eager)
+
+
+def _fuzz_backend(backend: str, n: int, groups: list[int]) -> Any:
+    """``jit`` with fused groups on ``backend`` (numexpr/numba kernels) equals eager execution
+    on ``n`` random programs (fewer for numba: each program compiles its kernels); appends
+    each gradient program's number of groups on ``backend`` to ``groups``."""
+
+    @settings(FUZZ, max_examples=max(1, min(N_EXAMPLES, n)))
+    @given(programs())
+    def run(prog: Any) -> None:
+        ops, args = prog
+        atol, rtol = _tols(args)
+
+        def jit_vs_eager(f: Callable[..., Any]) -> None:
+            jf = fg.jit(f)
+            np.testing.assert_allclose(jf(*args), f(*args), rtol=rtol * 10, atol=atol * 10)
+
+            def loss(*xs: Any) -> Any:
+                return fnp.sum(f(*xs))
+
+            jg = fg.jit(fg.grad(loss))
+            np.testing.assert_allclose(
+                jg(*args), fg.grad(loss)(*args), rtol=rtol * 10, atol=atol * 10
+            )
+            groups.append(jg.lower(*args).source.count(f"-> {backend}"))
+
+        _check(ops, args, f"jit [{backend}] vs eager", jit_vs_eager)
+
+    return run
+
+
+@pytest.mark.usefixtures("isolated_kernel_cache")  # (tests/conftest.py)
+@pytest.mark.parametrize("backend, n", [("numexpr", 40), ("numba", 6)])
+def test_fuzz_jit_fused_backends(backend: str, n: int) -> None:
+    """The compiled fused back ends against eager execution (the default numpy back end is
+    covered by test_fuzz_jit)."""
+    from funcgrad.transforms import kernels
+
+    if not kernels.available(backend):
+        pytest.skip(f"{backend} is not installed")
+    old = fg.config.jit_backend
+    fg.config.update("jit_backend", backend)
+    groups: list[int] = []
+    try:
+        _fuzz_backend(backend, n, groups)()
+    finally:
+        fg.config.update("jit_backend", old)
+    assert sum(groups) > 0, f"no program ran a fused group on {backend}: {groups}"
