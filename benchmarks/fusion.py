@@ -41,11 +41,13 @@ from run import (  # noqa: E402
     chain_fn,
     init_mlp,
     jax,
+    logistic_loss,
     measure,
     median_seconds,
     mlp_step,
     numpy_mlp_step,
     peer_mlp_loss,
+    per_example_problem,
 )
 
 if jax is not None:
@@ -150,21 +152,8 @@ def bench_mlp() -> None:
 
 
 def bench_per_example() -> None:
-    rng = np.random.default_rng(0)
-    d, B = 100, 256
-    w = rng.standard_normal(d) * 0.1
-    X = rng.standard_normal((B, d))
-    Y = (rng.random(B) > 0.5).astype(np.float64)
-
-    def loss(w, x, y):
-        z = fnp.dot(x, w)
-        return fnp.logaddexp(0.0, z) - y * z
-
-    def by_hand(w, X, Y):
-        z = X @ w
-        p = 1.0 / (1.0 + np.exp(-z))
-        return (p - Y)[:, None] * X
-
+    w, X, Y, by_hand = per_example_problem()
+    loss = logistic_loss(fnp)
     want = by_hand(w, X, Y)
     fns, _ = _jit_per_backend(lambda: fg.vmap(fg.grad(loss), in_axes=(None, 0, 0)), w, X, Y)
     for fn in fns.values():
@@ -173,12 +162,7 @@ def bench_per_example() -> None:
     for b, fn in fns.items():
         cases[f"funcgrad jit(vmap(grad)) [{b}]"] = lambda fn=fn: fn(w, X, Y)
     if jax is not None:
-
-        def jloss(w, x, y):
-            z = jnp.dot(x, w)
-            return jnp.logaddexp(0.0, z) - y * z
-
-        pj = jax.jit(jax.vmap(jax.grad(jloss), in_axes=(None, 0, 0)))
+        pj = jax.jit(jax.vmap(jax.grad(logistic_loss(jnp)), in_axes=(None, 0, 0)))
         cases["JAX jit(vmap(grad))"] = lambda: pj(w, X, Y).block_until_ready()
     _run("per-example gradients: logistic regression, d = 100, batch 256", cases)
 

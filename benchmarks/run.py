@@ -495,19 +495,26 @@ def logistic_loss(np_):
     return loss
 
 
-def bench_per_example(quick: bool) -> None:
-    print("per-example gradients: logistic regression, d = 100, batch 256")
+def per_example_problem():
+    """Logistic regression, d = 100, batch 256: ``(w, X, Y)`` and the hand-written
+    per-example gradients ``(sigmoid(X @ w) - Y)[:, None] * X``."""
     rng = np.random.default_rng(0)
     d, B = 100, 256
     w = rng.standard_normal(d) * 0.1
     X = rng.standard_normal((B, d))
     Y = (rng.random(B) > 0.5).astype(np.float64)
+    return w, X, Y, per_example_by_hand
 
-    def by_hand(w, X, Y):
-        z = X @ w
-        p = 1.0 / (1.0 + np.exp(-z))
-        return (p - Y)[:, None] * X
 
+def per_example_by_hand(w, X, Y):
+    z = X @ w
+    p = 1.0 / (1.0 + np.exp(-z))
+    return (p - Y)[:, None] * X
+
+
+def bench_per_example(quick: bool) -> None:
+    print("per-example gradients: logistic regression, d = 100, batch 256")
+    w, X, Y, by_hand = per_example_problem()
     want = by_hand(w, X, Y)
     pe = fg.vmap(fg.grad(logistic_loss(fnp)), in_axes=(None, 0, 0))
     np.testing.assert_allclose(pe(w, X, Y), want, rtol=1e-8, atol=1e-12)
@@ -521,7 +528,7 @@ def bench_per_example(quick: bool) -> None:
         ga = autograd.grad(logistic_loss(anp))
 
         def autograd_loop():
-            return np.stack([ga(w, X[i], Y[i]) for i in range(B)])
+            return np.stack([ga(w, X[i], Y[i]) for i in range(len(X))])
 
         assert_close_tree(autograd_loop(), want, rtol=1e-8, atol=1e-12)
         fns["autograd grad (Python loop)"] = autograd_loop
