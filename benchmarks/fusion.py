@@ -39,11 +39,11 @@ import numpy as np  # noqa: E402
 from run import (  # noqa: E402
     chain_by_hand,
     chain_fn,
-    init_mlp,
     jax,
     logistic_loss,
     measure,
     median_seconds,
+    mlp_problem,
     mlp_step,
     numpy_mlp_step,
     peer_mlp_loss,
@@ -127,12 +127,7 @@ def _jax_mlp_step():
 
 
 def bench_mlp() -> None:
-    sizes, batch = [784, 1024, 1024, 10], 256
-    rng = np.random.default_rng(0)
-    params = init_mlp(rng, sizes, np.float32)
-    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
-    y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
-    lr = np.float32(0.01)
+    params, x, y, lr = mlp_problem([784, 1024, 1024, 10], 256)
     l0, p0 = numpy_mlp_step(params, x, y, lr)
     fns, first = _jit_per_backend(lambda: mlp_step, params, x, y, lr)
     for fn in fns.values():

@@ -334,14 +334,19 @@ def mlp_peers(params, x, y, lr, want) -> dict:
     return fns
 
 
-def bench_mlp(sizes, batch, quick: bool, target: str) -> None:
-    name = "MLP " + "-".join(map(str, sizes))
-    print(f"{name}, batch {batch}, float32: one value_and_grad + SGD step")
+def mlp_problem(sizes, batch):
+    """float32 parameters, inputs, one-hot labels and learning rate of an MLP step."""
     rng = np.random.default_rng(0)
     params = init_mlp(rng, sizes, np.float32)
     x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
     y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
-    lr = np.float32(0.01)
+    return params, x, y, np.float32(0.01)
+
+
+def bench_mlp(sizes, batch, quick: bool, target: str) -> None:
+    name = "MLP " + "-".join(map(str, sizes))
+    print(f"{name}, batch {batch}, float32: one value_and_grad + SGD step")
+    params, x, y, lr = mlp_problem(sizes, batch)
     l0, p0 = numpy_mlp_step(params, x, y, lr)
     l1, p1 = mlp_step(params, x, y, lr)
     step_j = fg.jit(mlp_step)
