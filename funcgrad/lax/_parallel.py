@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as _np
@@ -94,6 +94,20 @@ def _axis(axis: Any, nd: int, what: str, name: str) -> int:
     return a % nd
 
 
+def _over_axes(
+    x: Any, axis_name: Any, axis_index_groups: Any, what: str, leaf: Callable[..., Any]
+) -> Any:
+    """The shared body of the reductions over named axes: ``leaf(v, tokens, names, size)``
+    on every leaf of ``x`` (``size``: the product of the axes' sizes); no axes: ``x``."""
+    _no_groups(axis_index_groups, what)
+    names, frames = _frames(axis_name, what)
+    if not names:  # no axes: the identity, as in JAX
+        return x
+    n = math.prod(f.size for f in frames)
+    toks = tuple(f.token for f in frames)
+    return tree_map(lambda v: leaf(v, toks, names, n), x)
+
+
 def psum(x: Any, axis_name: AxisName | Sequence[AxisName], *, axis_index_groups: Any = None) -> Any:
     """Sum of ``x`` over the members of the named axis (every member gets the sum).
 
@@ -103,12 +117,11 @@ def psum(x: Any, axis_name: AxisName | Sequence[AxisName], *, axis_index_groups:
     >>> fg.vmap(lambda x: fg.lax.psum(x, "i"), axis_name="i")(np.arange(4.0))
     Array([6., 6., 6., 6.])
     """
-    _no_groups(axis_index_groups, "psum")
-    names, frames = _frames(axis_name, "psum")
-    if not names:  # no axes: the identity, as in JAX
-        return x
-    toks = tuple(f.token for f in frames)
-    return tree_map(lambda v: _na.psum(_leaf(v), toks, names), x)
+
+    def leaf(v: Any, toks: Any, names: Any, n: int) -> Any:
+        return _na.psum(_leaf(v), toks, names)
+
+    return _over_axes(x, axis_name, axis_index_groups, "psum", leaf)
 
 
 def pmean(
@@ -120,13 +133,11 @@ def pmean(
     >>> fg.vmap(lambda x: x - fg.lax.pmean(x, "i"), axis_name="i")(np.arange(4.0))
     Array([-1.5, -0.5,  0.5,  1.5])
     """
-    _no_groups(axis_index_groups, "pmean")
-    names, frames = _frames(axis_name, "pmean")
-    if not names:  # no axes: the identity, as in JAX
-        return x
-    n = math.prod(f.size for f in frames)
-    toks = tuple(f.token for f in frames)
-    return tree_map(lambda v: _fnp.true_divide(_na.psum(_leaf(v), toks, names), n), x)
+
+    def leaf(v: Any, toks: Any, names: Any, n: int) -> Any:
+        return _fnp.true_divide(_na.psum(_leaf(v), toks, names), n)
+
+    return _over_axes(x, axis_name, axis_index_groups, "pmean", leaf)
 
 
 def pmax(x: Any, axis_name: AxisName | Sequence[AxisName], *, axis_index_groups: Any = None) -> Any:
@@ -139,12 +150,9 @@ def pmax(x: Any, axis_name: AxisName | Sequence[AxisName], *, axis_index_groups:
     >>> fg.vmap(lambda x: fg.lax.pmax(x, "i"), axis_name="i")(np.array([1.0, 5.0, 2.0]))
     Array([5., 5., 5.])
     """
-    _no_groups(axis_index_groups, "pmax")
-    names, frames = _frames(axis_name, "pmax")
-    if not names:  # no axes: the identity, as in JAX
-        return x
-    toks = tuple(f.token for f in frames)
-    return tree_map(lambda v: _na.pmax(v, toks, names), x)
+    return _over_axes(
+        x, axis_name, axis_index_groups, "pmax", lambda v, toks, names, n: _na.pmax(v, toks, names)
+    )
 
 
 def pmin(x: Any, axis_name: AxisName | Sequence[AxisName], *, axis_index_groups: Any = None) -> Any:
@@ -154,12 +162,9 @@ def pmin(x: Any, axis_name: AxisName | Sequence[AxisName], *, axis_index_groups:
     >>> fg.vmap(lambda x: fg.lax.pmin(x, "i"), axis_name="i")(np.array([1.0, 5.0, 2.0]))
     Array([1., 1., 1.])
     """
-    _no_groups(axis_index_groups, "pmin")
-    names, frames = _frames(axis_name, "pmin")
-    if not names:  # no axes: the identity, as in JAX
-        return x
-    toks = tuple(f.token for f in frames)
-    return tree_map(lambda v: _na.pmin(v, toks, names), x)
+    return _over_axes(
+        x, axis_name, axis_index_groups, "pmin", lambda v, toks, names, n: _na.pmin(v, toks, names)
+    )
 
 
 def all_gather(
