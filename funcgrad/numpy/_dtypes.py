@@ -44,6 +44,23 @@ from numpy import (  # re-exported
 )
 from numpy.exceptions import ComplexWarning
 
+_ML_FLOATS = (
+    "bfloat16",
+    "float4_e2m1fn",
+    "float6_e2m3fn",
+    "float6_e3m2fn",
+    "float8_e3m4",
+    "float8_e4m3",
+    "float8_e4m3b11fnuz",
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e5m2",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+)
+_ML_SIGNED = ("int1", "int2", "int4")
+_ML_UNSIGNED = ("uint1", "uint2", "uint4")
+
 __all__ = [
     "ComplexWarning",
     "bool",
@@ -79,25 +96,7 @@ __all__ = [
     "isdtype",
     "isscalar",
     "iterable",
-    "bfloat16",
-    "float4_e2m1fn",
-    "float6_e2m3fn",
-    "float6_e3m2fn",
-    "float8_e3m4",
-    "float8_e4m3",
-    "float8_e4m3b11fnuz",
-    "float8_e4m3fn",
-    "float8_e4m3fnuz",
-    "float8_e5m2",
-    "float8_e5m2fnuz",
-    "float8_e8m0fnu",
-    "int1",
-    "int2",
-    "int4",
-    "uint1",
-    "uint2",
-    "uint4",
-]
+] + list(_ML_FLOATS + _ML_SIGNED + _ML_UNSIGNED)  # (the [dtypes] extra's types)
 
 bool = _np.bool_  # noqa: A001  (numpy 2 and JAX spell it ``bool``)
 int_ = _np.int_
@@ -105,22 +104,6 @@ uint = _np.uint
 complex_ = _np.complex128
 euler_gamma = _np.euler_gamma
 
-_ML_FLOATS = (
-    "bfloat16",
-    "float4_e2m1fn",
-    "float6_e2m3fn",
-    "float6_e3m2fn",
-    "float8_e3m4",
-    "float8_e4m3",
-    "float8_e4m3b11fnuz",
-    "float8_e4m3fn",
-    "float8_e4m3fnuz",
-    "float8_e5m2",
-    "float8_e5m2fnuz",
-    "float8_e8m0fnu",
-)
-_ML_SIGNED = ("int1", "int2", "int4")
-_ML_UNSIGNED = ("uint1", "uint2", "uint4")
 INSTALL_HINT = "pip install 'funcgrad[dtypes]'"
 
 try:
