@@ -225,6 +225,23 @@ def count_nonzero(a: Any, axis: Any = None, *, keepdims: bool = False) -> Any:
     return _sum(astype(not_equal(_operand(a), 0), _np.intp), axis=axis, keepdims=keepdims)
 
 
+def _in_range(i: Any, n: int, mode: str, what: str, invalid: str) -> Any:
+    """Integer indices ``i`` into ``range(n)`` under numpy's ``mode``: ``"wrap"`` (modulo
+    ``n``), ``"clip"`` (into ``[0, n - 1]``) or ``"raise"`` (a concrete entry out of range
+    raises ``ValueError(what: invalid)``; traced entries are not checked)."""
+    if mode == "wrap":
+        return remainder(i, n)
+    if mode == "clip":
+        return where(less(i, 0), 0, where(less(i, n), i, n - 1))
+    if mode != "raise":
+        raise LocatedValueError(f"{what}: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    if not _abstract(i):
+        v = i.val if type(i) is Tracer else i
+        if _np.size(v) and (_np.min(v) < 0 or _np.max(v) >= n):
+            raise LocatedValueError(f"{what}: {invalid}")
+    return i
+
+
 def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
     """``choices[a[i]][i]`` with broadcasting; differentiable in ``choices``."""
     if out is not None:
@@ -237,21 +254,7 @@ def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Any:
         choices = _operand(choices)
         ch = [choices[i] for i in range(_shape(choices)[0])]
     n = len(ch)
-    if mode == "wrap":
-        idx = remainder(idx, n)
-    elif mode == "clip":
-        idx = (
-            _np.clip(idx, 0, n - 1)
-            if type(idx) is not Tracer
-            else where(less(idx, 0), 0, where(less(idx, n), idx, n - 1))
-        )
-    elif mode == "raise":
-        if not _abstract(idx):
-            v = idx.val if type(idx) is Tracer else idx
-            if _np.size(v) and (_np.min(v) < 0 or _np.max(v) >= n):
-                raise LocatedValueError("choose: invalid entry in choice array")
-    else:
-        raise LocatedValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    idx = _in_range(idx, n, mode, "choose", "invalid entry in choice array")
     parts = broadcast_arrays(idx, *ch)
     idx, ch = parts[0], parts[1:]
     st = stack(list(ch), axis=0)
@@ -321,17 +324,7 @@ def ravel_multi_index(
     for i, d in zip(idx, dims):
         if _dtype(i).kind not in "iu":
             raise LocatedTypeError("ravel_multi_index: only int indices permitted")
-        if mode == "wrap":
-            i = remainder(i, d)
-        elif mode == "clip":
-            i = where(less(i, 0), 0, where(less(i, d), i, d - 1))
-        elif mode == "raise":
-            if not _abstract(i):
-                v = i.val if type(i) is Tracer else i
-                if _np.size(v) and (_np.min(v) < 0 or _np.max(v) >= d):
-                    raise LocatedValueError("ravel_multi_index: invalid entry in coordinates array")
-        else:
-            raise LocatedValueError(f"ravel_multi_index: unknown mode {mode!r}")
+        i = _in_range(i, d, mode, "ravel_multi_index", "invalid entry in coordinates array")
         out.append(i)
     strides = _np.ones(len(dims), _np.int64)
     seq = range(len(dims) - 2, -1, -1) if order == "C" else range(1, len(dims))
