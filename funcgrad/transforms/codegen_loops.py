@@ -56,7 +56,15 @@ from funcgrad.transforms.batching import batch_ir, move_batch_axis
 from funcgrad.transforms.codegen import Block, BlockContext, compile_ir, structure_key
 from funcgrad.transforms.passes import cse, dce
 
-__all__ = ["emit_scan", "emit_while", "emit_cond", "owned_carries", "compiled_loop"]
+__all__ = [
+    "emit_scan",
+    "emit_while",
+    "emit_cond",
+    "cond_params",
+    "branches_of",
+    "owned_carries",
+    "compiled_loop",
+]
 
 
 def owned_carries(body: IR, carry_pos: Sequence[int], candidates: Sequence[bool]) -> list[bool]:
@@ -364,6 +372,17 @@ def emit_while(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> 
     return Block(lines, list(own))
 
 
+def cond_params(branches: Sequence[IR]) -> dict[str, IR]:
+    """Params of a ``cond`` equation: one key per branch, so that IR listings print each
+    branch as a nested, indented IR."""
+    return {f"branch{i}": b for i, b in enumerate(branches)}
+
+
+def branches_of(params: dict[str, Any]) -> list[IR]:
+    """The branches of a ``cond`` equation's params (see :func:`cond_params`)."""
+    return [params[f"branch{i}"] for i in range(len(params))]
+
+
 def emit_cond(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Block:
     """``cond`` as ``if``/``elif``/``else``: each branch's statements inlined under its test,
     the branch index clamped to the valid range as ``lax.switch`` does. Nothing is called
@@ -373,7 +392,7 @@ def emit_cond(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
     buffer only when it is one in every branch; else it may alias an operand and is copied
     before being returned. Scalar outputs get exactly the declared dtype (a branch may
     return a weakly typed operand or a literal)."""
-    branches = [eqn.params[f"branch{i}"] for i in range(len(eqn.params))]  # (cond_params)
+    branches = branches_of(eqn.params)
     pad0, pad1 = ctx.pad(ctx.indent), ctx.pad(ctx.indent + 1)
     lines: list[str] = []
     ops = _setup_consts(ctx, ins[1:], lines)

@@ -55,7 +55,9 @@ from funcgrad.primitives.base import Primitive, batch_size, define
 from funcgrad.transforms.batching import batch_ir, move_batch_axis
 from funcgrad.transforms.codegen import compile_ir_cached
 from funcgrad.transforms.codegen_loops import (
+    branches_of,
     compiled_loop,
+    cond_params,
     emit_cond,
     emit_scan,
     emit_while,
@@ -292,16 +294,6 @@ def _loop_fixed_point(
 # ---------------------------------------------------------------------------------------------
 # cond: index, *ops  [branch0, branch1, ...]
 # ---------------------------------------------------------------------------------------------
-def cond_params(branches: Sequence[IR]) -> dict[str, IR]:
-    """Params of a ``cond`` equation: one key per branch, so that IR listings print each
-    branch as a nested, indented IR."""
-    return {f"branch{i}": b for i, b in enumerate(branches)}
-
-
-def branches_of(params: dict[str, Any]) -> list[IR]:
-    return [params[f"branch{i}"] for i in range(len(params))]
-
-
 def _cond_impl(index: Any, *args: Any, **params: Any) -> list[Any]:
     branches = branches_of(params)
     i = min(max(int(index), 0), len(branches) - 1)
