@@ -408,26 +408,22 @@ def emit_cond(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
         else:
             head = "else:"
         lines.append(f"{pad0}{head}")
+        start = len(lines)
         # array results computed in the branch are assigned to the output names directly
         direct = [o if u and a.ndim > 0 else None for o, u, a in zip(outs, ctx.used, br.out_avals)]
         inl = ctx.inline(br, ops, ctx.indent + 1, out_names=direct)
         lines += inl.lines
-        new = []
-        for j, (expr, aval) in enumerate(zip(inl.outs, br.out_avals)):
+        pairs = []
+        for j, (o, expr, aval) in enumerate(zip(outs, inl.outs, br.out_avals)):
             fresh[j] = fresh[j] and inl.fresh[j]
-            if not ctx.used[j]:
-                new.append(None)
-            elif aval.ndim == 0:
-                new.append(f"np.{aval.dtype.name}({expr})")
-            else:
-                new.append(expr)
-        _assign_carries(pad1, [o for o, v in zip(outs, new) if v is not None],
-                        [v for v in new if v is not None], lines)  # fmt: skip
+            if ctx.used[j]:
+                pairs.append((o, f"np.{aval.dtype.name}({expr})" if aval.ndim == 0 else expr))
+        _assign_carries(pad1, [o for o, _ in pairs], [v for _, v in pairs], lines)
         # the branch's own names of its results are not needed past the assignment
         local = {x for x in inl.outs if x.isidentifier()} - set(ops) - set(outs)
         if local:
             lines.append(f"{pad1}del {', '.join(sorted(local))}")
-        if not inl.lines and all(v is None for v in new) and not local:
+        if len(lines) == start:
             lines.append(f"{pad1}pass")
     lines.append(f"{pad0}del {k}")
     return Block(lines, [f and u for f, u in zip(fresh, ctx.used)])
