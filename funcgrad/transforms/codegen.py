@@ -47,7 +47,7 @@ from funcgrad.core.ir import IR, Eqn, ShapedArray, Var, _letters
 from funcgrad.core.pytree import PyTreeDef, tree_unflatten
 from funcgrad.transforms import kernels
 from funcgrad.transforms.fusion import Group, plan
-from funcgrad.transforms.passes import cse, operand_key, params_key
+from funcgrad.transforms.passes import operand_key, params_key
 
 __all__ = [
     "generate",
@@ -711,13 +711,12 @@ class BlockContext:
         """The statements of the closed sub-IR ``ir`` at ``indent`` levels, reading its inputs
         from ``in_exprs`` (local names, or literal source, assigned first). Inputs marked in
         ``owned`` are buffers the statements may overwrite after their last use; the other
-        inputs are only read. Inputs are never deleted (a loop reads them again). Equal
-        equations are computed once (jit's optimize does not enter sub-IRs).
+        inputs are only read. Inputs are never deleted (a loop reads them again). (jit's
+        optimize does not enter sub-IRs: the rules run ``passes.cse`` on them first.)
 
         ``out_names[j]`` (already reserved, e.g. the block's output names): the name output
         ``j`` is assigned to directly when an equation of ``ir`` computes it (and it is no
         other output); ``Inlined.outs[j]`` then is that name."""
-        ir = cse(ir)
         gen = self._gen
         names = gen.names
         if out_names is not None:

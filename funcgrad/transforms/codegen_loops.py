@@ -345,8 +345,8 @@ def emit_while(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> 
     """``while`` as ``while p:``: the condition's statements run before the loop and again
     at the end of each pass, the body's statements inlined in between."""
     p: dict[str, Any] = eqn.params
-    cond_ir: IR = p["cond_ir"]
-    body_ir: IR = p["body_ir"]
+    cond_ir: IR = cse(p["cond_ir"])  # (equal equations computed once)
+    body_ir: IR = cse(p["body_ir"])
     nc, nb = p["cond_nconsts"], p["body_nconsts"]
     c = len(ins) - nc - nb
     pad0, pad1 = ctx.pad(ctx.indent), ctx.pad(ctx.indent + 1)
@@ -392,7 +392,7 @@ def emit_cond(ctx: BlockContext, eqn: Eqn, ins: list[str], outs: list[str]) -> B
     buffer only when it is one in every branch; else it may alias an operand and is copied
     before being returned. Scalar outputs get exactly the declared dtype (a branch may
     return a weakly typed operand or a literal)."""
-    branches = branches_of(eqn.params)
+    branches = [cse(b) for b in branches_of(eqn.params)]  # (equal equations computed once)
     pad0, pad1 = ctx.pad(ctx.indent), ctx.pad(ctx.indent + 1)
     lines: list[str] = []
     ops = _setup_consts(ctx, ins[1:], lines)
